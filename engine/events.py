@@ -1,0 +1,129 @@
+"""The event contract between the engine and whoever watches it (the TUI, `wdtui run --jsonl`).
+
+Events are plain, immutable data: no tensors, nothing a consumer must lock. `to_json()` gives the
+exact objects `wdtui run --jsonl` prints (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """JSON has no NaN or Infinity: a non-finite number is written as null."""
+    if value is None or not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    name: str
+    shape: tuple[int, ...]
+    penalized: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "shape": list(self.shape), "penalized": self.penalized}
+
+
+@dataclass(frozen=True)
+class ParamStats:
+    """One parameter tensor summarised; `values` only for small linear models."""
+
+    name: str
+    shape: tuple[int, ...]
+    penalized: bool
+    norm: float
+    mean: float
+    std: float
+    max_abs: float
+    values: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    config: dict[str, Any]
+    device: str
+    parameters: tuple[ParamInfo, ...]
+    run_dir: str | None = None
+    n_train: int = 0
+    n_test: int = 0
+    feature_names: tuple[str, ...] = ()
+    # The generating weights by parameter name, in the model's coordinates (linear presets only).
+    true_weights: dict[str, list[float]] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": "started",
+            "config": self.config,
+            "device": self.device,
+            "parameters": [p.to_json() for p in self.parameters],
+            "run_dir": self.run_dir,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+        }
+
+
+@dataclass(frozen=True)
+class Epoch:
+    epoch: int
+    train_loss: float
+    test_loss: float | None
+    penalty: float  # lam * weight_sq_norm
+    objective: float  # train_loss + penalty
+    weight_sq_norm: float  # sum of ||w||^2 over the penalized parameters
+    lam: float
+    lr: float
+    elapsed_s: float  # training time, pauses excluded
+    # Fresh per-parameter statistics, at most ~20 times a second (and always on the last epoch):
+    # computing them every epoch would cost a fast run a quarter of its speed.
+    param_stats: tuple[ParamStats, ...] | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": "epoch",
+            "epoch": self.epoch,
+            "train_loss": finite_or_none(self.train_loss),
+            "test_loss": finite_or_none(self.test_loss),
+            "penalty": finite_or_none(self.penalty),
+            "objective": finite_or_none(self.objective),
+            "weight_sq_norm": finite_or_none(self.weight_sq_norm),
+            "lam": self.lam,
+            "lr": self.lr,
+            "elapsed_s": round(self.elapsed_s, 6),
+        }
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The trainer paused or resumed (applied between two optimizer steps)."""
+
+    state: str  # "paused" | "running"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": "state", "state": self.state}
+
+
+@dataclass(frozen=True)
+class Finished:
+    status: str  # completed | stopped | diverged | failed
+    epochs: int
+    message: str
+    weights: dict[str, Any] = field(compare=False)
+    run_dir: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": "finished",
+            "status": self.status,
+            "epochs": self.epochs,
+            "message": self.message,
+            "weights": self.weights,
+            "run_dir": self.run_dir,
+        }
+
+
+Event = Started | Epoch | StateChanged | Finished
+FINAL_STATUSES = ("completed", "stopped", "diverged", "failed")

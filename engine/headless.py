@@ -1,0 +1,140 @@
+"""`wdtui run`: train one run without a screen, as JSON lines or with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from engine.config import ConfigError
+from engine.events import Epoch, Event, Finished, Started
+from engine.options import OneLineParser, add_training_options, config_from_args, fail
+from engine.progress import ProgressLine
+from engine.trainer import Trainer
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def run_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="wdtui run", description="Train one run headless and print its events."
+    )
+    add_training_options(parser)
+    parser.add_argument("--jsonl", action="store_true", help="print events as JSON lines")
+    return parser
+
+
+class JsonLines:
+    """Writes each event's JSON on its own line; a closed pipe stops the run quietly."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stdout
+        self.on_closed: Callable[[], None] = lambda: None
+        self.closed = False
+
+    def __call__(self, event: Event) -> None:
+        if self.closed or not hasattr(event, "to_json"):
+            return
+        try:
+            self.stream.write(json.dumps(event.to_json(), allow_nan=False) + "\n")
+            if isinstance(event, Finished):
+                self.stream.flush()
+        except BrokenPipeError:
+            self.closed = True
+            self.on_closed()
+
+
+def _state_events_only(event: Event) -> bool:
+    return isinstance(event, (Started, Epoch, Finished))
+
+
+def run_until_done(trainer: Trainer | Any) -> None:
+    """Start the trainer's thread and wait; Ctrl+C or SIGTERM asks it to stop, then waits."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda *_: trainer.stop())
+    try:
+        trainer.start()
+        while True:
+            try:
+                if trainer.join(0.2):
+                    break
+            except KeyboardInterrupt:
+                trainer.stop()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def run_command(argv: list[str]) -> int:
+    args = run_parser().parse_args(argv)
+    if args.jsonl:
+        sink: Callable[[Event], None] = JsonLines()
+    else:
+        sink = _Summary()
+    try:
+        config = config_from_args(args)
+        trainer = Trainer(config, lambda e: sink(e) if _state_events_only(e) else None)
+    except ConfigError as exc:
+        fail(str(exc))
+    if isinstance(sink, JsonLines):
+        sink.on_closed = trainer.stop
+    run_until_done(trainer)
+    status = trainer.status
+    return EXIT_OK if status in ("completed", "stopped") else EXIT_FAILED
+
+
+class _Summary:
+    """A progress bar on stderr while training, a short summary on stdout at the end."""
+
+    def __init__(self) -> None:
+        self.progress: ProgressLine | None = None
+        self.last: Epoch | None = None
+        self.device = ""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Started):
+            self.progress = ProgressLine(int(event.config["epochs"]))
+            self.device = event.device
+        elif isinstance(event, Epoch):
+            self.last = event
+            if self.progress is not None:
+                self.progress.update(event.epoch, _epoch_text(event))
+        elif isinstance(event, Finished):
+            if self.progress is not None:
+                if self.last is not None:
+                    self.progress.update(self.last.epoch, _epoch_text(self.last), force=True)
+                self.progress.close()
+            print(_summary_text(event, self.last, self.device))
+
+
+def _epoch_text(e: Epoch) -> str:
+    rate = e.epoch / e.elapsed_s if e.elapsed_s > 0 else 0.0
+    test = "" if e.test_loss is None else f"  test {e.test_loss:.4g}"
+    return f"train {e.train_loss:.4g}{test}  λ {e.lam:g}  {rate:,.0f} epochs/s"
+
+
+def _summary_text(done: Finished, last: Epoch | None, device: str) -> str:
+    lines = [
+        f"{done.status}: {done.epochs} epochs on {device}"
+        + (
+            f" in {last.elapsed_s:.2f} s ({last.epoch / last.elapsed_s:,.0f} epochs/s)"
+            if last is not None and last.elapsed_s > 0
+            else ""
+        )
+    ]
+    if done.message:
+        lines.append(f"  {done.message}")
+    if last is not None:
+        test = "n/a (no test split)" if last.test_loss is None else f"{last.test_loss:.6g}"
+        lines.append(
+            f"  train loss {last.train_loss:.6g}   test loss {test}   "
+            f"‖w‖² {last.weight_sq_norm:.6g}   λ {last.lam:g}   lr {last.lr:g}"
+        )
+    if done.run_dir:
+        lines.append(f"  saved to {done.run_dir}")
+    return "\n".join(lines)

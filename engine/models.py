@@ -1,0 +1,48 @@
+"""The models: a linear regressor and a small MLP, initialised from a seeded generator.
+
+Initialisation draws from its own `torch.Generator`, never the global RNG, so a run is
+reproducible even while another run or a sweep trains on a second thread.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from engine.config import RunConfig
+
+ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def layer_sizes(config: RunConfig, n_features: int) -> list[int]:
+    """[in, hidden..., 1]: the widths of every linear layer, in order."""
+    hidden = list(config.hidden) if config.model == "mlp" else []
+    return [n_features, *hidden, 1]
+
+
+def build_model(config: RunConfig, n_features: int) -> nn.Module:
+    """A freshly initialised model on the CPU; the same config always gives the same weights."""
+    sizes = layer_sizes(config, n_features)
+    layers = [nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes, sizes[1:], strict=False)]
+    generator = torch.Generator().manual_seed(config.seed + 1)
+    with torch.no_grad():
+        for layer in layers:
+            if config.init == "zeros":
+                layer.weight.zero_()
+                layer.bias.zero_()
+            else:
+                # torch's own nn.Linear default, U(±1/√fan_in) for both, but from our generator.
+                bound = 1.0 / math.sqrt(layer.in_features)
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                layer.bias.uniform_(-bound, bound, generator=generator)
+    if config.model == "linear":
+        return layers[0]
+    activation = ACTIVATION_MODULES[config.activation]
+    modules: list[nn.Module] = []
+    for i, layer in enumerate(layers):
+        modules.append(layer)
+        if i < len(layers) - 1:
+            modules.append(activation())
+    return nn.Sequential(*modules)

@@ -1,0 +1,114 @@
+"""Command-line options shared by `wdtui`, `wdtui run` and `wdtui sweep`, and their RunConfig."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from engine.config import (
+    ACTIVATIONS,
+    INITS,
+    MODELS,
+    OPTIMIZERS,
+    PRESETS,
+    REG_MODES,
+    ConfigError,
+    RunConfig,
+    parse_hidden,
+)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        return parse_hidden(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = True) -> None:
+    data = parser.add_argument_group("data")
+    data.add_argument("--preset", choices=PRESETS, default="line", help="built-in problem")
+    data.add_argument("--data", metavar="FILE.csv", help="a numeric CSV with a header row")
+    data.add_argument("--target", metavar="COL", help="the CSV column to predict")
+    data.add_argument(
+        "--test-fraction", type=float, metavar="F", help="held-out share in [0, 1); 0 = no test"
+    )
+    data.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="scale features by train-split mean/std (default: on, off for poly)",
+    )
+    data.add_argument("--seed", type=int, default=0)
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", choices=MODELS, default="linear")
+    model.add_argument("--hidden", type=_hidden, default=(64, 64), metavar="64,64")
+    model.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    model.add_argument("--init", choices=INITS, default="default")
+
+    optim = parser.add_argument_group("optimisation")
+    optim.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
+    optim.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
+    optim.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
+    optim.add_argument("--epochs", type=int)
+    optim.add_argument("--batch-size", type=int, help="rows per step; 0 = full batch")
+
+    reg = parser.add_argument_group("regularization: objective = MSE + λ·Σ‖w‖²")
+    reg.add_argument(
+        "--reg",
+        choices=REG_MODES,
+        default="l2",
+        help="l2: penalty in the loss; wd: optimizer weight_decay = 2λ; none: no penalty",
+    )
+    if with_lam:
+        reg.add_argument("--lam", type=float, help="λ, the weight-decay coefficient (>= 0)")
+    reg.add_argument(
+        "--decay-bias", action="store_true", help="penalize biases too (default: weights only)"
+    )
+
+    where = parser.add_argument_group("where")
+    where.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    where.add_argument("--runs-dir", default="runs", metavar="DIR")
+    where.add_argument("--no-save", dest="save", action="store_false", help="write no files")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The resolved config the options describe; raises ConfigError."""
+    return RunConfig(
+        preset=args.preset,
+        data=args.data,
+        target=args.target,
+        test_fraction=args.test_fraction,
+        standardize=args.standardize,
+        seed=args.seed,
+        model=args.model,
+        hidden=tuple(args.hidden),
+        activation=args.activation,
+        init=args.init,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        momentum=args.momentum,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        reg=args.reg,
+        lam=getattr(args, "lam", None),
+        decay_bias=args.decay_bias,
+        device=args.device,
+        runs_dir=args.runs_dir,
+        save=args.save,
+    ).resolved()
+
+
+def fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit status 2."""
+    sys.stderr.write(f"wdtui: error: {message}\n")
+    raise SystemExit(2)
