@@ -6,6 +6,7 @@ reproducible even while another run or a sweep trains on a second thread.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -25,7 +26,7 @@ def layer_sizes(config: RunConfig, n_features: int) -> list[int]:
 def build_model(config: RunConfig, n_features: int) -> nn.Module:
     """A freshly initialised model on the CPU; the same config always gives the same weights."""
     sizes = layer_sizes(config, n_features)
-    layers = [nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes, sizes[1:], strict=False)]
+    layers = [nn.Linear(n_in, n_out) for n_in, n_out in itertools.pairwise(sizes)]
     generator = torch.Generator().manual_seed(config.seed + 1)
     with torch.no_grad():
         for layer in layers:

@@ -7,6 +7,7 @@ trainer's thread; the trainer never waits for whoever consumes them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -192,10 +193,9 @@ class Trainer:
         except Exception as exc:
             finished = Finished("failed", self.epoch, f"saving failed: {exc}", finished.weights)
             self.status = "failed"
-        try:
+        # A consumer that fails on the last event cannot be told anything more.
+        with contextlib.suppress(Exception):
             self._emit(finished)
-        except Exception:
-            pass  # a consumer that fails on the last event cannot be told anything more
         return finished
 
     def _train_epoch(self) -> bool:
