@@ -1,0 +1,335 @@
+"""The batched λ sweep: one member per λ, all trained at once as one stacked model.
+
+Every member is exactly the run `Trainer` makes with its λ: the same data, the same initial
+weights (one `build_model` init, copied K times), the same minibatches (one shared shuffle from
+the generator a run uses), the same optimizer arithmetic, the same epoch-end measurements.
+
+Why the members' losses are summed: member j's loss does not depend on member k's parameters,
+so ∂(Σ_j L_j)/∂θ_k = ∂L_k/∂θ_k exactly, and one backward pass gives every member its own
+gradient. A mean would scale each gradient by 1/K: a different run (and, with Adam, a different
+ε balance). SGD, Adam and AdamW are element-wise, so one optimizer over the stacked tensors is K
+independent optimizers; per-member λ is applied by hand (see engine/sweep_reg.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.config import ConfigError, RunConfig, check_lam
+from engine.data import Dataset, epoch_batches, load_dataset
+from engine.device import resolve_device
+from engine.events import ParamInfo
+from engine.models import build_model
+from engine.regularization import build_optimizer
+from engine.ridge import RidgePath
+from engine.runs import CsvLog, new_run_dir
+from engine.sweep_events import (
+    MemberResult,
+    SweepEpoch,
+    SweepEvent,
+    SweepFinished,
+    SweepStarted,
+)
+from engine.sweep_freeze import FrozenMembers
+from engine.sweep_model import StackedModel
+from engine.sweep_reg import MemberDecay
+
+SweepSink = Callable[[SweepEvent], None]
+SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
+
+
+class Sweep:
+    """One λ sweep. Construct it (validates and loads everything, may raise ConfigError), then
+    `start()` it on a thread or `run()` it on this one; `stop()` from any thread."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        lams: Sequence[float],
+        on_event: SweepSink,
+        *,
+        dataset: Dataset | None = None,
+    ) -> None:
+        self.config = config.resolved()
+        if self.config.reg == "none":
+            raise ConfigError("a sweep varies λ: mode 'none' has no penalty (use --reg l2 or wd)")
+        if isinstance(lams, (str, bytes)) or not len(lams):
+            raise ConfigError("a sweep needs at least one λ")
+        self.lams = tuple(check_lam(lam) for lam in lams)
+        self.device = resolve_device(self.config.device)
+        self.dataset = dataset if dataset is not None else load_dataset(self.config)
+        self._on_event = on_event
+        k = len(self.lams)
+
+        single = build_model(self.config, self.dataset.n_features)
+        self._param_info = tuple(
+            ParamInfo(name, tuple(p.shape), p.ndim >= 2 or self.config.decay_bias)
+            for name, p in single.named_parameters()
+        )
+        self.model = StackedModel(
+            single, k, self.config.activation, self.config.decay_bias, self.device
+        )
+        self._lr = float(self.config.lr)  # type: ignore[arg-type]
+        # The same groups and hyper-parameters as a run's optimizer, weight_decay 0 everywhere.
+        self.optimizer = build_optimizer(
+            self.config, self.model.penalized, self.model.free, 0.0, self._lr
+        )
+        self._decay = MemberDecay(self.config.reg, self.config.optimizer, self.lams, self.device)
+        self._frozen = FrozenMembers(self.model.params, self.optimizer)
+
+        d = self.dataset
+        self._x, self._y = d.x_train.to(self.device), d.y_train.to(self.device)
+        self._x_test = None if d.x_test is None else d.x_test.to(self.device)
+        self._y_test = None if d.y_test is None else d.y_test.to(self.device)
+        self._batch_generator = torch.Generator().manual_seed(self.config.seed + 2)
+
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.status = "ready"
+        self.epoch = 0
+        self.member_status = ["running"] * k
+        self.member_epochs = [0] * k
+        self._last: list[tuple[float, float | None, float] | None] = [None] * k
+        self._active_s = 0.0
+        self.run_dir = (
+            new_run_dir(self.config.runs_dir, self._run_label()) if self.config.save else None
+        )
+
+    # ----- control: safe from any thread ---------------------------------------------------
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name="wdtui-sweep", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True once it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def parameter_info(self) -> tuple[ParamInfo, ...]:
+        """One member's parameters, named and shaped as in a single run."""
+        return self._param_info
+
+    # ----- the loop -------------------------------------------------------------------------
+
+    def run(self) -> SweepFinished:
+        """Train every member to the end (or stop/failure) on the calling thread."""
+        log: CsvLog | None = None
+        status, message = "completed", ""
+        try:
+            self.status = "running"
+            if self.run_dir is not None:
+                config_text = json.dumps(self._config_record(), indent=2) + "\n"
+                (self.run_dir / "config.json").write_text(config_text)
+                log = CsvLog(self.run_dir / "sweep.csv", SWEEP_COLUMNS)
+            self._on_event(self._started_event())
+            for epoch in range(1, int(self.config.epochs) + 1):  # type: ignore[arg-type]
+                if "running" not in self.member_status:
+                    message = "every member diverged"
+                    break
+                started = time.perf_counter()
+                finished_epoch = self._train_epoch()
+                self._active_s += time.perf_counter() - started
+                if not finished_epoch:
+                    status, message = "stopped", f"stopped by request after epoch {self.epoch}"
+                    break
+                self.epoch = epoch
+                event = self._measure(epoch)
+                if log is not None:
+                    self._log_epoch(log, event)
+                self._on_event(event)
+        except Exception as exc:  # the thread must end with an event, never a traceback
+            status, message = "failed", f"{type(exc).__name__}: {exc}"
+        diverged = [
+            lam for lam, s in zip(self.lams, self.member_status, strict=True) if s != "running"
+        ]
+        if diverged and not message.startswith("every"):
+            which = ", ".join(f"{v:g}" for v in diverged)
+            note = f"{len(diverged)} of {len(self.lams)} diverged (λ {which})"
+            message = f"{message}; {note}" if message else note
+        finished = self._finished_event(status, message)
+        try:
+            if log is not None:
+                log.close()
+            if self.run_dir is not None:
+                self._save_results(finished)
+        except Exception as exc:
+            finished = replace(finished, status="failed", message=f"saving failed: {exc}")
+        self.status = finished.status
+        # A consumer that fails on the last event cannot be told anything more.
+        with contextlib.suppress(Exception):
+            self._on_event(finished)
+        return finished
+
+    def _train_epoch(self) -> bool:
+        """One pass over the training rows for every member; False if a stop arrived."""
+        model, optimizer, decay = self.model, self.optimizer, self._decay
+        batches = epoch_batches(
+            self._x.shape[0],
+            int(self.config.batch_size),  # type: ignore[arg-type]
+            self._batch_generator,
+            self.device,
+        )
+        for idx in batches if batches is not None else (None,):
+            xb, yb = (self._x, self._y) if idx is None else (self._x[idx], self._y[idx])
+            loss = model.member_mse(xb, yb).sum()  # the sum, never the mean: see the docstring
+            if decay.in_loss:
+                loss = loss + decay.penalty(model.member_sq_norms())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            decay.before_step(model.penalized, self._lr)
+            optimizer.step()
+            self._frozen.restore()
+            if self._stop.is_set():
+                return False
+        return True
+
+    @torch.no_grad()
+    def _measure(self, epoch: int) -> SweepEpoch:
+        """The epoch's numbers for every member at its final weights, with one host sync."""
+        rows = [self.model.member_mse(self._x, self._y), self.model.member_sq_norms()]
+        if self._x_test is not None:
+            rows.append(self.model.member_mse(self._x_test, self._y_test))
+        values = torch.stack(rows).tolist()
+        train, sq = values[0], values[1]
+        test = values[2] if self._x_test is not None else None
+        newly_diverged = []
+        for k, status in enumerate(self.member_status):
+            if status != "running":
+                continue
+            self.member_epochs[k] = epoch
+            self._last[k] = (train[k], None if test is None else test[k], sq[k])
+            if not math.isfinite(train[k]):
+                self.member_status[k] = "diverged"
+                newly_diverged.append(k)
+        if newly_diverged:
+            # From now on these members' parameters and optimizer state never change.
+            self._frozen.freeze(newly_diverged)
+        return SweepEpoch(
+            epoch=epoch,
+            train_loss=tuple(train),
+            test_loss=None if test is None else tuple(test),
+            weight_sq_norm=tuple(sq),
+            elapsed_s=self._active_s,
+            statuses=tuple(self.member_status),
+        )
+
+    def _log_epoch(self, log: CsvLog, event: SweepEpoch) -> None:
+        # One row per member that trained this epoch: a diverged member's last row is the epoch
+        # it diverged at (it is frozen afterwards, so later rows would only repeat it).
+        for k, lam in enumerate(self.lams):
+            if self.member_epochs[k] != event.epoch:
+                continue
+            test = None if event.test_loss is None else event.test_loss[k]
+            log.append((event.epoch, lam, event.train_loss[k], test, event.weight_sq_norm[k]))
+
+    # ----- results ----------------------------------------------------------------------------
+
+    def best_lam(self) -> float | None:
+        """The λ with the lowest last test loss (train loss without a test split), among the
+        members that did not diverge; the first such λ on a tie; None if there is none."""
+        best: tuple[float, float] | None = None
+        for lam, status, last in zip(self.lams, self.member_status, self._last, strict=True):
+            if status == "diverged" or last is None:
+                continue
+            score = last[0] if last[1] is None else last[1]
+            if math.isfinite(score) and (best is None or score < best[0]):
+                best = (score, lam)
+        return None if best is None else best[1]
+
+    def _finished_event(self, status: str, message: str) -> SweepFinished:
+        results = []
+        for k, lam in enumerate(self.lams):
+            last = self._last[k]
+            member = self.member_status[k]
+            results.append(
+                MemberResult(
+                    lam=lam,
+                    status=status if member == "running" else member,
+                    epochs=self.member_epochs[k],
+                    train_loss=None if last is None else last[0],
+                    test_loss=None if last is None else last[1],
+                    weight_sq_norm=None if last is None else last[2],
+                    weights=self.model.member_weights(k),
+                )
+            )
+        return SweepFinished(
+            status=status,
+            epochs=self.epoch,
+            message=message,
+            best_lam=self.best_lam(),
+            results=tuple(results),
+            run_dir=None if self.run_dir is None else str(self.run_dir),
+        )
+
+    def _save_results(self, finished: SweepFinished) -> None:
+        run_dir: Path = self.run_dir  # type: ignore[assignment]
+        torch.save(
+            {"lams": list(self.lams), "state_dict": self.model.state_dict()},
+            run_dir / "weights.pt",
+        )
+        summary = finished.to_json()
+        summary["results"] = [{**r, "weights": None} for r in summary["results"]]
+        del summary["event"]
+        (run_dir / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+    # ----- descriptions -------------------------------------------------------------------
+
+    def _config_dict(self) -> dict[str, Any]:
+        return {**self.config.to_dict(), "lam": None, "lams": list(self.lams)}
+
+    def _config_record(self) -> dict[str, Any]:
+        return {
+            **self._config_dict(),
+            "resolved_device": str(self.device),
+            "torch_version": torch.__version__,
+            "n_train": self.dataset.n_train,
+            "n_test": self.dataset.n_test,
+            "features": self.dataset.feature_names,
+        }
+
+    def _started_event(self) -> SweepStarted:
+        return SweepStarted(
+            config=self._config_dict(),
+            device=str(self.device),
+            lams=self.lams,
+            parameters=self._param_info,
+            run_dir=None if self.run_dir is None else str(self.run_dir),
+            n_train=self.dataset.n_train,
+            n_test=self.dataset.n_test,
+            feature_names=tuple(self.dataset.feature_names),
+            ridge=self._ridge(),
+        )
+
+    def _ridge(self) -> tuple[dict[str, Any], ...] | None:
+        """The closed-form optimum per member, where training converges to it: a linear model
+        minimising MSE + λ‖w‖². AdamW's decoupled decay (mode wd) has another fixed point."""
+        c = self.config
+        if c.model != "linear" or (c.reg == "wd" and c.optimizer == "adamw"):
+            return None
+        path = RidgePath(self.dataset.x_train, self.dataset.y_train, c.decay_bias)
+        weights, biases = path.path(self.lams)
+        return tuple(
+            {"weight": [w.tolist()], "bias": [float(b)]}
+            for w, b in zip(weights, biases, strict=True)
+        )
+
+    def _run_label(self) -> str:
+        c = self.config
+        return f"sweep-{c.source_name}-{c.model}-{c.optimizer}-{c.reg}"

@@ -1,0 +1,108 @@
+"""The events a λ sweep emits: plain, immutable data, one list entry per λ in sweep order.
+
+`to_json()` gives the exact objects `wdtui sweep --jsonl` prints. JSON has no NaN or Infinity,
+so a non-finite number (a diverged member's loss) is written as null.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.events import ParamInfo, finite_or_none
+
+MEMBER_STATUSES = ("running", "completed", "stopped", "diverged", "failed")
+SWEEP_STATUSES = ("completed", "stopped", "failed")
+
+
+def _floats(values: tuple[float, ...] | None) -> list[float | None] | None:
+    return None if values is None else [finite_or_none(v) for v in values]
+
+
+@dataclass(frozen=True)
+class SweepStarted:
+    config: dict[str, Any]  # the resolved RunConfig; its `lam` is null (the λ list is `lams`)
+    device: str
+    lams: tuple[float, ...]
+    parameters: tuple[ParamInfo, ...]  # one member's parameters, as in a single run
+    run_dir: str | None = None
+    n_train: int = 0
+    n_test: int = 0
+    feature_names: tuple[str, ...] = ()
+    # The closed-form ridge optimum of each member, keyed like its weights (linear models whose
+    # objective's minimum is where training goes; None otherwise). In the order of `lams`.
+    ridge: tuple[dict[str, Any], ...] | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": "sweep_started",
+            "config": self.config,
+            "device": self.device,
+            "lams": list(self.lams),
+        }
+
+
+@dataclass(frozen=True)
+class SweepEpoch:
+    epoch: int
+    train_loss: tuple[float, ...]  # MSE on the whole train split, per member
+    test_loss: tuple[float, ...] | None  # None without a test split
+    weight_sq_norm: tuple[float, ...]  # Σ‖w‖² over the penalized parameters, per member
+    elapsed_s: float
+    # Each member's status after this epoch: "running", or "diverged" from the epoch it diverged.
+    statuses: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": "sweep_epoch",
+            "epoch": self.epoch,
+            "train_loss": _floats(self.train_loss),
+            "test_loss": _floats(self.test_loss),
+            "weight_sq_norm": _floats(self.weight_sq_norm),
+            "elapsed_s": round(self.elapsed_s, 6),
+        }
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    lam: float
+    status: str  # completed | stopped | diverged | failed
+    epochs: int  # epochs trained: the divergence epoch for a diverged member
+    train_loss: float | None  # at its final weights; None if no epoch was measured
+    test_loss: float | None
+    weight_sq_norm: float | None
+    weights: dict[str, Any] = field(compare=False)  # name -> nested lists, single-run shapes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lam": self.lam,
+            "status": self.status,
+            "epochs": self.epochs,
+            "train_loss": finite_or_none(self.train_loss),
+            "test_loss": finite_or_none(self.test_loss),
+            "weight_sq_norm": finite_or_none(self.weight_sq_norm),
+            "weights": self.weights,
+        }
+
+
+@dataclass(frozen=True)
+class SweepFinished:
+    status: str  # completed | stopped | failed
+    epochs: int
+    message: str
+    best_lam: float | None  # lowest final test loss (train loss without a test split)
+    results: tuple[MemberResult, ...] = field(compare=False)
+    run_dir: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": "sweep_finished",
+            "status": self.status,
+            "epochs": self.epochs,
+            "message": self.message,
+            "best_lam": self.best_lam,
+            "results": [r.to_json() for r in self.results],
+        }
+
+
+SweepEvent = SweepStarted | SweepEpoch | SweepFinished
