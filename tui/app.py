@@ -1,0 +1,368 @@
+"""The explorer: a Textual app that drives one `Trainer` at a time and renders its events.
+
+Threading (DESIGN.md): the trainer calls `_on_trainer_event` on its own thread, which only
+appends to a deque (and, for the rare state events, posts a wake-up message, which is
+thread-safe and non-blocking). A timer on the UI thread drains the deque ~15 times a second
+and redraws what changed; nothing is rendered once per epoch, and the trainer never waits.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import ClassVar
+
+from textual import events, on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from engine.config import ConfigError, RunConfig
+from engine.events import Epoch, Event
+from engine.ridge import RidgePath
+from engine.trainer import SMALL_MODEL_WEIGHTS, Trainer
+from tui.run_state import RunState
+from tui.screens.help_screen import HelpScreen
+from tui.widgets.controls import CSV_PRESET, Controls
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.status_line import StatusLine
+from tui.widgets.weight_table import WeightPanel
+
+REFRESH_HZ = 15
+LAM_FLOOR = 1e-4  # stepping λ up from 0 lands here; stepping below it lands on 0
+JOIN_TIMEOUT_S = 10.0
+
+
+def step_lam(lam: float, up: bool) -> float:
+    if up:
+        return LAM_FLOOR if lam <= 0 else lam * 10
+    down = lam / 10
+    return 0.0 if down < LAM_FLOOR * (1 - 1e-9) else down
+
+
+class TrainerWoke(Message):
+    """A state event (started, paused, finished) is waiting in the inbox: drain it now."""
+
+
+class WeightDecayApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "wdtui"
+    # Nothing focused at start, so single-letter keys reach the app; Tab or l/L focus a field.
+    AUTO_FOCUS = None
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Priority: quit works even while an Input has focus.
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("space", "pause", "Pause"),
+        Binding("plus,equals_sign", "lam_up", "λ×10", key_display="+"),
+        Binding("minus", "lam_down", "λ÷10", key_display="-"),
+        Binding("asterisk", "lr_up", "lr×2", key_display="*"),
+        Binding("slash", "lr_down", "lr÷2", key_display="/"),
+        Binding("y", "toggle_log", "Log y"),
+        Binding("r", "restart", "Restart"),
+        Binding("n", "new_run", "New run"),
+        Binding("s", "stop", "Stop"),
+        Binding("q", "quit", "Quit"),
+        Binding("l", "edit('lam')", "Edit λ", show=False),
+        Binding("L", "edit('lr')", "Edit lr", show=False),
+        Binding("c", "clear_earlier", "Clear earlier runs", show=False),
+        Binding("escape", "leave_input", "Leave field", show=False),
+    ]
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__()
+        self.initial_config = config.resolved()
+        self.current_run: RunState | None = None
+        self.earlier: list[RunState] = []  # overlaid dimmed on the chart
+        self.trainer: Trainer | None = None
+        self.log_y = True
+        self.lam = self.initial_config.effective_lam  # what the next step key starts from
+        self.lr = float(self.initial_config.lr or 0.0)
+        self._inbox: deque[tuple[int, Event]] = deque()
+        self._next_id = 1
+        self._ridge: RidgePath | None = None
+        self._optimum_lam: float | None = None
+        self._drawn: tuple[int, int, bool, int] | None = None
+        self._stats_drawn = -1
+        self._truth_shown = False
+        self._note = ""
+
+    # ----- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield Controls(self.initial_config, id="controls")
+            with Vertical(id="chart-box"):
+                yield LossChart(id="chart")
+        yield WeightPanel(id="weights")
+        yield StatusLine(id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#chart-box").border_title = "loss"
+        self._start(self.initial_config, keep_current=False)
+        self.set_interval(1 / REFRESH_HZ, self._tick)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Layout classes for small terminals (80×24 must still fit), see app.tcss.
+        self.screen.set_class(event.size.width < 110, "-narrow")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action not in ("quit", "leave_input"):
+                yield SystemCommand(
+                    f"{binding.description} ({binding.key_display or binding.key})",
+                    f"wdtui: {binding.description}",
+                    lambda action=binding.action: self.run_action(action),
+                )
+
+    # ----- the trainer ------------------------------------------------------------------------
+
+    def _on_trainer_event(self, run_id: int, event: Event) -> None:
+        """Called on the trainer's thread: enqueue only, never touch widgets here."""
+        self._inbox.append((run_id, event))
+        if not isinstance(event, Epoch):
+            self.post_message(TrainerWoke())
+
+    def _start(self, config: RunConfig, keep_current: bool) -> bool:
+        """Stop and join the running trainer, then start one for `config`."""
+        self._stop_trainer()
+        run_id = self._next_id
+        try:
+            trainer = Trainer(config, lambda event: self._on_trainer_event(run_id, event))
+        except ConfigError as exc:
+            self._set_note(f"cannot start: {exc}")
+            return False
+        except Exception as exc:  # bad CSV, unreadable file: say so, keep the app usable
+            self._set_note(f"cannot start: {type(exc).__name__}: {exc}")
+            return False
+        self._next_id += 1
+        if self.current_run is not None and keep_current:
+            self.earlier.append(self.current_run)
+        self.current_run = RunState(run_id, trainer.config)
+        self.trainer = trainer
+        self.lam, self.lr = self.current_run.lam, self.current_run.lr
+        self._set_note("")
+        controls = self.query_one(Controls)
+        controls.show_running(self.lam, self.lr)
+        controls.set_epochs(self.current_run.total_epochs)
+        self._setup_weights(trainer)
+        self._drawn = None
+        trainer.start()
+        self._refresh_now()
+        return True
+
+    def _setup_weights(self, trainer: Trainer) -> None:
+        params = trainer.parameter_info()
+        n_weights = sum(_numel(p.shape) for p in params)
+        small = trainer.config.model == "linear" and n_weights <= SMALL_MODEL_WEIGHTS
+        self._ridge = trainer.ridge() if small else None
+        self._optimum_lam = None
+        self._stats_drawn = -1
+        self._truth_shown = False
+        self.query_one(WeightPanel).setup(params, trainer.dataset.feature_names, small)
+
+    def _stop_trainer(self) -> None:
+        trainer = self.trainer
+        if trainer is None:
+            return
+        trainer.stop()
+        if not trainer.join(JOIN_TIMEOUT_S):
+            self._set_note("the previous trainer did not stop in time")
+        self._drain()  # its last events (Finished) belong to its RunState
+
+    def _drain(self) -> bool:
+        """Apply queued events to their runs; True if the current run changed."""
+        runs = {r.run_id: r for r in self.earlier}
+        if self.current_run is not None:
+            runs[self.current_run.run_id] = self.current_run
+        changed = False
+        while self._inbox:
+            run_id, event = self._inbox.popleft()
+            run = runs.get(run_id)
+            if run is None:  # a run that was replaced by a restart
+                continue
+            run.apply(event)
+            changed = changed or run is self.current_run
+        return changed
+
+    # ----- rendering, on a timer --------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self._drain()
+        self._refresh_now()
+
+    @on(TrainerWoke)
+    def _woke(self) -> None:
+        self._tick()
+
+    def _refresh_now(self) -> None:
+        run = self.current_run
+        rate = run.epochs_per_second() if run is not None else None
+        self.query_one(StatusLine).show(run, rate, self._note)
+        if run is None:
+            return
+        key = (run.run_id, run.version, self.log_y, len(self.earlier))
+        if key != self._drawn:
+            self._drawn = key
+            self.query_one(LossChart).show(run, self.earlier, self.log_y)
+        panel = self.query_one(WeightPanel)
+        if run.param_stats is not None and run.stats_version != self._stats_drawn:
+            self._stats_drawn = run.stats_version
+            panel.update_stats(run.param_stats)
+        if run.true_weights is not None and not self._truth_shown:
+            self._truth_shown = True
+            panel.update_truth(run.true_weights)
+        if self._ridge is not None and run.lam != self._optimum_lam:
+            # The closed form for the λ in use: one small solve, only when λ changes.
+            self._optimum_lam = run.lam
+            panel.update_optimum(self._ridge.as_parameters(run.lam))
+            panel.query_one("#values").border_title = f"weights vs ridge optimum (λ={run.lam:g})"
+
+    def _set_note(self, text: str) -> None:
+        self._note = text
+        if self.is_mounted:
+            self.query_one(StatusLine).show(self.current_run, None, text)
+
+    # ----- commands ---------------------------------------------------------------------------
+
+    def _apply_lam(self, lam: float) -> None:
+        controls = self.query_one(Controls)
+        if self.trainer is not None and self.current_run is not None and self.current_run.active:
+            try:
+                self.trainer.set_lam(lam)
+            except ConfigError as exc:
+                controls.show_error("lam", f"{exc} (not applied)")
+                return
+        self.lam = lam
+        controls.show_running(self.lam, self.lr)
+
+    def _apply_lr(self, lr: float) -> None:
+        if self.trainer is not None and self.current_run is not None and self.current_run.active:
+            self.trainer.set_lr(lr)
+        self.lr = lr
+        self.query_one(Controls).show_running(self.lam, self.lr)
+
+    @on(Controls.LamSubmitted)
+    def _lam_submitted(self, message: Controls.LamSubmitted) -> None:
+        self._apply_lam(message.value)
+
+    @on(Controls.LrSubmitted)
+    def _lr_submitted(self, message: Controls.LrSubmitted) -> None:
+        self._apply_lr(message.value)
+
+    def action_lam_up(self) -> None:
+        self._apply_lam(step_lam(self.lam, up=True))
+
+    def action_lam_down(self) -> None:
+        self._apply_lam(step_lam(self.lam, up=False))
+
+    def action_lr_up(self) -> None:
+        self._apply_lr(self.lr * 2)
+
+    def action_lr_down(self) -> None:
+        self._apply_lr(self.lr / 2)
+
+    def action_pause(self) -> None:
+        if self.trainer is None or self.current_run is None or not self.current_run.active:
+            return
+        if self.current_run.status == "paused":
+            self.trainer.resume()
+        else:
+            self.trainer.pause()
+
+    def action_stop(self) -> None:
+        if self.trainer is not None:
+            self.trainer.stop()
+
+    def action_restart(self) -> None:
+        config = self._next_config()
+        if config is not None:
+            self._start(config, keep_current=False)
+
+    def action_new_run(self) -> None:
+        config = self._next_config()
+        if config is not None:
+            self._start(config, keep_current=True)
+
+    def action_clear_earlier(self) -> None:
+        self.earlier.clear()
+        self._refresh_now()
+
+    def action_toggle_log(self) -> None:
+        self.log_y = not self.log_y
+        self._refresh_now()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_edit(self, which: str) -> None:
+        self.query_one(f"#{which}", Input).focus()
+
+    def action_leave_input(self) -> None:
+        self.screen.set_focus(None)
+
+    async def action_quit(self) -> None:
+        self._stop_trainer()
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        # However the app ends (quit, an error, a test tearing it down), no trainer outlives it.
+        self._stop_trainer()
+
+    def _next_config(self) -> RunConfig | None:
+        """The config for a restart / new run: the controls' settings and the chosen λ/lr."""
+        base = self.current_run.config if self.current_run is not None else self.initial_config
+        mode, optimizer, preset, epochs = self.query_one(Controls).restart_settings()
+        if epochs is None:
+            self._set_note("epochs is not a valid number: fix it to restart")
+            return None
+        old_preset = CSV_PRESET if base.data is not None else base.preset
+        changes: dict[str, object] = {"reg": mode, "optimizer": optimizer, "epochs": epochs}
+        if optimizer != "sgd":
+            changes["momentum"] = 0.0  # momentum is an SGD-only flag
+        if preset != old_preset:
+            # A new problem: its own defaults for λ, lr, batch size (and epochs if untouched).
+            data = self.initial_config.data if preset == CSV_PRESET else None
+            changes.update(
+                preset=None if preset == CSV_PRESET else preset,
+                data=data,
+                target=self.initial_config.target if data else None,
+                lam=None,
+                lr=None,
+                batch_size=None,
+                standardize=None,
+                test_fraction=None,
+            )
+            if epochs == base.epochs:
+                changes["epochs"] = None
+        else:
+            changes.update(lam=self.lam, lr=self.lr)
+        try:
+            return replace(base, **changes).resolved()  # type: ignore[arg-type]
+        except ConfigError as exc:
+            self._set_note(f"cannot start: {exc}")
+            return None
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
+def live_trainer_threads() -> list[threading.Thread]:
+    """Trainer threads still alive (tests and the benchmark check this after quitting)."""
+    return [t for t in threading.enumerate() if t.name == "wdtui-trainer" and t.is_alive()]
+
+
+__all__ = ["WeightDecayApp", "live_trainer_threads", "step_lam"]

@@ -1,0 +1,129 @@
+"""What the app knows about one run, built from the trainer's events (no tensors here).
+
+The trainer thread only appends events to the app's inbox; the app's timer feeds them to
+`RunState.apply` on the UI thread, so nothing here needs a lock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.config import RunConfig
+from engine.events import Epoch, Event, Finished, ParamInfo, ParamStats, Started, StateChanged
+from tui.series import MinMaxSeries
+
+ACTIVE = ("starting", "running", "paused")
+
+
+@dataclass
+class Mark:
+    """A point where λ or lr changed during the run."""
+
+    epoch: int
+    text: str
+
+
+@dataclass
+class RunState:
+    run_id: int
+    config: RunConfig  # resolved
+    status: str = "starting"
+    message: str = ""
+    device: str = ""
+    run_dir: str | None = None
+    epoch: int = 0
+    lam: float = 0.0
+    lr: float = 0.0
+    parameters: tuple[ParamInfo, ...] = ()
+    feature_names: tuple[str, ...] = ()
+    true_weights: dict[str, list[float]] | None = None
+    param_stats: tuple[ParamStats, ...] | None = None
+    has_test: bool = True
+    train: MinMaxSeries = field(default_factory=MinMaxSeries)
+    test: MinMaxSeries = field(default_factory=MinMaxSeries)
+    marks: list[Mark] = field(default_factory=list)
+    last_train: float | None = None
+    last_test: float | None = None
+    elapsed_s: float = 0.0
+    # Bumped on every applied event, so widgets redraw only when something changed.
+    version: int = 0
+    stats_version: int = 0
+    _rate: float | None = None
+    _rate_sample: tuple[float, int, float] | None = None  # (wall time, epoch, elapsed_s)
+
+    def __post_init__(self) -> None:
+        self.lam = self.config.effective_lam
+        self.lr = float(self.config.lr or 0.0)
+
+    @property
+    def total_epochs(self) -> int:
+        return int(self.config.epochs or 0)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def label(self) -> str:
+        """A short name for the chart's legend, e.g. 'λ=3 sgd' or 'λ=0.1 adamw wd'."""
+        c = self.config
+        text = f"λ={self.lam:g} {c.optimizer}"
+        if c.reg != "l2":
+            text += f" {c.reg}"
+        return text
+
+    def apply(self, event: Event) -> None:
+        self.version += 1
+        if isinstance(event, Epoch):
+            self._apply_epoch(event)
+        elif isinstance(event, Started):
+            self.status = "running"
+            self.device = event.device
+            self.run_dir = event.run_dir
+            self.parameters = event.parameters
+            self.feature_names = event.feature_names
+            self.true_weights = event.true_weights
+            self.has_test = event.n_test > 0
+        elif isinstance(event, StateChanged):
+            if self.active:
+                self.status = event.state
+        elif isinstance(event, Finished):
+            self.status = event.status
+            self.message = event.message
+            self.epoch = event.epochs
+            self._rate = None
+
+    def _apply_epoch(self, event: Epoch) -> None:
+        if self.epoch and event.lam != self.lam:
+            self.marks.append(Mark(event.epoch, f"λ={event.lam:g}"))
+        if self.epoch and event.lr != self.lr:
+            self.marks.append(Mark(event.epoch, f"lr={event.lr:g}"))
+        self.epoch = event.epoch
+        self.lam, self.lr = event.lam, event.lr
+        self.elapsed_s = event.elapsed_s
+        self.train.append(event.train_loss)
+        self.test.append(event.test_loss)
+        self.last_train, self.last_test = event.train_loss, event.test_loss
+        if event.param_stats is not None:
+            self.param_stats = event.param_stats
+            self.stats_version += 1
+
+    def epochs_per_second(self, now: float | None = None) -> float | None:
+        """Training speed over the last half second or so (pauses excluded); None if unknown."""
+        if self.status != "running":
+            return self._rate if self.status == "paused" else None
+        now = time.monotonic() if now is None else now
+        sample = self._rate_sample
+        if sample is None:
+            self._rate_sample = (now, self.epoch, self.elapsed_s)
+            return None
+        _, epoch0, elapsed0 = sample
+        if now - sample[0] >= 0.5 and self.elapsed_s > elapsed0:
+            self._rate = (self.epoch - epoch0) / (self.elapsed_s - elapsed0)
+            self._rate_sample = (now, self.epoch, self.elapsed_s)
+        return self._rate
+
+    def summary(self) -> dict[str, Any]:
+        return {"status": self.status, "epoch": self.epoch, "lam": self.lam, "lr": self.lr}

@@ -1,0 +1,65 @@
+"""`?`: what λ means, the three regularization modes, and the keys."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP_TEXT = """\
+# Weight decay, interactively
+
+**Objective** = MSE(data) + **λ** · Σ ‖w‖² over the penalized parameters.
+Weights (parameters with ≥ 2 dims) are penalized; biases only with `--decay-bias`.
+λ = 0 is plain least squares; a larger λ pulls the weights towards 0
+(less overfitting, more bias).
+
+## The three modes (`mode`, `--reg`)
+
+| mode | how λ is applied |
+|---|---|
+| `l2` | the penalty λ·Σ‖w‖² is added to the loss; the optimizer's weight_decay is 0 |
+| `wd` | the optimizer's own `weight_decay = 2λ` on the penalized group |
+| `none` | no penalty at all (the same as λ = 0) |
+
+Why **2λ**: ∇(λ‖w‖²) = 2λw, and torch adds `weight_decay · w` to the gradient.
+With SGD, `l2` and `wd` follow the same trajectory. With Adam, `wd` is L2 coupled into
+the moment estimates; with **AdamW** it is *decoupled* decay (w ← w − lr·2λ·w),
+which is not the same optimum as `l2`.
+
+For a linear model the table shows each weight beside the closed-form **ridge optimum**
+for the current λ: where SGD with `l2`/`wd` should end up.
+
+## Keys
+
+| key | action |
+|---|---|
+| `+` / `-` | λ × 10 / ÷ 10 (0 → 1e-4, below 1e-4 → 0) |
+| `*` / `/` | lr × 2 / ÷ 2 |
+| `l` / `L` | edit λ / edit lr (Enter applies, Escape leaves the field) |
+| `space` | pause / resume |
+| `s` | stop the run |
+| `r` | restart with the controls' settings (replaces this run) |
+| `n` | new run with the controls' settings (keeps this one, dimmed, on the chart) |
+| `c` | clear the earlier runs from the chart |
+| `y` | log / linear y axis |
+| `?` | this help |
+| `ctrl+p` | command palette (every action) |
+| `q` / `ctrl+q` | quit (stops the trainer first) |
+
+Press **Escape** or **?** to close.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close help"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Markdown(HELP_TEXT)

@@ -1,0 +1,158 @@
+"""The live loss chart: train and test loss per epoch, earlier runs dimmed behind.
+
+Drawing cost is bounded: each series is reduced to about two points per column (the min and
+max of each bucket of epochs, from `MinMaxSeries`), so a run with a million epochs draws as
+fast as one with a thousand. Log-y is drawn as log10(loss) on a linear axis with hand-made tick
+labels, because plotext 5's own `yscale("log")` raises on the second build (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from rich.text import Text
+from textual.app import RenderResult
+from textual_plotext import PlotextPlot
+
+from tui.run_state import RunState
+from tui.series import MinMaxSeries
+
+TRAIN_COLOR = (80, 180, 255)
+TEST_COLOR = (255, 150, 40)
+MARK_COLOR = (150, 150, 150)
+# Earlier runs: muted, distinct hues, so two or three overlays can still be told apart.
+DIM_COLORS = ((120, 120, 170), (150, 120, 100), (110, 150, 110), (150, 110, 150))
+MAX_OVERLAYS = 4
+MAX_MARKS = 30
+LOG_FLOOR = 1e-30  # a loss of exactly 0 would be -inf on a log axis
+
+
+def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Tick positions (in log10 units) and labels like '1e-2' for the range [lo, hi]."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [], []
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    first, last = math.floor(lo), math.ceil(hi)
+    decades = list(range(first, last + 1))
+    step = max(1, math.ceil(len(decades) / 6))
+    ticks = [float(k) for k in decades[::step] if lo <= k <= hi]
+    if len(ticks) >= 2:
+        return ticks, [f"1e{int(k)}" for k in ticks]
+    # Less than a decade in view: label 1-2-5 steps (or a few evenly spaced values).
+    ticks = [math.log10(m) + k for k in decades for m in (1, 2, 5) if lo <= math.log10(m) + k <= hi]
+    if len(ticks) < 2:
+        ticks = list(np.linspace(lo, hi, 3))
+    return ticks, [f"{10**t:.3g}" for t in ticks]
+
+
+def epoch_label(epoch: float) -> str:
+    """1500 -> '1.5k', 2000000 -> '2M'."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(epoch) >= size:
+            return f"{epoch / size:.4g}{suffix}"
+    return f"{epoch:.4g}"
+
+
+def epoch_ticks(last: float, count: int = 5) -> tuple[list[float], list[str]]:
+    """Round epoch numbers (1-2-5 steps) from 0 to `last`, labelled compactly."""
+    if last <= 1:
+        return [1.0], ["1"]
+    raw = last / max(1, count - 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    ticks = [k * step for k in range(int(last // step) + 1)]
+    ticks = [t for t in ticks if t >= 1] or [1.0]
+    return ticks, [epoch_label(t) for t in ticks]
+
+
+def _points(
+    series: MinMaxSeries, columns: int, log_y: bool
+) -> tuple[list[float], list[float]] | None:
+    """Alternating min/max points per bucket, gaps (NaN) dropped; None if nothing to draw."""
+    epochs, mins, maxs = series.buckets(columns)
+    keep = ~np.isnan(mins)
+    if not keep.any():
+        return None
+    epochs, mins, maxs = epochs[keep], mins[keep], maxs[keep]
+    if log_y:
+        mins = np.log10(np.maximum(mins, LOG_FLOOR))
+        maxs = np.log10(np.maximum(maxs, LOG_FLOOR))
+    xs = np.repeat(epochs, 2)
+    ys = np.empty(len(xs))
+    ys[0::2], ys[1::2] = mins, maxs
+    return xs.tolist(), ys.tolist()
+
+
+class LossChart(PlotextPlot):
+    """Plots the current run bright and the earlier ones (newest first, a few) dimmed."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.log_y = True
+        self.current: RunState | None = None
+        self.earlier: Sequence[RunState] = ()
+
+    def show(self, current: RunState | None, earlier: Sequence[RunState], log_y: bool) -> None:
+        self.current, self.earlier, self.log_y = current, earlier, log_y
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        # The data is laid out here, where the width is known, so it matches the columns.
+        self.build_plot(max(10, self.size.width), max(5, self.size.height))
+        return super().render()
+
+    def build_plot(self, width: int, height: int) -> None:
+        plt = self.plt
+        plt.clear_figure()
+        plt.plotsize(width, height)
+        columns = max(10, width - 12)  # minus the y tick labels
+        y_lo, y_hi = math.inf, -math.inf
+        x_hi = 1.0
+        overlays = list(self.earlier)[-MAX_OVERLAYS:]
+        layers: list[tuple[RunState, bool, tuple[int, int, int], tuple[int, int, int]]] = [
+            (run, False, DIM_COLORS[i % len(DIM_COLORS)], DIM_COLORS[i % len(DIM_COLORS)])
+            for i, run in enumerate(overlays)
+        ]
+        if self.current is not None:
+            layers.append((self.current, True, TRAIN_COLOR, TEST_COLOR))
+        for run, is_current, train_color, test_color in layers:
+            for name, series, color in (
+                ("train", run.train, train_color),
+                ("test", run.test, test_color),
+            ):
+                pts = _points(series, columns, self.log_y)
+                if pts is None:
+                    continue
+                xs, ys = pts
+                x_hi = max(x_hi, xs[-1])
+                y_lo, y_hi = min(y_lo, min(ys)), max(y_hi, max(ys))
+                if is_current:
+                    label = name
+                elif name == "test":
+                    label = f"{run.label} (dim: test, · train)"
+                else:
+                    label = None
+                marker = "braille" if is_current or name == "test" else "dot"
+                plt.plot(xs, ys, color=color, label=label, marker=marker)
+        if self.current is not None:
+            for mark in self.current.marks[-MAX_MARKS:]:
+                plt.vline(mark.epoch, MARK_COLOR)
+        plt.xticks(*epoch_ticks(x_hi, 5 if width >= 60 else 3))
+        if self.log_y:
+            ticks, labels = log_ticks(y_lo, y_hi)
+            if ticks:
+                plt.yticks(ticks, labels)
+        plt.title("loss per epoch" + (" (log y)" if self.log_y else ""))
+        plt.xlabel("epoch")
+        if not math.isfinite(y_lo):
+            plt.title("loss per epoch: waiting for the first epoch")
+
+
+def render_text(chart: LossChart, width: int, height: int) -> Text:
+    """Build and render at a given size without a screen (for the benchmark)."""
+    chart.build_plot(width, height)
+    chart.plt._set_size(width, height)
+    return Text.from_ansi(chart.plt.build())

@@ -1,0 +1,47 @@
+"""The status line: what the run is doing, how fast, on what, and where it is saved."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.run_state import RunState
+
+STATUS_STYLES = {
+    "starting": "bold yellow",
+    "running": "bold green",
+    "paused": "bold yellow",
+    "completed": "bold cyan",
+    "stopped": "bold magenta",
+    "diverged": "bold red",
+    "failed": "bold red",
+}
+
+
+def status_text(run: RunState | None, rate: float | None, note: str = "") -> Text:
+    """One or two lines; nothing in a finished run's text depends on timing (for snapshots)."""
+    text = Text()
+    if run is None:
+        text.append("no run", style="bold")
+    else:
+        c = run.config
+        text.append(f"● {run.status}", style=STATUS_STYLES.get(run.status, "bold"))
+        text.append(f"  epoch {run.epoch:,}/{run.total_epochs:,}")
+        if run.active and rate is not None:
+            text.append(f"  {rate:,.0f} epochs/s")
+        text.append(f"  {run.device or c.device}", style="dim" if not run.device else "")
+        text.append(f"  {c.reg} + {c.optimizer}  λ={run.lam:g} lr={run.lr:g}")
+        text.append(f"  {c.source_name}", style="italic")
+        where = f"saved in {run.run_dir}" if run.run_dir else "not saved"
+        text.append(f"  {where}", style="dim")
+        if run.message and run.status != "completed":
+            style = "red" if run.status in ("diverged", "failed") else ""
+            text.append(f"\n{run.message}", style=style)
+    if note:
+        text.append(f"\n{note}", style="bold red")
+    return text
+
+
+class StatusLine(Static):
+    def show(self, run: RunState | None, rate: float | None, note: str = "") -> None:
+        self.update(status_text(run, rate, note))

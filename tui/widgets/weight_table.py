@@ -1,0 +1,129 @@
+"""The weight tables: statistics per parameter, and for a small linear model each weight
+beside its closed-form ridge optimum and (for presets that know it) its true value.
+
+Rows are created once per run and then updated in place with `update_cell`: `clear()` would
+reset the cursor and scroll position several times a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable
+
+from engine.events import ParamInfo, ParamStats
+
+# Fixed widths: live numbers of varying length must not make the columns jitter.
+STAT_COLUMNS = {
+    "param": 14,
+    "shape": 9,
+    "‖w‖": 10,
+    "mean": 10,
+    "std": 10,
+    "max|w|": 10,
+    "penalized": 9,
+}
+VALUE_COLUMNS = {"weight": 12, "value": 10, "optimum": 10, "true": 8}
+
+
+def num(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+def flat(values: object) -> list[float]:
+    """Nested lists (a parameter as plain lists) to a flat list of floats."""
+    if isinstance(values, (list, tuple)):
+        return [x for v in values for x in flat(v)]
+    return [float(values)]  # type: ignore[arg-type]
+
+
+class WeightPanel(Horizontal):
+    """Two DataTables; the values table is shown only for small linear models."""
+
+    def compose(self) -> ComposeResult:
+        stats: DataTable[str] = DataTable(id="stats", cursor_type="row", zebra_stripes=True)
+        stats.border_title = "parameters"
+        values: DataTable[str] = DataTable(id="values", cursor_type="row", zebra_stripes=True)
+        values.border_title = "weights vs ridge optimum"
+        yield stats
+        yield values
+
+    def on_mount(self) -> None:
+        for key, width in STAT_COLUMNS.items():
+            self.query_one("#stats", DataTable).add_column(key, key=key, width=width)
+        for key, width in VALUE_COLUMNS.items():
+            self.query_one("#values", DataTable).add_column(key, key=key, width=width)
+        self.query_one("#values", DataTable).display = False
+        self._value_rows: list[str] = []
+
+    def setup(
+        self,
+        parameters: Sequence[ParamInfo],
+        feature_names: Sequence[str],
+        show_values: bool,
+    ) -> None:
+        """New run: one row per parameter (and per weight for a small linear model)."""
+        stats = self.query_one("#stats", DataTable)
+        stats.clear()
+        for p in parameters:
+            shape = "×".join(map(str, p.shape)) or "scalar"
+            pen = "yes" if p.penalized else "no"
+            stats.add_row(p.name, shape, "", "", "", "", pen, key=p.name)
+        values = self.query_one("#values", DataTable)
+        values.clear()
+        self._value_rows = []
+        values.display = show_values
+        if not show_values:
+            return
+        for p in parameters:
+            count = 1
+            for size in p.shape:
+                count *= size
+            for i in range(count):
+                if p.name == "weight" and len(feature_names) == count:
+                    label = f"w·{feature_names[i]}"
+                else:
+                    label = p.name if count == 1 else f"{p.name}[{i}]"
+                key = f"{p.name}:{i}"
+                values.add_row(label, "", "", "–", key=key)
+                self._value_rows.append(key)
+
+    def update_stats(self, stats: Sequence[ParamStats]) -> None:
+        table = self.query_one("#stats", DataTable)
+        for s in stats:
+            if s.name not in table.rows:
+                continue
+            for column, value in (
+                ("‖w‖", s.norm),
+                ("mean", s.mean),
+                ("std", s.std),
+                ("max|w|", s.max_abs),
+            ):
+                table.update_cell(s.name, column, num(value))
+        values = self.query_one("#values", DataTable)
+        if not values.display:
+            return
+        for s in stats:
+            for i, v in enumerate(s.values or ()):
+                key = f"{s.name}:{i}"
+                if key in values.rows:
+                    values.update_cell(key, "value", num(v))
+
+    def update_truth(self, true_weights: dict[str, list]) -> None:
+        """The generating weights, for presets that know them (Started.true_weights)."""
+        self._fill("true", true_weights)
+
+    def update_optimum(self, optimum: dict[str, list] | None) -> None:
+        self._fill("optimum", optimum or {})
+
+    def _fill(self, column: str, by_name: dict[str, list]) -> None:
+        values = self.query_one("#values", DataTable)
+        if not values.display:
+            return
+        for name, nested in by_name.items():
+            for i, v in enumerate(flat(nested)):
+                key = f"{name}:{i}"
+                if key in values.rows:
+                    values.update_cell(key, column, num(v))
