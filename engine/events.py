@@ -76,7 +76,7 @@ class Epoch:
     weight_sq_norm: float  # sum of ||w||^2 over the penalized parameters
     lam: float
     lr: float
-    elapsed_s: float  # training time, pauses excluded
+    elapsed_s: float  # wall time since the run started, pauses excluded
     # Fresh per-parameter statistics, at most ~20 times a second (and always on the last epoch):
     # computing them every epoch would cost a fast run a quarter of its speed.
     param_stats: tuple[ParamStats, ...] | None = field(default=None, compare=False)

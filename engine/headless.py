@@ -53,21 +53,23 @@ def _state_events_only(event: Event) -> bool:
 
 
 def run_until_done(trainer: Trainer | Any) -> None:
-    """Start the trainer's thread and wait; Ctrl+C or SIGTERM asks it to stop, then waits."""
-    previous = None
+    """Start the trainer's thread and wait; Ctrl+C or SIGTERM asks it to stop, then waits.
+
+    The signals call stop() instead of raising KeyboardInterrupt: an interrupt that lands inside
+    Thread.join can leave the join believing the thread is gone, and the interpreter then exits
+    under a running torch thread.
+    """
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda *_: trainer.stop())
+        previous = {sig: signal.signal(sig, lambda *_: trainer.stop()) for sig in handled}
     try:
         trainer.start()
-        while True:
-            try:
-                if trainer.join(0.2):
-                    break
-            except KeyboardInterrupt:
-                trainer.stop()
+        while not trainer.join(0.2):
+            pass
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_command(argv: list[str]) -> int:

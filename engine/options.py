@@ -45,7 +45,7 @@ def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = Tr
         "--standardize",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="scale features by train-split mean/std (default: on, off for poly)",
+        help="scale features by train-split mean/std (default: on for --data, off for presets)",
     )
     data.add_argument("--seed", type=int, default=0)
 

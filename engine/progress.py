@@ -10,9 +10,9 @@ BAR_WIDTH = 24
 
 
 class ProgressLine:
-    def __init__(self, total: int, stream: TextIO = sys.stderr, interval_s: float = 0.1) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, interval_s: float = 0.1) -> None:
         self.total = max(total, 0)
-        self.stream = stream
+        self.stream = stream or sys.stderr
         self.interval_s = interval_s
         self._last = float("-inf")
         self._drawn = False

@@ -146,17 +146,14 @@ class Trainer:
         """Train to the end (or stop/divergence/failure) on the calling thread."""
         recorder: RunRecorder | None = None
         status, message = "completed", ""
-        self._active_s, self._paused_s, self._last_stats = 0.0, 0.0, float("-inf")
+        self._t0, self._paused_s, self._last_stats = time.perf_counter(), 0.0, float("-inf")
         try:
             self.status = "running"
             if self.run_dir is not None:
                 recorder = RunRecorder(self.run_dir, self._config_record())
             self._emit(self._started_event())
             for epoch in range(1, int(self.config.epochs) + 1):  # type: ignore[arg-type]
-                started, paused_before = time.perf_counter(), self._paused_s
-                finished_epoch = self._train_epoch()
-                self._active_s += time.perf_counter() - started - (self._paused_s - paused_before)
-                if not finished_epoch:
+                if not self._train_epoch():
                     status, message = "stopped", f"stopped by request after epoch {self.epoch}"
                     break
                 self.epoch = epoch
@@ -247,7 +244,7 @@ class Trainer:
             weight_sq_norm=sq_norm,
             lam=self._lam,
             lr=self._lr,
-            elapsed_s=self._active_s,
+            elapsed_s=now - self._t0 - self._paused_s,
             param_stats=stats,
         )
 

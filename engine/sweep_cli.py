@@ -1,0 +1,123 @@
+"""`wdtui sweep`: train one member per λ at once, headless, as JSON lines or a table."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import Any
+
+from engine.config import ConfigError
+from engine.headless import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, JsonLines, run_until_done
+from engine.options import OneLineParser, add_training_options, config_from_args, fail
+from engine.progress import ProgressLine
+from engine.sweep import Sweep
+from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from engine.sweep_grid import resolve_lams
+
+__all__ = ["EXIT_BAD_INPUT", "sweep_command", "sweep_parser"]
+
+
+def sweep_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="wdtui sweep",
+        description="Train one member per λ at once (one batched model) and compare them.",
+    )
+    add_training_options(parser, with_lam=False)
+    grid = parser.add_argument_group("the λ values (default: 0 plus 13 from 1e-4 to 1e2)")
+    grid.add_argument("--lams", metavar="0,0.001,0.01", help="an explicit list of λ values")
+    grid.add_argument(
+        "--lam-grid", metavar="START:STOP:N", help="N log-spaced values from START to STOP (> 0)"
+    )
+    grid.add_argument("--with-zero", action="store_true", help="add λ = 0 to the values")
+    # Only to refuse it clearly: one λ is `wdtui run`; a sweep takes a list.
+    grid.add_argument("--lam", help=argparse.SUPPRESS)
+    parser.add_argument("--jsonl", action="store_true", help="print events as JSON lines")
+    return parser
+
+
+def sweep_command(argv: list[str]) -> int:
+    args = sweep_parser().parse_args(argv)
+    try:
+        if args.lam is not None:
+            raise ConfigError(
+                "--lam sets one λ (wdtui run); a sweep takes --lams LIST or --lam-grid START:STOP:N"
+            )
+        lams = resolve_lams(args.lams, args.lam_grid, args.with_zero)
+        config = config_from_args(args)
+        sink: Callable[[SweepEvent], None] = JsonLines() if args.jsonl else _Table()
+        sweep = Sweep(config, lams, sink)
+    except ConfigError as exc:
+        fail(str(exc))
+    if isinstance(sink, JsonLines):
+        sink.on_closed = sweep.stop
+    run_until_done(sweep)
+    return EXIT_OK if sweep.status in ("completed", "stopped") else EXIT_FAILED
+
+
+class _Table:
+    """A progress bar on stderr while training, then one row per λ on stdout."""
+
+    def __init__(self) -> None:
+        self.progress: ProgressLine | None = None
+        self.last: SweepEpoch | None = None
+        self.device = ""
+        self.members = 0
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, SweepStarted):
+            self.progress = ProgressLine(int(event.config["epochs"]))
+            self.device, self.members = event.device, len(event.lams)
+        elif isinstance(event, SweepEpoch):
+            self.last = event
+            if self.progress is not None:
+                self.progress.update(event.epoch, self._epoch_text(event))
+        elif isinstance(event, SweepFinished):
+            if self.progress is not None:
+                if self.last is not None:
+                    self.progress.update(self.last.epoch, self._epoch_text(self.last), force=True)
+                self.progress.close()
+            print(summary_text(event, self.last, self.device))
+
+    def _epoch_text(self, e: SweepEpoch) -> str:
+        rate = e.epoch / e.elapsed_s if e.elapsed_s > 0 else 0.0
+        live = sum(s == "running" for s in e.statuses)
+        return f"{live}/{self.members} λ training  {rate:,.0f} epochs/s"
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.6g}" if math.isfinite(value) else str(value)
+
+
+def summary_text(done: SweepFinished, last: SweepEpoch | None, device: str) -> str:
+    """The status line, the table (best λ marked), and where it was saved."""
+    head = f"{done.status}: {len(done.results)} λ values × {done.epochs} epochs on {device}"
+    if last is not None and last.elapsed_s > 0:
+        head += f" in {last.elapsed_s:.2f} s"
+    lines = [head]
+    if done.message:
+        lines.append(f"  {done.message}")
+    header = ("λ", "train loss", "test loss", "‖w‖²", "status")
+    rows = [
+        (f"{r.lam:g}", _num(r.train_loss), _num(r.test_loss), _num(r.weight_sq_norm), r.status)
+        for r in done.results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines.append(
+        ("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))).rstrip()
+    )
+    marked = False
+    for r, row in zip(done.results, rows, strict=True):
+        text = "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+        if not marked and done.best_lam is not None and r.lam == done.best_lam:
+            text += "  ◀ best"
+            marked = True
+        lines.append(text.rstrip())
+    if done.best_lam is not None:
+        by = "test" if done.results and done.results[0].test_loss is not None else "train"
+        lines.append(f"  best λ = {done.best_lam:g} (lowest final {by} loss)")
+    if done.run_dir:
+        lines.append(f"  saved to {done.run_dir}")
+    return "\n".join(lines)

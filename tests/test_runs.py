@@ -1,0 +1,128 @@
+"""What a run leaves on disk, and what survives a SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import ROOT, WDTUI, epochs_of, finished_of
+
+from engine.config import RunConfig
+from engine.runs import METRIC_COLUMNS, read_metrics
+from engine.trainer import Trainer
+
+
+def test_a_run_leaves_config_metrics_and_weights(tmp_path: Path) -> None:
+    events: list = []
+    trainer = Trainer(
+        RunConfig(preset="highdim", lam=3.0, epochs=25, runs_dir=str(tmp_path)), events.append
+    )
+    trainer.run()
+    run_dir = Path(finished_of(events).run_dir)
+    assert run_dir.parent == tmp_path and run_dir == trainer.run_dir
+    rows = read_metrics(run_dir)
+    assert list(rows[0]) == list(METRIC_COLUMNS)
+    reported = epochs_of(events)
+    assert [r["epoch"] for r in rows] == [e.epoch for e in reported] == list(range(1, 26))
+    for row, event in zip(rows, reported, strict=True):
+        assert row["train_loss"] == event.train_loss and row["test_loss"] == event.test_loss
+        assert row["penalty"] == event.penalty and row["lam"] == event.lam
+    weights = torch.load(run_dir / "weights.pt")
+    torch.testing.assert_close(weights["weight"], trainer.model.weight.detach())
+
+    # config.json is enough to reproduce the run exactly
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["lam"] == 3.0 and record["preset"] == "highdim" and record["epochs"] == 25
+    again: list = []
+    replay = RunConfig.from_dict({**record, "save": False})
+    Trainer(replay, again.append).run()
+    assert [e.train_loss for e in epochs_of(again)] == [e.train_loss for e in reported]
+
+
+def test_no_save_writes_nothing(tmp_path: Path) -> None:
+    Trainer(RunConfig(epochs=3, save=False, runs_dir=str(tmp_path)), lambda e: None).run()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigkill_keeps_every_flushed_epoch(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            *WDTUI,
+            "run",
+            "--preset",
+            "highdim",
+            "--epochs",
+            "100000000",
+            "--runs-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        metrics = None
+        while time.monotonic() < deadline:
+            found = list(tmp_path.glob("*/metrics.csv"))
+            if found and len(found[0].read_text().splitlines()) > 1:
+                metrics = found[0]
+                break
+            time.sleep(0.1)
+        assert metrics is not None, "the run never flushed an epoch"
+        time.sleep(1.5)  # at least one more one-second flush
+        flushed_before_kill = len(metrics.read_text().splitlines()) - 1
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    rows = read_metrics(metrics.parent)
+    assert len(rows) >= flushed_before_kill > 1
+    assert [int(r["epoch"]) for r in rows] == list(range(1, len(rows) + 1))
+    assert all(r[column] is not None for r in rows for column in METRIC_COLUMNS)
+    assert not (metrics.parent / "weights.pt").exists()  # it really was killed mid-run
+
+
+def test_ctrl_c_stops_cleanly_and_saves(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*WDTUI, "run", "--epochs", "100000000", "--runs-dir", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(tmp_path.glob("*/metrics.csv")):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+    (run_dir,) = list(tmp_path.iterdir())
+    assert (run_dir / "weights.pt").exists()
+    assert len(read_metrics(run_dir)) > 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM])
+def test_sigterm_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    process = subprocess.Popen(
+        [*WDTUI, "run", "--jsonl", "--epochs", "100000000", "--runs-dir", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert json.loads(first)["event"] == "started"
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=30)
+    last = json.loads(out.strip().splitlines()[-1])
+    assert process.returncode == 0 and last["event"] == "finished" and last["status"] == "stopped"
+    assert "Traceback" not in err

@@ -1,0 +1,188 @@
+"""The trainer on its thread: live commands, pause/resume/stop, divergence and failure."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import pytest
+from conftest import EventQueue, epochs_of, finished_of, run_to_end
+
+from engine.config import ConfigError, RunConfig
+from engine.events import Epoch, Finished, Started, StateChanged
+from engine.trainer import Trainer
+
+LONG = {"preset": "highdim", "epochs": 10**7, "save": False}
+
+
+def is_epoch(n: int):
+    return lambda e: isinstance(e, Epoch) and e.epoch >= n
+
+
+def is_finished(e) -> bool:
+    return isinstance(e, Finished)
+
+
+def test_events_arrive_in_order_with_the_contract_fields() -> None:
+    trainer, events = run_to_end(preset="line", epochs=5)
+    assert isinstance(events[0], Started) and isinstance(events[-1], Finished)
+    started = events[0]
+    assert started.device == "cpu"
+    assert [(p.name, p.shape, p.penalized) for p in started.parameters] == [
+        ("weight", (1, 1), True),
+        ("bias", (1,), False),
+    ]
+    assert [e.epoch for e in epochs_of(events)] == [1, 2, 3, 4, 5]
+    assert events[-1].status == "completed" and events[-1].epochs == 5
+    stats = epochs_of(events)[-1].param_stats  # always present on the last epoch
+    assert [s.name for s in stats] == ["weight", "bias"]
+    w = trainer.model.weight.detach()
+    assert stats[0].norm == pytest.approx(w.norm().item()) and stats[0].values == (w.item(),)
+    assert stats[0].max_abs == pytest.approx(w.abs().max().item())
+
+
+def test_set_lam_applies_from_the_next_epoch() -> None:
+    """A command sent while epoch 5 is reported is applied before epoch 6's first step."""
+    seen: list = []
+
+    def on_event(event) -> None:
+        seen.append(event)
+        if isinstance(event, Epoch) and event.epoch == 5:
+            trainer.set_lam(0.7)
+
+    trainer = Trainer(RunConfig(preset="line", lam=0.01, epochs=10, save=False), on_event)
+    trainer.run()
+    by_epoch = {e.epoch: e for e in epochs_of(seen)}
+    assert by_epoch[5].lam == 0.01 and by_epoch[6].lam == 0.7
+    assert by_epoch[6].penalty == pytest.approx(0.7 * by_epoch[6].weight_sq_norm)
+    assert by_epoch[5].penalty == pytest.approx(0.01 * by_epoch[5].weight_sq_norm)
+
+
+@pytest.mark.parametrize("reg", ["l2", "wd"])
+def test_set_lam_and_lr_from_another_thread_while_training(events: EventQueue, reg: str) -> None:
+    trainer = Trainer(RunConfig(**LONG, reg=reg, lam=0.0), events)
+    trainer.start()
+    try:
+        events.wait_for(is_epoch(3))
+        trainer.set_lam(2.0)
+        trainer.set_lr(0.001)
+        changed = events.wait_for(lambda e: isinstance(e, Epoch) and e.lam == 2.0)
+        assert changed.lr == 0.001
+        assert changed.penalty == pytest.approx(2.0 * changed.weight_sq_norm)
+        assert changed.penalty > 0
+        if reg == "wd":
+            assert trainer.optimizer.param_groups[0]["weight_decay"] == 4.0
+    finally:
+        trainer.stop()
+        assert trainer.join(10)
+    assert finished_of(events.drain()).status == "stopped"
+
+
+def test_pause_stops_epochs_and_resume_continues(events: EventQueue) -> None:
+    trainer = Trainer(RunConfig(**LONG), events)
+    trainer.start()
+    try:
+        events.wait_for(is_epoch(2))
+        trainer.pause()
+        events.wait_for(lambda e: isinstance(e, StateChanged) and e.state == "paused")
+        assert trainer.status == "paused"
+        paused_at = trainer.epoch
+        time.sleep(0.3)
+        arrived = [e for e in events.drain() if isinstance(e, Epoch)]
+        assert trainer.epoch == paused_at and max(e.epoch for e in arrived) <= paused_at
+        trainer.resume()
+        events.wait_for(lambda e: isinstance(e, StateChanged) and e.state == "running")
+        events.wait_for(is_epoch(paused_at + 3))
+    finally:
+        trainer.stop()
+        assert trainer.join(10)
+    done = finished_of(events.drain())
+    assert done.status == "stopped" and done.epochs >= paused_at + 3
+
+
+def test_stop_while_paused_ends_promptly(events: EventQueue) -> None:
+    trainer = Trainer(RunConfig(**LONG), events)
+    trainer.start()
+    events.wait_for(is_epoch(1))
+    trainer.pause()
+    events.wait_for(lambda e: isinstance(e, StateChanged))
+    trainer.stop()
+    assert trainer.join(5)
+    assert finished_of(events.drain()).status == "stopped"
+    assert not any(t.name == "wdtui-trainer" for t in threading.enumerate())
+
+
+def test_paused_time_is_not_counted_as_training_time(events: EventQueue) -> None:
+    trainer = Trainer(RunConfig(preset="line", epochs=10**7, save=False), events)
+    trainer.start()
+    try:
+        events.wait_for(is_epoch(1))
+        trainer.pause()
+        events.wait_for(lambda e: isinstance(e, StateChanged))
+        paused_at = trainer.epoch
+        time.sleep(1.0)
+        trainer.resume()
+        after = events.wait_for(is_epoch(paused_at + 1))
+        assert after.elapsed_s < 0.9  # a second of pause, not counted
+    finally:
+        trainer.stop()
+        trainer.join(10)
+
+
+def test_divergence_ends_the_run_at_the_first_non_finite_epoch() -> None:
+    _, events = run_to_end(preset="line", lr=100.0, epochs=1000)
+    done, epochs = finished_of(events), epochs_of(events)
+    assert done.status == "diverged"
+    assert done.epochs == epochs[-1].epoch < 1000
+    assert not math.isfinite(epochs[-1].train_loss)
+    assert all(math.isfinite(e.train_loss) for e in epochs[:-1])
+    assert f"epoch {done.epochs}" in done.message
+
+
+def test_an_exception_in_the_thread_ends_it_as_failed(events: EventQueue) -> None:
+    trainer = Trainer(RunConfig(**LONG), events)
+    calls = {"n": 0}
+    forward = trainer.model.forward
+
+    def flaky(x):
+        calls["n"] += 1
+        if calls["n"] > 30:
+            raise RuntimeError("simulated CUDA error")
+        return forward(x)
+
+    trainer.model.forward = flaky
+    trainer.start()
+    done = events.wait_for(is_finished, timeout=10)
+    assert trainer.join(5)
+    assert done.status == "failed" and "RuntimeError: simulated CUDA error" in done.message
+    assert trainer.status == "failed"
+
+
+def test_a_failing_event_consumer_cannot_hang_the_trainer() -> None:
+    def broken(event) -> None:
+        if isinstance(event, Epoch):
+            raise ValueError("consumer bug")
+
+    trainer = Trainer(RunConfig(preset="line", epochs=50, save=False), broken)
+    trainer.start()
+    assert trainer.join(5)
+    assert trainer.status == "failed"
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "0.1"])
+def test_bad_lam_is_refused_and_training_keeps_the_old_value(bad) -> None:
+    trainer = Trainer(RunConfig(preset="line", lam=0.01, save=False), lambda e: None)
+    with pytest.raises(ConfigError):
+        trainer.set_lam(bad)
+    with pytest.raises(ConfigError):
+        trainer.set_lr(0.0 if bad == -1.0 else bad)
+    trainer.run()
+    assert trainer.lam == 0.01
+
+
+def test_lam_has_no_meaning_in_mode_none() -> None:
+    trainer = Trainer(RunConfig(preset="line", reg="none", lam=0.5, save=False), lambda e: None)
+    assert trainer.lam == 0.0
+    with pytest.raises(ConfigError, match="mode 'none'"):
+        trainer.set_lam(0.1)
