@@ -36,7 +36,7 @@ class MemberDecay:
         dtype: torch.dtype = torch.float32,
     ) -> None:
         self.reg = reg
-        self.decoupled = False
+        self.decoupled = reg == "wd" and optimizer == "adamw"
         self.coupled = reg == "wd" and not self.decoupled
         self._lams = list(lams)
         self._device, self._dtype = device, dtype
