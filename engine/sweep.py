@@ -100,7 +100,7 @@ class Sweep:
         self.member_status = ["running"] * k
         self.member_epochs = [0] * k
         self._last: list[tuple[float, float | None, float] | None] = [None] * k
-        self._active_s = 0.0
+        self._t0 = time.perf_counter()
         self.run_dir = (
             new_run_dir(self.config.runs_dir, self._run_label()) if self.config.save else None
         )
@@ -134,6 +134,7 @@ class Sweep:
         status, message = "completed", ""
         try:
             self.status = "running"
+            self._t0 = time.perf_counter()
             if self.run_dir is not None:
                 config_text = json.dumps(self._config_record(), indent=2) + "\n"
                 (self.run_dir / "config.json").write_text(config_text)
@@ -143,10 +144,7 @@ class Sweep:
                 if "running" not in self.member_status:
                     message = "every member diverged"
                     break
-                started = time.perf_counter()
-                finished_epoch = self._train_epoch()
-                self._active_s += time.perf_counter() - started
-                if not finished_epoch:
+                if not self._train_epoch():
                     status, message = "stopped", f"stopped by request after epoch {self.epoch}"
                     break
                 self.epoch = epoch
@@ -226,7 +224,7 @@ class Sweep:
             train_loss=tuple(train),
             test_loss=None if test is None else tuple(test),
             weight_sq_norm=tuple(sq),
-            elapsed_s=self._active_s,
+            elapsed_s=time.perf_counter() - self._t0,  # wall time, as a run reports it
             statuses=tuple(self.member_status),
         )
 

@@ -1,0 +1,195 @@
+"""`wdtui sweep`: the λ grids, the JSON-lines contract, the table, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import subprocess
+
+import pytest
+from conftest import ROOT, WDTUI
+
+from engine.config import ConfigError
+from engine.sweep_grid import default_grid, log_grid, parse_lam_grid, parse_lams, resolve_lams
+from tui.cli import main
+
+
+def sweep_cli(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(["sweep", *args])
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ----- grids ------------------------------------------------------------------------------
+
+
+def test_default_grid_is_zero_plus_13_half_decades() -> None:
+    grid = default_grid()
+    assert len(grid) == 14 and grid[0] == 0.0 and grid[1] == 1e-4 and grid[-1] == 1e2
+    steps = [math.log10(b / a) for a, b in itertools.pairwise(grid[1:])]
+    assert steps == pytest.approx([0.5] * 12)
+    assert resolve_lams(None, None, False) == grid
+    assert resolve_lams(None, None, True) == grid  # it has its zero already
+
+
+def test_lists_and_grids_parse() -> None:
+    assert parse_lams(" 0, 1e-3 ,0.5") == [0.0, 0.001, 0.5]
+    assert parse_lam_grid("1e-3:1e1:5") == pytest.approx([1e-3, 1e-2, 1e-1, 1, 10])
+    assert log_grid(0.1, 0.1, 2) == [0.1, 0.1]
+    assert resolve_lams(None, "0.01:1:3", True) == pytest.approx([0.0, 0.01, 0.1, 1.0])
+    assert resolve_lams("0.5,2", None, True) == [0.0, 0.5, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("lams", "grid"),
+    [
+        ("", None),
+        (",", None),
+        ("0,,1", None),
+        ("0;1", None),
+        ("1,-0.5", None),
+        ("nan", None),
+        ("inf,1", None),
+        (None, "0:1:5"),
+        (None, "-1:1:5"),
+        (None, "1:0.5:5"),
+        (None, "1e-3:1:1"),
+        (None, "1e-3:1:x"),
+        (None, "1e-3:1"),
+        (None, "a:1:3"),
+        (None, "1e-3:inf:3"),
+        (None, "1e-3:1:100000"),
+        ("0,1", "1e-3:1:3"),
+    ],
+)
+def test_bad_lists_and_grids_raise_config_error(lams: str | None, grid: str | None) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve_lams(lams, grid, False)
+    assert "\n" not in str(info.value)
+
+
+# ----- bad input through the command ----------------------------------------------------
+
+BAD_INPUT = [
+    ["--lams", ""],
+    ["--lams", "0,,1"],
+    ["--lams", "0,x"],
+    ["--lams=-1,2"],
+    ["--lams", "nan"],
+    ["--lams", "1e400"],
+    ["--lam-grid", "0:1:5"],
+    ["--lam-grid", "1:0.1:5"],
+    ["--lam-grid", "1e-3:1:1"],
+    ["--lam-grid", "1e-3:1"],
+    ["--lams", "0,1", "--lam-grid", "1e-3:1:3"],
+    ["--lam", "0.1", "--lams", "0,1"],
+    ["--lam", "0.1", "--lam-grid", "1e-3:1:3"],
+    ["--lam", "0.1"],
+    ["--reg", "none"],
+    ["--reg", "none", "--lams", "0,1"],
+    ["--lr", "-1"],
+    ["--lr", "abc"],
+    ["--epochs", "-3"],
+    ["--preset", "nope"],
+    ["--optimizer", "adam", "--momentum", "0.9"],
+    ["--model", "mlp", "--init", "zeros"],
+    ["--hidden", "0,3"],
+    ["--data", "/nonexistent.csv", "--target", "y"],
+    ["--device", "cuda:7"],
+    ["--batch-size", "-1"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_INPUT, ids=lambda a: " ".join(a))
+def test_bad_input_exits_2_with_one_line(capsys, tmp_path, args: list[str]) -> None:
+    # The test's own --epochs first, so that a bad --epochs in `args` has the last word.
+    code, out, err = sweep_cli(capsys, "--epochs", "1", *args, "--runs-dir", str(tmp_path))
+    assert code == 2, err
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing saved for a refused sweep
+
+
+def test_bad_input_from_a_real_process_is_one_line() -> None:
+    proc = subprocess.run(
+        [*WDTUI, "sweep", "--lam-grid", "0:1:3", "--no-save"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "wdtui: error: --lam-grid START must be a finite number > 0, got 0"
+    ]
+
+
+# ----- output ------------------------------------------------------------------------------
+
+
+def test_jsonl_has_the_documented_shapes(capsys) -> None:
+    code, out, _ = sweep_cli(
+        capsys, "--jsonl", "--no-save", "--epochs", "3", "--lams", "0,0.1,1", "--model", "mlp",
+        "--hidden", "4",
+    )  # fmt: skip
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]  # strict JSON: no NaN tokens
+    assert [line["event"] for line in lines] == ["sweep_started", *["sweep_epoch"] * 3,
+                                                 "sweep_finished"]  # fmt: skip
+    started, epoch, done = lines[0], lines[1], lines[-1]
+    assert set(started) == {"event", "config", "device", "lams"}
+    assert started["device"] == "cpu" and started["lams"] == [0.0, 0.1, 1.0]
+    assert started["config"]["lams"] == [0.0, 0.1, 1.0] and started["config"]["lam"] is None
+    assert set(epoch) == {"event", "epoch", "train_loss", "test_loss", "weight_sq_norm",
+                          "elapsed_s"}  # fmt: skip
+    assert epoch["epoch"] == 1
+    assert all(len(epoch[key]) == 3 for key in ("train_loss", "test_loss", "weight_sq_norm"))
+    assert set(done) == {"event", "status", "epochs", "message", "best_lam", "results"}
+    assert done["status"] == "completed" and done["epochs"] == 3
+    assert done["best_lam"] in (0.0, 0.1, 1.0)
+    tests = [r["test_loss"] for r in done["results"]]
+    assert done["best_lam"] == done["results"][tests.index(min(tests))]["lam"]
+    member = done["results"][1]
+    assert set(member) == {"lam", "status", "epochs", "train_loss", "test_loss",
+                           "weight_sq_norm", "weights"}  # fmt: skip
+    assert member["lam"] == 0.1 and member["status"] == "completed" and member["epochs"] == 3
+    assert member["test_loss"] == lines[-2]["test_loss"][1]
+    shapes = {name: (len(v), len(v[0]) if isinstance(v[0], list) else None)
+              for name, v in member["weights"].items()}  # fmt: skip
+    assert shapes == {"0.weight": (4, 1), "0.bias": (4, None), "2.weight": (1, 4),
+                      "2.bias": (1, None)}  # fmt: skip
+
+
+def test_jsonl_writes_a_diverged_member_as_null_and_exits_0(capsys) -> None:
+    code, out, _ = sweep_cli(
+        capsys, "--jsonl", "--no-save", "--lams", "0,1000", "--momentum", "0.9",
+        "--batch-size", "10", "--epochs", "6",
+    )  # fmt: skip
+    lines = [json.loads(line) for line in out.splitlines()]
+    done = lines[-1]
+    assert code == 0 and done["status"] == "completed"
+    assert [r["status"] for r in done["results"]] == ["completed", "diverged"]
+    assert done["results"][1]["train_loss"] is None and done["best_lam"] == 0.0
+    assert lines[-2]["train_loss"][1] is None and lines[-2]["train_loss"][0] is not None
+
+
+def test_table_marks_the_best_lam_and_names_the_folder(capsys, tmp_path) -> None:
+    code, out, err = sweep_cli(
+        capsys, "--preset", "highdim", "--epochs", "20", "--lams", "0,0.1,3,30",
+        "--runs-dir", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0
+    assert "completed: 4 λ values × 20 epochs on cpu" in out
+    header = next(line for line in out.splitlines() if "train loss" in line)
+    assert header.split() == ["λ", "train", "loss", "test", "loss", "‖w‖²", "status"]
+    (best_row,) = [line for line in out.splitlines() if "◀ best" in line]
+    best = json.loads((next(tmp_path.iterdir()) / "results.json").read_text())["best_lam"]
+    assert best_row.split()[0] == f"{best:g}" and f"best λ = {best:g}" in out
+    (run_dir,) = list(tmp_path.iterdir())
+    assert f"saved to {run_dir}" in out
+    assert "20/20" in err  # the progress bar's last state
