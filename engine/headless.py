@@ -28,6 +28,10 @@ def run_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# One encoder for the whole run: json.dumps with options builds a new encoder per call.
+_ENCODE = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
+
+
 class JsonLines:
     """Writes each event's JSON on its own line; a closed pipe stops the run quietly."""
 
@@ -40,7 +44,7 @@ class JsonLines:
         if self.closed or not hasattr(event, "to_json"):
             return
         try:
-            self.stream.write(json.dumps(event.to_json(), allow_nan=False) + "\n")
+            self.stream.write(_ENCODE(event.to_json()) + "\n")
             if isinstance(event, Finished):
                 self.stream.flush()
         except BrokenPipeError:

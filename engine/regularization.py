@@ -51,18 +51,21 @@ def build_optimizer(
     lam: float,
     lr: float,
 ) -> torch.optim.Optimizer:
-    """One optimizer, group 0 penalized (tagged `penalized=True`), group 1 the rest."""
-    groups = []
-    if penalized:
-        groups.append(
+    """One optimizer. In `wd` mode, group 0 holds the penalized parameters (tagged
+    `penalized=True`) and group 1 the rest; `l2` and `none` need no decay in the optimizer, so
+    they get one group with weight_decay 0 (a second group would cost every step a few µs)."""
+    if config.reg == "wd":
+        groups = [
             {
                 "params": penalized,
-                "weight_decay": optimizer_weight_decay(config.reg, lam),
+                "weight_decay": optimizer_weight_decay("wd", lam),
                 "penalized": True,
-            }
-        )
-    if free:
-        groups.append({"params": free, "weight_decay": 0.0, "penalized": False})
+            },
+            {"params": free, "weight_decay": 0.0, "penalized": False},
+        ]
+        groups = [g for g in groups if g["params"]]
+    else:
+        groups = [{"params": [*penalized, *free], "weight_decay": 0.0, "penalized": False}]
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=config.momentum)
     if config.optimizer == "adam":

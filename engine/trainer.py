@@ -228,7 +228,7 @@ class Trainer:
             if self._x_test is not None
             else torch.full_like(train, float("nan"))
         )
-        sq = squared_norm(self._penalized).to(train.device)
+        sq = squared_norm(self._penalized)
         train_loss, test_loss, sq_norm = torch.stack([train, test, sq]).tolist()
         now = time.perf_counter()
         stats = None

@@ -122,7 +122,7 @@ def test_adamw_default_decay_never_leaks_into_l2_or_none() -> None:
         trainer = Trainer(
             RunConfig(save=False, optimizer="adamw", reg=reg, lam=0.3), lambda e: None
         )
-        assert [g["weight_decay"] for g in trainer.optimizer.param_groups] == [0.0, 0.0]
+        assert [g["weight_decay"] for g in trainer.optimizer.param_groups] == [0.0]
 
 
 def test_wd_sets_two_lambda_on_weights_only() -> None:

@@ -1,0 +1,149 @@
+"""Epochs/s of a bare hand-written PyTorch loop vs the engine vs `wdtui run --jsonl`.
+
+All three do the same math in one process, interleaved, best of --repeats:
+a full-batch or minibatch SGD step on MSE + λ‖w‖², then the epoch's train loss, test loss and
+‖w‖² at the final weights with one host sync. The engine also emits events (consumed), saves
+metrics.csv and weights.pt; the CLI also serialises every event to JSON on stdout (/dev/null).
+
+    python benchmarks/bench_engine.py                     # line and highdim on the CPU
+    python benchmarks/bench_engine.py --device cuda --mlp 1024,1024 --rows 65536
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import time
+
+import torch
+import torch.nn.functional as F
+
+from engine.config import RunConfig
+from engine.data import load_dataset
+from engine.device import resolve_device
+from engine.headless import run_command
+from engine.models import build_model
+from engine.trainer import Trainer
+
+
+def bare_loop(config: RunConfig) -> float:
+    """The reference: what a person would write by hand. Returns epochs/s."""
+    device = resolve_device(config.device)
+    data = load_dataset(config)
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    xt, yt = data.x_test.to(device), data.y_test.to(device)
+    model = build_model(config, data.n_features).to(device)
+    weights = [p for p in model.parameters() if p.ndim >= 2]
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
+    generator = torch.Generator().manual_seed(config.seed + 2)
+    n, bs, lam = x.shape[0], config.batch_size, config.lam
+    start = time.perf_counter()
+    for _ in range(config.epochs):
+        if bs and bs < n:
+            batches = torch.randperm(n, generator=generator).to(device).split(bs)
+        else:
+            batches = [None]
+        for idx in batches:
+            xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+            loss = F.mse_loss(model(xb), yb) + lam * sum(w.pow(2).sum() for w in weights)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            numbers = torch.stack(
+                [
+                    F.mse_loss(model(x), y),
+                    F.mse_loss(model(xt), yt),
+                    sum(w.pow(2).sum() for w in weights),
+                ]
+            ).tolist()
+    assert numbers[0] == numbers[0]
+    return config.epochs / (time.perf_counter() - start)
+
+
+def engine_run(config: RunConfig, runs_dir: str) -> float:
+    seen = []
+    trainer = Trainer(config.__class__(**{**config.__dict__, "runs_dir": runs_dir}), seen.append)
+    start = time.perf_counter()
+    trainer.run()
+    assert trainer.status == "completed"
+    return config.epochs / (time.perf_counter() - start)
+
+
+def cli_run(args: list[str], epochs: int, runs_dir: str) -> float:
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        start = time.perf_counter()
+        code = run_command([*args, "--jsonl", "--runs-dir", runs_dir])
+        seconds = time.perf_counter() - start
+    assert code == 0
+    return epochs / seconds
+
+
+def bench(name: str, args: list[str], config: RunConfig, repeats: int) -> None:
+    bare, eng, cli = [], [], []
+    with tempfile.TemporaryDirectory() as runs_dir:
+        for _ in range(repeats):
+            bare.append(bare_loop(config))
+            eng.append(engine_run(config, runs_dir))
+            cli.append(cli_run(args, config.epochs, runs_dir))
+    b, e, c = max(bare), max(eng), max(cli)
+    print(
+        f"{name:<34} bare {b:>9,.0f} ep/s   engine {e:>9,.0f} ep/s ({e / b:.2f}×)   "
+        f"wdtui run --jsonl {c:>9,.0f} ep/s ({c / b:.2f}×)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--mlp", help="also time an MLP with these hidden sizes, e.g. 512,512")
+    parser.add_argument("--mlp-epochs", type=int, default=300)
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    print(
+        f"torch {torch.__version__}, device {args.device}, {os.cpu_count()} CPUs, "
+        f"{torch.get_num_threads()} torch threads; best of {args.repeats}"
+    )
+    cases = [
+        ("line (full batch, 4000 epochs)", ["--preset", "line", "--epochs", "4000"]),
+        (
+            "highdim (minibatch 5, 800 epochs)",
+            ["--preset", "highdim", "--epochs", "800", "--lam", "3"],
+        ),
+    ]
+    if args.mlp:
+        cases.append(
+            (
+                f"highdim mlp {args.mlp} (full batch)",
+                [
+                    "--preset",
+                    "highdim",
+                    "--model",
+                    "mlp",
+                    "--hidden",
+                    args.mlp,
+                    "--batch-size",
+                    "0",
+                    "--epochs",
+                    str(args.mlp_epochs),
+                    "--lam",
+                    "0.01",
+                ],
+            )
+        )
+    from engine.options import OneLineParser, add_training_options, config_from_args
+
+    options = OneLineParser()
+    add_training_options(options)
+    for name, case in cases:
+        case = [*case, "--device", args.device]
+        bench(name, case, config_from_args(options.parse_args(case)), args.repeats)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
