@@ -6,7 +6,7 @@ a full-batch or minibatch SGD step on MSE + λ‖w‖², then the epoch's train 
 metrics.csv and weights.pt; the CLI also serialises every event to JSON on stdout (/dev/null).
 
     python benchmarks/bench_engine.py                     # line and highdim on the CPU
-    python benchmarks/bench_engine.py --device cuda --mlp 1024,1024 --rows 65536
+    python benchmarks/bench_engine.py --device cuda --mlp 1024,1024 --mlp-rows 65536
 """
 
 from __future__ import annotations
@@ -96,12 +96,28 @@ def bench(name: str, args: list[str], config: RunConfig, repeats: int) -> None:
     )
 
 
+def write_regression_csv(rows: int, features: int) -> str:
+    """A nonlinear regression problem big enough to keep a GPU busy."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, features, generator=g)
+    y = torch.tanh(x @ torch.randn(features, 1, generator=g)) + 0.1 * torch.randn(rows, 1)
+    path = os.path.join(tempfile.mkdtemp(), "regression.csv")
+    header = ",".join([*(f"x{i}" for i in range(features)), "y"])
+    body = "\n".join(",".join(f"{v:.6g}" for v in row) for row in torch.cat([x, y], 1).tolist())
+    with open(path, "w") as handle:
+        handle.write(header + "\n" + body + "\n")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--mlp", help="also time an MLP with these hidden sizes, e.g. 512,512")
     parser.add_argument("--mlp-epochs", type=int, default=300)
+    parser.add_argument(
+        "--mlp-rows", type=int, default=4096, help="rows of the synthetic CSV the MLP trains on"
+    )
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     print(
@@ -116,25 +132,10 @@ def main() -> None:
         ),
     ]
     if args.mlp:
-        cases.append(
-            (
-                f"highdim mlp {args.mlp} (full batch)",
-                [
-                    "--preset",
-                    "highdim",
-                    "--model",
-                    "mlp",
-                    "--hidden",
-                    args.mlp,
-                    "--batch-size",
-                    "0",
-                    "--epochs",
-                    str(args.mlp_epochs),
-                    "--lam",
-                    "0.01",
-                ],
-            )
-        )
+        csv = write_regression_csv(args.mlp_rows, features=32)
+        mlp_case = ["--data", csv, "--target", "y", "--model", "mlp", "--hidden", args.mlp]
+        mlp_case += ["--batch-size", "0", "--epochs", str(args.mlp_epochs), "--lam", "0.001"]
+        cases.append((f"mlp {args.mlp}, {args.mlp_rows} rows (full batch)", mlp_case))
     from engine.options import OneLineParser, add_training_options, config_from_args
 
     options = OneLineParser()
