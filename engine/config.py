@@ -8,7 +8,7 @@ the sweep and the UI all see the same concrete numbers.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 PRESETS = ("line", "highdim", "poly")
@@ -72,7 +72,6 @@ class RunConfig:
     device: str = "auto"
     runs_dir: str = "runs"
     save: bool = True
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def resolved(self) -> RunConfig:
         """Fill the preset's defaults in and validate everything; raises ConfigError."""
@@ -145,14 +144,13 @@ class RunConfig:
         return self.preset if self.data is None else str(self.data)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["hidden"] = list(self.hidden)
-        out.update(self.extra)
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        known = {f.name for f in fields(cls)} - {"extra"}
+        known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         if "hidden" in kwargs:
             kwargs["hidden"] = tuple(kwargs["hidden"])
@@ -218,7 +216,6 @@ __all__ = [
     "REG_MODES",
     "ConfigError",
     "RunConfig",
-    "asdict",
     "check_lam",
     "check_lr",
     "parse_hidden",

@@ -12,7 +12,13 @@ from typing import Any
 
 from engine.config import ConfigError
 from engine.events import Epoch, Event, Finished, Started
-from engine.options import OneLineParser, add_training_options, config_from_args, fail
+from engine.options import (
+    OneLineParser,
+    add_training_options,
+    config_from_args,
+    fail,
+    parse_training_args,
+)
 from engine.progress import ProgressLine
 from engine.trainer import Trainer
 
@@ -77,7 +83,7 @@ def run_until_done(trainer: Trainer | Any) -> None:
 
 
 def run_command(argv: list[str]) -> int:
-    args = run_parser().parse_args(argv)
+    args = parse_training_args(run_parser(), argv)
     if args.jsonl:
         sink: Callable[[Event], None] = JsonLines()
     else:

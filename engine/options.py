@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import fields
+from pathlib import Path
 from typing import NoReturn
 
 from engine.config import (
@@ -34,6 +37,11 @@ def _hidden(text: str) -> tuple[int, ...]:
 
 
 def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = True) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="config.json",
+        help="start from a saved run's settings (runs/<id>/config.json); flags override them",
+    )
     data = parser.add_argument_group("data")
     data.add_argument("--preset", choices=PRESETS, default="line", help="built-in problem")
     data.add_argument("--data", metavar="FILE.csv", help="a numeric CSV with a header row")
@@ -79,6 +87,22 @@ def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = Tr
     where.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     where.add_argument("--runs-dir", default="runs", metavar="DIR")
     where.add_argument("--no-save", dest="save", action="store_false", help="write no files")
+
+
+def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse argv; with --config FILE, the file's settings become the defaults flags override."""
+    first = parser.parse_args(argv)
+    if not getattr(first, "config", None):
+        return first
+    try:
+        saved = json.loads(Path(first.config).read_text())
+        if not isinstance(saved, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read --config {first.config}: {exc}")
+    known = {f.name for f in fields(RunConfig)}
+    parser.set_defaults(**{k: v for k, v in saved.items() if k in known and hasattr(first, k)})
+    return parser.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

@@ -183,3 +183,27 @@ def test_the_installed_entry_point_runs_headless() -> None:
         [*WDTUI, "run", "--lam", "-3"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_config_json_reruns_the_same_run_and_flags_override_it(capsys, tmp_path) -> None:
+    first = tmp_path / "first"
+    code, _, _ = run_cli(
+        capsys, "--preset", "highdim", "--lam", "3", "--epochs", "6", "--runs-dir", str(first)
+    )
+    (run_dir,) = list(first.iterdir())
+    saved = run_dir / "config.json"
+    code, out, _ = run_cli(capsys, "--config", str(saved), "--no-save", "--jsonl")
+    replay = [json.loads(line) for line in out.splitlines() if '"epoch"' in line[:20]]
+    original = (run_dir / "metrics.csv").read_text().splitlines()[1:]
+    assert code == 0 and len(replay) == len(original) == 6
+    assert [e["train_loss"] for e in replay] == [float(r.split(",")[1]) for r in original]
+    code, out, _ = run_cli(capsys, "--config", str(saved), "--no-save", "--jsonl", "--lam", "0")
+    assert json.loads(out.splitlines()[0])["config"]["lam"] == 0.0
+    assert json.loads(out.splitlines()[0])["config"]["preset"] == "highdim"
+
+
+def test_unreadable_config_is_exit_2(capsys, tmp_path) -> None:
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    for path in (tmp_path / "missing.json", tmp_path / "bad.json"):
+        code, _, err = run_cli(capsys, "--config", str(path))
+        assert code == 2 and err.startswith("wdtui: error: cannot read --config")
