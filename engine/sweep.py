@@ -187,11 +187,9 @@ class Sweep:
         for idx in batches if batches is not None else (None,):
             xb, yb = (self._x, self._y) if idx is None else (self._x[idx], self._y[idx])
             loss = model.member_mse(xb, yb).sum()  # the sum, never the mean: see the docstring
-            if decay.in_loss:
-                loss = loss + decay.penalty(model.member_sq_norms())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            decay.before_step(model.penalized, self._lr)
+            decay.before_step(model.penalized, self._lr)  # λ_k: l2 and wd, see sweep_reg.py
             optimizer.step()
             self._frozen.restore()
             if self._stop.is_set():
