@@ -9,6 +9,7 @@ and redraws what changed; nothing is rendered once per epoch, and the trainer ne
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
@@ -33,7 +34,15 @@ from tui.widgets.loss_chart import LossChart
 from tui.widgets.status_line import StatusLine
 from tui.widgets.weight_table import WeightPanel
 
-REFRESH_HZ = 15
+# Render rates. The trainer thread needs the GIL for every small torch op, so each ms the UI
+# spends rendering is a ms of training lost. The status line updates 12 times a second; the
+# chart as often, unless its frames get expensive (a large terminal): then it waits
+# CHART_DUTY x its last frame's cost, keeping it under ~1/CHART_DUTY of the time. The weight
+# tables (numbers to read, not to watch flicker) update 4 times a second. A key that changes
+# the view redraws at once.
+REFRESH_HZ = 12
+CHART_DUTY = 8
+TABLE_INTERVAL_S = 0.25
 LAM_FLOOR = 1e-4  # stepping λ up from 0 lands here; stepping below it lands on 0
 JOIN_TIMEOUT_S = 10.0
 
@@ -90,6 +99,8 @@ class WeightDecayApp(App[int]):
         self._optimum_lam: float | None = None
         self._drawn: tuple[int, int, bool, int] | None = None
         self._stats_drawn = -1
+        self._stats_at = 0.0
+        self._chart_at = 0.0
         self._truth_shown = False
         self._note = ""
 
@@ -105,6 +116,11 @@ class WeightDecayApp(App[int]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        # Kept, not queried: `query_one` searches the active screen, which may be the help.
+        self._controls = self.query_one(Controls)
+        self._chart = self.query_one(LossChart)
+        self._weights = self.query_one(WeightPanel)
+        self._status = self.query_one(StatusLine)
         self.query_one("#chart-box").border_title = "loss"
         self._start(self.initial_config, keep_current=False)
         self.set_interval(1 / REFRESH_HZ, self._tick)
@@ -150,7 +166,7 @@ class WeightDecayApp(App[int]):
         self.trainer = trainer
         self.lam, self.lr = self.current_run.lam, self.current_run.lr
         self._set_note("")
-        controls = self.query_one(Controls)
+        controls = self._controls
         controls.show_running(self.lam, self.lr)
         controls.set_epochs(self.current_run.total_epochs)
         self._setup_weights(trainer)
@@ -167,7 +183,7 @@ class WeightDecayApp(App[int]):
         self._optimum_lam = None
         self._stats_drawn = -1
         self._truth_shown = False
-        self.query_one(WeightPanel).setup(params, trainer.dataset.feature_names, small)
+        self._weights.setup(params, trainer.dataset.feature_names, small)
 
     def _stop_trainer(self) -> None:
         trainer = self.trainer
@@ -206,16 +222,24 @@ class WeightDecayApp(App[int]):
     def _refresh_now(self) -> None:
         run = self.current_run
         rate = run.epochs_per_second() if run is not None else None
-        self.query_one(StatusLine).show(run, rate, self._note)
+        self._status.show(run, rate, self._note)
         if run is None:
             return
+        now = time.monotonic()
         key = (run.run_id, run.version, self.log_y, len(self.earlier))
-        if key != self._drawn:
-            self._drawn = key
-            self.query_one(LossChart).show(run, self.earlier, self.log_y)
-        panel = self.query_one(WeightPanel)
-        if run.param_stats is not None and run.stats_version != self._stats_drawn:
-            self._stats_drawn = run.stats_version
+        view = key[:1] + key[2:]
+        view_changed = self._drawn is None or view != self._drawn[:1] + self._drawn[2:]
+        chart_due = now - self._chart_at >= self._chart.last_cost_s * CHART_DUTY
+        if key != self._drawn and (view_changed or chart_due):
+            self._drawn, self._chart_at = key, now
+            self._chart.show(run, self.earlier, self.log_y)
+        panel = self._weights
+        if (
+            run.param_stats is not None
+            and run.stats_version != self._stats_drawn
+            and (now - self._stats_at >= TABLE_INTERVAL_S or not run.active)
+        ):
+            self._stats_drawn, self._stats_at = run.stats_version, now
             panel.update_stats(run.param_stats)
         if run.true_weights is not None and not self._truth_shown:
             self._truth_shown = True
@@ -229,12 +253,12 @@ class WeightDecayApp(App[int]):
     def _set_note(self, text: str) -> None:
         self._note = text
         if self.is_mounted:
-            self.query_one(StatusLine).show(self.current_run, None, text)
+            self._status.show(self.current_run, None, text)
 
     # ----- commands ---------------------------------------------------------------------------
 
     def _apply_lam(self, lam: float) -> None:
-        controls = self.query_one(Controls)
+        controls = self._controls
         if self.trainer is not None and self.current_run is not None and self.current_run.active:
             try:
                 self.trainer.set_lam(lam)
@@ -248,7 +272,7 @@ class WeightDecayApp(App[int]):
         if self.trainer is not None and self.current_run is not None and self.current_run.active:
             self.trainer.set_lr(lr)
         self.lr = lr
-        self.query_one(Controls).show_running(self.lam, self.lr)
+        self._controls.show_running(self.lam, self.lr)
 
     @on(Controls.LamSubmitted)
     def _lam_submitted(self, message: Controls.LamSubmitted) -> None:
@@ -305,7 +329,7 @@ class WeightDecayApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_edit(self, which: str) -> None:
-        self.query_one(f"#{which}", Input).focus()
+        self._controls.query_one(f"#{which}", Input).focus()
 
     def action_leave_input(self) -> None:
         self.screen.set_focus(None)
@@ -321,7 +345,7 @@ class WeightDecayApp(App[int]):
     def _next_config(self) -> RunConfig | None:
         """The config for a restart / new run: the controls' settings and the chosen λ/lr."""
         base = self.current_run.config if self.current_run is not None else self.initial_config
-        mode, optimizer, preset, epochs = self.query_one(Controls).restart_settings()
+        mode, optimizer, preset, epochs = self._controls.restart_settings()
         if epochs is None:
             self._set_note("epochs is not a valid number: fix it to restart")
             return None

@@ -9,6 +9,7 @@ labels, because plotext 5's own `yscale("log")` raises on the second build (see 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -68,10 +69,10 @@ def epoch_ticks(last: float, count: int = 5) -> tuple[list[float], list[str]]:
     return ticks, [epoch_label(t) for t in ticks]
 
 
-def _points(
+def _envelope(
     series: MinMaxSeries, columns: int, log_y: bool
-) -> tuple[list[float], list[float]] | None:
-    """Alternating min/max points per bucket, gaps (NaN) dropped; None if nothing to draw."""
+) -> tuple[list[float], list[float], list[float]] | None:
+    """(epoch, min, max) per bucket, gaps (NaN) dropped; None if nothing to draw."""
     epochs, mins, maxs = series.buckets(columns)
     keep = ~np.isnan(mins)
     if not keep.any():
@@ -80,10 +81,7 @@ def _points(
     if log_y:
         mins = np.log10(np.maximum(mins, LOG_FLOOR))
         maxs = np.log10(np.maximum(maxs, LOG_FLOOR))
-    xs = np.repeat(epochs, 2)
-    ys = np.empty(len(xs))
-    ys[0::2], ys[1::2] = mins, maxs
-    return xs.tolist(), ys.tolist()
+    return epochs.tolist(), mins.tolist(), maxs.tolist()
 
 
 class LossChart(PlotextPlot):
@@ -94,6 +92,10 @@ class LossChart(PlotextPlot):
         self.log_y = True
         self.current: RunState | None = None
         self.earlier: Sequence[RunState] = ()
+        # What the last frame painted, and when (the benchmark's key-to-screen check).
+        self.painted_log_y: bool | None = None
+        self.painted_at = 0.0
+        self.last_cost_s = 0.0  # how long the last frame took to build (the app throttles on it)
 
     def show(self, current: RunState | None, earlier: Sequence[RunState], log_y: bool) -> None:
         self.current, self.earlier, self.log_y = current, earlier, log_y
@@ -101,8 +103,12 @@ class LossChart(PlotextPlot):
 
     def render(self) -> RenderResult:
         # The data is laid out here, where the width is known, so it matches the columns.
+        started = time.perf_counter()
         self.build_plot(max(10, self.size.width), max(5, self.size.height))
-        return super().render()
+        result = super().render()
+        self.painted_log_y, self.painted_at = self.log_y, time.perf_counter()
+        self.last_cost_s = self.painted_at - started
+        return result
 
     def build_plot(self, width: int, height: int) -> None:
         plt = self.plt
@@ -123,20 +129,29 @@ class LossChart(PlotextPlot):
                 ("train", run.train, train_color),
                 ("test", run.test, test_color),
             ):
-                pts = _points(series, columns, self.log_y)
-                if pts is None:
+                env = _envelope(series, columns, self.log_y)
+                if env is None:
                     continue
-                xs, ys = pts
+                xs, lows, highs = env
                 x_hi = max(x_hi, xs[-1])
-                y_lo, y_hi = min(y_lo, min(ys)), max(y_hi, max(ys))
+                y_lo, y_hi = min(y_lo, min(lows)), max(y_hi, max(highs))
                 if is_current:
                     label = name
                 elif name == "test":
                     label = f"{run.label} (dim: test, · train)"
                 else:
                     label = None
+                # Two lines, through the bucket minima and maxima, rather than one zig-zag
+                # between them: a noisy history would make the zig-zag fill the whole height
+                # with long segments (plotext draws them pixel by pixel), while the two
+                # envelopes cost like any smooth line and still show every spike.
+                # Earlier runs are drawn as points: cheaper still, and they only need to be
+                # comparable, not crisp.
+                draw = plt.plot if is_current else plt.scatter
                 marker = "braille" if is_current or name == "test" else "dot"
-                plt.plot(xs, ys, color=color, label=label, marker=marker)
+                draw(xs, highs, color=color, label=label, marker=marker)
+                if highs != lows:
+                    draw(xs, lows, color=color, marker=marker)
         if self.current is not None:
             for mark in self.current.marks[-MAX_MARKS:]:
                 plt.vline(mark.epoch, MARK_COLOR)
