@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
+import subprocess
 import threading
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import EventQueue
+from conftest import ROOT, WDTUI, EventQueue
 
 from engine.config import ConfigError, RunConfig
 from engine.sweep import SWEEP_COLUMNS, Sweep
@@ -136,3 +138,25 @@ def test_two_sweeps_on_threads_do_not_disturb_each_other() -> None:
     for t in threads:
         t.join(60)
     assert results["a"].results[1].weights == results["b"].results[1].weights
+
+
+def test_ctrl_c_stops_a_cli_sweep_cleanly_and_keeps_its_files(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [*WDTUI, "sweep", "--jsonl", "--preset", "highdim", "--epochs", "10000000",
+         "--lams", "0,0.1,1", "--runs-dir", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines = [proc.stdout.readline() for _ in range(3)]  # started and two epochs
+        assert json.loads(lines[-1])["event"] == "sweep_epoch"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    done = json.loads(out.splitlines()[-1])
+    assert done["event"] == "sweep_finished" and done["status"] == "stopped"
+    (run_dir,) = list(tmp_path.iterdir())
+    rows = read_rows(run_dir / "sweep.csv")
+    assert len(rows) == 3 * done["epochs"] and (run_dir / "weights.pt").is_file()
