@@ -30,7 +30,7 @@ from engine.data import Dataset, epoch_batches, load_dataset
 from engine.device import resolve_device
 from engine.events import ParamInfo
 from engine.models import build_model
-from engine.regularization import build_optimizer
+from engine.regularization import build_optimizer, is_penalized
 from engine.ridge import RidgePath
 from engine.runs import CsvLog, new_run_dir
 from engine.sweep_events import (
@@ -73,7 +73,7 @@ class Sweep:
 
         single = build_model(self.config, self.dataset.n_features)
         self._param_info = tuple(
-            ParamInfo(name, tuple(p.shape), p.ndim >= 2 or self.config.decay_bias)
+            ParamInfo(name, tuple(p.shape), is_penalized(p, self.config.decay_bias))
             for name, p in single.named_parameters()
         )
         self.model = StackedModel(
@@ -161,7 +161,12 @@ class Sweep:
             which = ", ".join(f"{v:g}" for v in diverged)
             note = f"{len(diverged)} of {len(self.lams)} diverged (λ {which})"
             message = f"{message}; {note}" if message else note
-        finished = self._finished_event(status, message)
+        try:
+            finished = self._finished_event(status, message)
+        except Exception as exc:  # e.g. the device failed: report without the weights
+            note = f"reading the results failed: {type(exc).__name__}: {exc}"
+            message = f"{message}; {note}" if message else note
+            finished = SweepFinished("failed", self.epoch, message, None, ())
         try:
             if log is not None:
                 log.close()

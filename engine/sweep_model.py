@@ -37,16 +37,10 @@ class StackedModel:
             for _, p in named
         ]
         # Penalized is decided on the single-run parameter (weights ≥ 2-D), as a run does.
-        self.penalized_mask = [is_penalized(p, decay_bias) for _, p in named]
+        mask = [is_penalized(p, decay_bias) for _, p in named]
+        self.penalized = [p for p, pen in zip(self.params, mask, strict=True) if pen]
+        self.free = [p for p, pen in zip(self.params, mask, strict=True) if not pen]
         self._activation = ACTIVATION_MODULES[activation]()
-
-    @property
-    def penalized(self) -> list[torch.Tensor]:
-        return [p for p, pen in zip(self.params, self.penalized_mask, strict=True) if pen]
-
-    @property
-    def free(self) -> list[torch.Tensor]:
-        return [p for p, pen in zip(self.params, self.penalized_mask, strict=True) if not pen]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, in), shared by every member -> predictions (K, B, 1)."""
