@@ -250,6 +250,18 @@ class WeightDecayApp(App[int]):
             panel.update_optimum(self._ridge.as_parameters(run.lam))
             panel.query_one("#values").border_title = f"weights vs ridge optimum (λ={run.lam:g})"
 
+    def settled(self) -> bool:
+        """The run has finished and every widget shows its final state (tests, snapshots)."""
+        run = self.current_run
+        return (
+            run is not None
+            and not run.active
+            and not self._inbox
+            and self._drawn is not None
+            and self._drawn[1] == run.version
+            and (run.param_stats is None or self._stats_drawn == run.stats_version)
+        )
+
     def _set_note(self, text: str) -> None:
         self._note = text
         if self.is_mounted:
@@ -257,16 +269,17 @@ class WeightDecayApp(App[int]):
 
     # ----- commands ---------------------------------------------------------------------------
 
-    def _apply_lam(self, lam: float) -> None:
+    def _apply_lam(self, lam: float) -> bool:
         controls = self._controls
         if self.trainer is not None and self.current_run is not None and self.current_run.active:
             try:
                 self.trainer.set_lam(lam)
             except ConfigError as exc:
                 controls.show_error("lam", f"{exc} (not applied)")
-                return
+                return False
         self.lam = lam
         controls.show_running(self.lam, self.lr)
+        return True
 
     def _apply_lr(self, lr: float) -> None:
         if self.trainer is not None and self.current_run is not None and self.current_run.active:
@@ -274,13 +287,17 @@ class WeightDecayApp(App[int]):
         self.lr = lr
         self._controls.show_running(self.lam, self.lr)
 
+    # After Enter applies a valid value, focus leaves the field so the single-letter keys work
+    # again (an invalid value keeps the focus, to be fixed).
     @on(Controls.LamSubmitted)
     def _lam_submitted(self, message: Controls.LamSubmitted) -> None:
-        self._apply_lam(message.value)
+        if self._apply_lam(message.value):
+            self.screen.set_focus(None)
 
     @on(Controls.LrSubmitted)
     def _lr_submitted(self, message: Controls.LrSubmitted) -> None:
         self._apply_lr(message.value)
+        self.screen.set_focus(None)
 
     def action_lam_up(self) -> None:
         self._apply_lam(step_lam(self.lam, up=True))

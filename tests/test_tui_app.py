@@ -1,0 +1,434 @@
+"""Pilot tests of the explorer: typing, keys, restarts, divergence, quitting.
+
+Keys are posted to the app the way the terminal driver posts them (`send`), because `Pilot.press`
+waits for the process to go idle, which never happens while a trainer runs. Every wait polls a
+condition with a timeout; nothing assumes a fixed sleep is long enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+from textual import events
+from textual.keys import _character_to_key
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, Static
+
+from engine.config import RunConfig
+from tui.app import WeightDecayApp, live_trainer_threads, step_lam
+from tui.screens.help_screen import HelpScreen
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.status_line import StatusLine
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test with asyncio.run (the project has no pytest asyncio plugin)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+LONG = 10**6  # epochs: a run that is still going whenever a test looks
+SIZE = (120, 40)
+
+
+def make_app(**overrides: object) -> WeightDecayApp:
+    settings: dict[str, object] = {"preset": "line", "epochs": LONG, "save": False}
+    settings.update(overrides)
+    return WeightDecayApp(RunConfig(**settings))  # type: ignore[arg-type]
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str, timeout: float = 15):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def send(app: WeightDecayApp, *keys: str) -> None:
+    """Queue key events in order, as the terminal driver does (names like 'enter', or one
+    character)."""
+    for key in keys:
+        char = key if len(key) == 1 else {"enter": "\r", "space": " "}.get(key)
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        event = events.Key(name, char)
+        event.set_sender(app)
+        app.post_message(event)
+
+
+async def keys(pilot: Pilot, *names: str) -> None:
+    send(pilot.app, *names)  # type: ignore[arg-type]
+    await pilot.pause(0.05)
+
+
+async def type_into(pilot: Pilot, field: str, text: str, enter: bool = True) -> None:
+    """Focus a field, clear it, type `text` character by character, and press Enter."""
+    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
+    box = app.query_one(f"#{field}", Input)
+    box.focus()
+    await pilot.pause(0.05)
+    # Editing keys run as binding actions, after directly handled characters already queued:
+    # clear first, then type, as a person would.
+    if box.value:
+        send(app, "end", *["backspace"] * len(box.value))
+        await wait_for(pilot, lambda: box.value == "", f"{field} to be cleared")
+        await pilot.pause(0.05)
+    send(app, *text)
+    await wait_for(pilot, lambda: box.value == text, f"{field} == {text!r}")
+    if enter:
+        send(app, "enter")
+    await pilot.pause(0.1)
+
+
+def status_of(app: WeightDecayApp) -> str:
+    return str(app.query_one(StatusLine).render())
+
+
+def error_of(app: WeightDecayApp, field: str) -> str:
+    error = app.query_one(f"#{field}-error", Static)
+    return str(error.render()) if error.display else ""
+
+
+async def running(pilot: Pilot, min_epoch: int = 5) -> None:
+    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
+    await wait_for(
+        pilot,
+        lambda: (
+            app.current_run is not None
+            and app.current_run.status == "running"
+            and app.current_run.epoch >= min_epoch
+        ),
+        "the run to be training",
+    )
+
+
+async def epochs_advance(pilot: Pilot) -> None:
+    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
+    run = app.current_run
+    assert run is not None
+    start = run.epoch
+    await wait_for(pilot, lambda: run.epoch > start + 10, "more epochs")
+
+
+# ----- λ and lr -----------------------------------------------------------------------------
+
+
+@sync
+async def test_typed_lambda_and_lr_reach_the_trainer() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        await type_into(pilot, "lam", "0.5")
+        run = app.current_run
+        assert run is not None
+        # The run's λ comes from the trainer's Epoch events: the next epoch used it.
+        await wait_for(pilot, lambda: run.lam == 0.5, "an epoch with λ = 0.5")
+        assert app.trainer is not None and app.trainer.lam == 0.5
+        assert any(m.text == "λ=0.5" for m in run.marks)
+
+        await type_into(pilot, "lr", "0.02")
+        await wait_for(pilot, lambda: run.lr == 0.02, "an epoch with lr = 0.02")
+        assert app.trainer.lr == 0.02
+        assert any(m.text == "lr=0.02" for m in run.marks)
+        assert error_of(app, "lam") == "" and error_of(app, "lr") == ""
+
+
+@pytest.mark.parametrize("field", ["lam", "lr"])
+@sync
+async def test_bad_values_show_an_error_and_are_not_applied(field: str) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        assert app.trainer is not None
+        before = (app.trainer.lam, app.trainer.lr)
+        bad_values = ["", "abc", "-1", "nan", "inf", "1e999"] + (["0"] if field == "lr" else [])
+        for bad in bad_values:
+            await type_into(pilot, field, bad)
+            message = error_of(app, field)
+            assert message, f"no error shown for {bad!r}"
+            assert "not applied" in message, message
+            assert (app.trainer.lam, app.trainer.lr) == before, bad
+            await epochs_advance(pilot)  # training goes on
+            run = app.current_run
+            assert run is not None and run.status == "running"
+            assert (run.lam, run.lr) == before
+        # A good value clears the error and is applied.
+        await type_into(pilot, field, "0.03")
+        assert error_of(app, field) == ""
+        await wait_for(
+            pilot,
+            lambda: (app.trainer.lam if field == "lam" else app.trainer.lr) == 0.03,  # type: ignore[union-attr]
+            "the good value",
+        )
+
+
+@sync
+async def test_errors_show_while_typing_before_enter() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        await type_into(pilot, "lam", "-2", enter=False)
+        assert "λ must be a finite number >= 0" in error_of(app, "lam")
+        await type_into(pilot, "lr", "abc", enter=False)
+        assert "learning rate must be a number" in error_of(app, "lr")
+
+
+@sync
+async def test_lambda_in_mode_none_is_refused_with_a_reason() -> None:
+    app = make_app(reg="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        await type_into(pilot, "lam", "1")
+        assert "mode 'none' has no penalty" in error_of(app, "lam")
+        await epochs_advance(pilot)
+        assert app.current_run is not None and app.current_run.lam == 0
+
+
+def test_lambda_steps_to_and_from_zero() -> None:
+    assert step_lam(0.0, up=True) == 1e-4
+    assert step_lam(1e-4, up=True) == pytest.approx(1e-3)
+    assert step_lam(3.0, up=True) == 30.0
+    assert step_lam(1e-3, up=False) == pytest.approx(1e-4)
+    assert step_lam(1e-4, up=False) == 0.0
+    assert step_lam(5e-4, up=False) == 0.0
+    assert step_lam(0.0, up=False) == 0.0
+
+
+@sync
+async def test_step_keys_change_lambda_and_lr() -> None:
+    app = make_app(lam=0.0, lr=0.01)
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        run = app.current_run
+        assert run is not None
+        lam_field = app.query_one("#lam", Input)
+        lr_field = app.query_one("#lr", Input)
+        await keys(pilot, "plus")
+        await wait_for(pilot, lambda: run.lam == 1e-4, "λ 0 → 1e-4")
+        assert lam_field.value == "0.0001"
+        await keys(pilot, "plus")
+        await wait_for(pilot, lambda: run.lam == pytest.approx(1e-3), "λ → 1e-3")
+        await keys(pilot, "minus")
+        await keys(pilot, "minus")
+        await wait_for(pilot, lambda: run.lam == 0, "λ back to 0")
+        assert lam_field.value == "0"
+        await keys(pilot, "asterisk")
+        await wait_for(pilot, lambda: run.lr == 0.02, "lr × 2")
+        assert lr_field.value == "0.02"
+        await keys(pilot, "slash", "slash")
+        await wait_for(pilot, lambda: run.lr == 0.005, "lr ÷ 4")
+        assert lr_field.value == "0.005"
+        # Setting the fields from code is not typing: no error appeared.
+        assert error_of(app, "lam") == "" and error_of(app, "lr") == ""
+
+
+# ----- keys -----------------------------------------------------------------------------------
+
+
+@sync
+async def test_log_toggle_redraws_the_chart() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        chart = app.query_one(LossChart)
+        await wait_for(pilot, lambda: chart.painted_log_y is True, "a log-y frame")
+        assert "(log y)" in str(chart.render())
+        await keys(pilot, "y")
+        await wait_for(pilot, lambda: chart.painted_log_y is False, "a linear frame")
+        assert app.log_y is False
+        assert "(log y)" not in str(chart.render())
+        await keys(pilot, "y")
+        await wait_for(pilot, lambda: chart.painted_log_y is True, "log-y again")
+
+
+@sync
+async def test_pause_resume_and_stop() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        run = app.current_run
+        assert run is not None
+        await keys(pilot, "space")
+        await wait_for(pilot, lambda: "● paused" in status_of(app), "the status to say paused")
+        held = run.epoch
+        await pilot.pause(0.3)
+        assert run.epoch <= held + 1  # at most the epoch in flight finishes
+        await keys(pilot, "space")
+        await wait_for(pilot, lambda: "● running" in status_of(app), "running again")
+        await epochs_advance(pilot)
+        await keys(pilot, "s")
+        await wait_for(pilot, lambda: "● stopped" in status_of(app), "the status to say stopped")
+        assert app.trainer is not None and app.trainer.join(5)
+        assert "stopped by request" in status_of(app)
+
+
+@sync
+async def test_restart_replaces_the_run_and_new_run_keeps_it() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot, min_epoch=50)
+        first = app.current_run
+        assert first is not None
+        await keys(pilot, "r")
+        await wait_for(pilot, lambda: app.current_run is not first, "a restarted run")
+        assert app.earlier == []
+        assert first.status == "stopped"
+        assert len(live_trainer_threads()) <= 1
+        second = app.current_run
+        assert second is not None
+        await running(pilot, min_epoch=5)
+
+        await type_into(pilot, "lam", "3")
+        await wait_for(pilot, lambda: second.lam == 3, "λ = 3")
+        await keys(pilot, "n")
+        await wait_for(pilot, lambda: app.current_run is not second, "a new run")
+        assert app.earlier == [second]
+        assert second.label == "λ=3 sgd"
+        await running(pilot)
+        chart = app.query_one(LossChart)
+        assert "λ=3 sgd" in str(chart.render())  # the old run is in the legend
+        assert len(live_trainer_threads()) == 1
+
+
+@sync
+async def test_restart_applies_mode_optimizer_preset_and_epochs() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        app.query_one("#optim", Select).value = "adamw"
+        app.query_one("#mode", Select).value = "wd"
+        await type_into(pilot, "epochs", "123", enter=False)
+        await keys(pilot, "escape")
+        await keys(pilot, "r")
+        await wait_for(
+            pilot,
+            lambda: app.current_run is not None and app.current_run.config.optimizer == "adamw",
+            "an adamw run",
+        )
+        config = app.current_run.config  # type: ignore[union-attr]
+        assert (config.reg, config.epochs, config.preset) == ("wd", 123, "line")
+        assert "wd + adamw" in status_of(app)
+
+        app.query_one("#preset", Select).value = "highdim"
+        await keys(pilot, "r")
+        await wait_for(
+            pilot,
+            lambda: app.current_run is not None and app.current_run.config.preset == "highdim",
+            "a highdim run",
+        )
+        # A new problem takes its own λ and lr defaults.
+        assert app.current_run is not None
+        assert (app.current_run.lam, app.current_run.lr) == (0.0, 0.003)
+        assert app.query_one("#lr", Input).value == "0.003"
+
+
+@sync
+async def test_diverging_run_is_reported_and_the_app_stays_usable() -> None:
+    app = make_app(lr=1e6, epochs=1000)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "● diverged" in status_of(app), "divergence")
+        assert "diverged at epoch" in status_of(app)
+        await type_into(pilot, "lr", "0.01")
+        await keys(pilot, "escape", "r")
+        await wait_for(
+            pilot,
+            lambda: app.current_run is not None and app.current_run.status == "completed",
+            "the restarted run to complete",
+        )
+        assert app.current_run is not None and app.current_run.lr == 0.01
+        assert "● completed" in status_of(app)
+
+
+@sync
+async def test_help_screen_opens_and_closes() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        await keys(pilot, "question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+        text = app.screen.query_one("Markdown").source  # type: ignore[attr-defined]
+        assert "weight_decay = 2λ" in text and "AdamW" in text
+        await keys(pilot, "escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), "help to close")
+        await epochs_advance(pilot)  # the run trained on behind the help screen
+
+
+@sync
+async def test_every_action_is_in_the_command_palette() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        titles = " ".join(c.title for c in app.get_system_commands(app.screen))
+        for action in ("Pause", "Stop", "Restart", "New run", "Log y", "Help", "λ×10", "lr÷2"):
+            assert action in titles, action
+
+
+@sync
+async def test_small_linear_model_shows_weights_beside_the_ridge_optimum() -> None:
+    app = make_app(preset="line", epochs=3000, lr=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, app.settled, "the run to finish and settle")
+        values = app.query_one("#values")
+        assert values.display
+        row = values.get_row("weight:0")  # type: ignore[attr-defined]
+        label, value, optimum, true = row
+        assert label == "w·x" and true == "3"
+        # SGD on this convex problem ends at the closed-form optimum.
+        assert float(value) == pytest.approx(float(optimum), rel=1e-3)
+
+
+async def wait_for_thread_end(thread: threading.Thread, timeout: float = 10) -> None:
+    """Poll without the pilot: after quitting, the app no longer processes pauses."""
+    deadline = time.monotonic() + timeout
+    while thread.is_alive():
+        assert time.monotonic() < deadline, "the trainer thread is still alive"
+        await asyncio.sleep(0.05)
+
+
+def trainer_thread() -> threading.Thread:
+    return next(t for t in threading.enumerate() if t.name == "wdtui-trainer")
+
+
+@sync
+async def test_quit_from_an_input_leaves_no_trainer_thread() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        app.query_one("#lam", Input).focus()
+        await pilot.pause(0.05)
+        assert app.focused is app.query_one("#lam", Input)
+        thread = trainer_thread()
+        send(app, "ctrl+q")  # a priority binding: the focused Input cannot swallow it
+        await wait_for_thread_end(thread)
+    assert app.return_code == 0
+    assert not live_trainer_threads()
+
+
+@sync
+async def test_q_quits_mid_run_and_joins_the_trainer() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        thread = trainer_thread()
+        send(app, "q")
+        await wait_for_thread_end(thread)
+    assert not live_trainer_threads()
+
+
+@sync
+async def test_leaving_the_app_any_way_stops_the_trainer() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+    # The test harness tearing the app down (no quit key) still stops and joins it.
+    assert not live_trainer_threads()
