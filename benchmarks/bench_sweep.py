@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.config import RunConfig, parse_hidden
-from engine.sweep import Sweep
+from engine.sweep import CPU_THREADS, Sweep
 from engine.sweep_grid import log_grid
 from engine.trainer import Trainer
 
@@ -35,10 +35,13 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_sweep(config: RunConfig, lams: list[float]) -> tuple[float, list[dict]]:
+def time_sweep(
+    config: RunConfig, lams: list[float], threads: int | None
+) -> tuple[float, list[dict]]:
     sync(config.device)
     started = time.perf_counter()
-    done = Sweep(config, lams, lambda e: None).run()
+    # The engine's default CPU thread count for a sweep (1) unless --threads says otherwise.
+    done = Sweep(config, lams, lambda e: None, cpu_threads=threads or CPU_THREADS).run()
     sync(config.device)
     elapsed = time.perf_counter() - started
     if done.status != "completed":
@@ -65,14 +68,16 @@ def max_difference(a: list[dict], b: list[dict]) -> float:
     )
 
 
-def bench(name: str, config: RunConfig, lams: list[float], repeats: int) -> float:
+def bench(
+    name: str, config: RunConfig, lams: list[float], repeats: int, threads: int | None
+) -> float:
     # Warm both paths up (kernels, allocator, thread pools) on a tiny version first.
     short = RunConfig.from_dict({**config.to_dict(), "epochs": 2})
-    time_sweep(short, lams[:2])
+    time_sweep(short, lams[:2], threads)
     time_runs(short, lams[:2])
     sweep_s = runs_s = float("inf")
     for _ in range(repeats):
-        s, sweep_weights = time_sweep(config, lams)
+        s, sweep_weights = time_sweep(config, lams, threads)
         r, run_weights = time_runs(config, lams)
         sweep_s, runs_s = min(sweep_s, s), min(runs_s, r)
     diff = max_difference(sweep_weights, run_weights)
@@ -98,7 +103,13 @@ def main() -> int:
     parser.add_argument("--reg", default="l2", choices=("l2", "wd"))
     parser.add_argument("--cases", default="linear,mlp", help="linear, mlp or both")
     parser.add_argument("--repeats", type=int, default=1, help="best of N timings")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="CPU threads for both sides (0: torch's default for the runs, the engine's for the "
+        "sweep)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -112,13 +123,14 @@ def main() -> int:
         "save": False,
     }
     print(
-        f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} CPU threads, "
+        f"torch {torch.__version__}, device {args.device}, runs on {torch.get_num_threads()} "
+        f"CPU threads, sweep on {args.threads or CPU_THREADS}, "
         f"{args.epochs} epochs, batch {args.batch_size}, {args.optimizer}/{args.reg}"
     )
     cases = {c.strip() for c in args.cases.split(",")}
     if "linear" in cases:
         config = RunConfig(preset="highdim", **common).resolved()  # type: ignore[arg-type]
-        bench("highdim, linear (200 features)", config, lams, args.repeats)
+        bench("highdim, linear (200 features)", config, lams, args.repeats, args.threads)
     if "mlp" in cases:
         hidden = parse_hidden(args.hidden)
         config = RunConfig(
@@ -127,7 +139,7 @@ def main() -> int:
             hidden=hidden,
             **common,  # type: ignore[arg-type]
         ).resolved()
-        bench(f"{args.mlp_preset}, mlp {args.hidden}", config, lams, args.repeats)
+        bench(f"{args.mlp_preset}, mlp {args.hidden}", config, lams, args.repeats, args.threads)
     return 0
 
 

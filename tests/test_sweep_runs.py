@@ -160,3 +160,21 @@ def test_ctrl_c_stops_a_cli_sweep_cleanly_and_keeps_its_files(tmp_path: Path) ->
     (run_dir,) = list(tmp_path.iterdir())
     rows = read_rows(run_dir / "sweep.csv")
     assert len(rows) == 3 * done["epochs"] and (run_dir / "weights.pt").is_file()
+
+
+def test_a_cpu_sweep_computes_on_one_thread_and_restores_the_setting() -> None:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[int] = []
+
+        def sink(_event: object) -> None:
+            seen.append(torch.get_num_threads())
+
+        Sweep(RunConfig(epochs=2, save=False), [0.0, 0.1], sink).run()
+        assert seen == [1, 1, 1, 1] and torch.get_num_threads() == 2
+        seen.clear()
+        Sweep(RunConfig(epochs=1, save=False), [0.0], sink, cpu_threads=None).run()
+        assert seen == [2, 2, 2]
+    finally:
+        torch.set_num_threads(previous)
