@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from engine.config import ConfigError
 from engine.headless import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, JsonLines, run_until_done
-from engine.options import OneLineParser, add_training_options, config_from_args, fail
+from engine.options import (
+    OneLineParser,
+    add_training_options,
+    config_from_args,
+    fail,
+    parse_training_args,
+)
 from engine.progress import ProgressLine
 from engine.sweep import Sweep
 from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
@@ -30,19 +38,22 @@ def sweep_parser() -> argparse.ArgumentParser:
         "--lam-grid", metavar="START:STOP:N", help="N log-spaced values from START to STOP (> 0)"
     )
     grid.add_argument("--with-zero", action="store_true", help="add λ = 0 to the values")
-    # Only to refuse it clearly: one λ is `wdtui run`; a sweep takes a list.
-    grid.add_argument("--lam", help=argparse.SUPPRESS)
+    # Only to refuse it clearly: one λ is `wdtui run`; a sweep takes a list. (Its own dest, so
+    # that a run's config.json given with --config does not count as a --lam flag.)
+    grid.add_argument("--lam", dest="single_lam", help=argparse.SUPPRESS)
     parser.add_argument("--jsonl", action="store_true", help="print events as JSON lines")
     return parser
 
 
 def sweep_command(argv: list[str]) -> int:
-    args = sweep_parser().parse_args(argv)
+    args = parse_training_args(sweep_parser(), argv)
     try:
-        if args.lam is not None:
+        if args.single_lam is not None:
             raise ConfigError(
                 "--lam sets one λ (wdtui run); a sweep takes --lams LIST or --lam-grid START:STOP:N"
             )
+        if args.lams is None and args.lam_grid is None:
+            args.lams = _saved_lams(args.config)
         lams = resolve_lams(args.lams, args.lam_grid, args.with_zero)
         config = config_from_args(args)
         sink: Callable[[SweepEvent], None] = JsonLines() if args.jsonl else _Table()
@@ -53,6 +64,17 @@ def sweep_command(argv: list[str]) -> int:
         sink.on_closed = sweep.stop
     run_until_done(sweep)
     return EXIT_OK if sweep.status in ("completed", "stopped") else EXIT_FAILED
+
+
+def _saved_lams(config_path: str | None) -> str | None:
+    """A saved sweep's λ list (its config.json has `lams`), as --lams text; None otherwise."""
+    if not config_path:
+        return None
+    saved = json.loads(Path(config_path).read_text())  # parse_training_args has read it already
+    lams = saved.get("lams")
+    if not isinstance(lams, list):
+        return None
+    return ",".join(repr(v) for v in lams)
 
 
 class _Table:

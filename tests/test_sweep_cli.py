@@ -193,3 +193,31 @@ def test_table_marks_the_best_lam_and_names_the_folder(capsys, tmp_path) -> None
     (run_dir,) = list(tmp_path.iterdir())
     assert f"saved to {run_dir}" in out
     assert "20/20" in err  # the progress bar's last state
+
+
+def test_config_from_a_run_or_a_sweep(capsys, tmp_path) -> None:
+    # A run's config.json: its settings, its λ is not taken for a --lam flag.
+    assert main(["run", "--epochs", "2", "--preset", "highdim", "--runs-dir", str(tmp_path)]) == 0
+    (run_dir,) = list(tmp_path.iterdir())
+    capsys.readouterr()
+    code, out, err = sweep_cli(
+        capsys, "--jsonl", "--no-save", "--config", str(run_dir / "config.json"), "--lams", "0,1"
+    )
+    assert code == 0, err
+    started = json.loads(out.splitlines()[0])
+    assert started["config"]["preset"] == "highdim" and started["config"]["epochs"] == 2
+    assert started["lams"] == [0.0, 1.0]
+    # A sweep's config.json: its λ list too, unless --lams/--lam-grid says otherwise.
+    sweeps = tmp_path / "sweeps"
+    code, *_ = sweep_cli(capsys, "--epochs", "1", "--lams", "0,0.25", "--runs-dir", str(sweeps))
+    assert code == 0
+    (sweep_dir,) = list(sweeps.iterdir())
+    code, out, _ = sweep_cli(
+        capsys, "--jsonl", "--no-save", "--config", str(sweep_dir / "config.json")
+    )
+    assert code == 0 and json.loads(out.splitlines()[0])["lams"] == [0.0, 0.25]
+    code, out, _ = sweep_cli(
+        capsys, "--jsonl", "--no-save", "--config", str(sweep_dir / "config.json"),
+        "--lam-grid", "1:10:2",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out.splitlines()[0])["lams"] == [1.0, 10.0]
