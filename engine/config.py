@@ -70,6 +70,7 @@ class RunConfig:
     decay_bias: bool = False
     # where
     device: str = "auto"
+    cpu_threads: int = 1  # torch threads for a CPU run; 0 = torch's default (engine/threads.py)
     runs_dir: str = "runs"
     save: bool = True
 
@@ -117,6 +118,15 @@ class RunConfig:
         ):
             raise ConfigError(
                 f"batch size must be a whole number >= 0 (0 = full batch), got {self.batch_size}"
+            )
+        if (
+            isinstance(self.cpu_threads, bool)
+            or not isinstance(self.cpu_threads, int)
+            or (self.cpu_threads < 0)
+        ):
+            raise ConfigError(
+                f"CPU threads must be a whole number >= 0 (0 = torch's default), "
+                f"got {self.cpu_threads}"
             )
         if self.test_fraction is not None and (
             not _finite(self.test_fraction) or not 0 <= self.test_fraction < 1

@@ -85,6 +85,13 @@ def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = Tr
 
     where = parser.add_argument_group("where")
     where.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    where.add_argument(
+        "--cpu-threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch threads for a CPU run (1: small models run fastest so; 0 = torch's default)",
+    )
     where.add_argument("--runs-dir", default="runs", metavar="DIR")
     where.add_argument("--no-save", dest="save", action="store_false", help="write no files")
 
@@ -127,6 +134,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         lam=getattr(args, "lam", None),
         decay_bias=args.decay_bias,
         device=args.device,
+        cpu_threads=args.cpu_threads,
         runs_dir=args.runs_dir,
         save=args.save,
     ).resolved()

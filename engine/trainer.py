@@ -33,6 +33,7 @@ from engine.regularization import (
 )
 from engine.ridge import RidgePath
 from engine.runs import RunRecorder, new_run_dir
+from engine.threads import cpu_threads
 
 EventSink = Callable[[Event], None]
 STATS_INTERVAL_S = 0.05  # per-parameter statistics at most 20 times a second
@@ -144,6 +145,10 @@ class Trainer:
 
     def run(self) -> Finished:
         """Train to the end (or stop/divergence/failure) on the calling thread."""
+        with cpu_threads(self.device, self.config.cpu_threads):
+            return self._run()
+
+    def _run(self) -> Finished:
         recorder: RunRecorder | None = None
         status, message = "completed", ""
         self._t0, self._paused_s, self._last_stats = time.perf_counter(), 0.0, float("-inf")

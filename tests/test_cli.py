@@ -143,6 +143,7 @@ BAD_INPUTS = [
     (["--batch-size", "-1"], "batch size must be a whole number >= 0"),
     (["--momentum", "1.5"], "momentum must be in [0, 1)"),
     (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--cpu-threads", "-1"], "CPU threads must be a whole number >= 0"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ]
 

@@ -186,3 +186,18 @@ def test_lam_has_no_meaning_in_mode_none() -> None:
     assert trainer.lam == 0.0
     with pytest.raises(ConfigError, match="mode 'none'"):
         trainer.set_lam(0.1)
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_cpu_runs_use_the_configured_thread_count_and_restore_it(count: int) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    inside: list[int] = []
+    trainer = Trainer(
+        RunConfig(preset="line", epochs=2, cpu_threads=count, save=False),
+        lambda e: inside.append(torch.get_num_threads()),
+    )
+    trainer.run()
+    assert set(inside) == {count}
+    assert torch.get_num_threads() == before
