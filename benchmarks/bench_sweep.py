@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.config import RunConfig, parse_hidden
-from engine.sweep import CPU_THREADS, Sweep
+from engine.sweep import Sweep
 from engine.sweep_grid import log_grid
 from engine.trainer import Trainer
 
@@ -35,13 +35,10 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_sweep(
-    config: RunConfig, lams: list[float], threads: int | None
-) -> tuple[float, list[dict]]:
+def time_sweep(config: RunConfig, lams: list[float]) -> tuple[float, list[dict]]:
     sync(config.device)
     started = time.perf_counter()
-    # The engine's default CPU thread count for a sweep (1) unless --threads says otherwise.
-    done = Sweep(config, lams, lambda e: None, cpu_threads=threads or CPU_THREADS).run()
+    done = Sweep(config, lams, lambda e: None).run()
     sync(config.device)
     elapsed = time.perf_counter() - started
     if done.status != "completed":
@@ -68,16 +65,14 @@ def max_difference(a: list[dict], b: list[dict]) -> float:
     )
 
 
-def bench(
-    name: str, config: RunConfig, lams: list[float], repeats: int, threads: int | None
-) -> float:
+def bench(name: str, config: RunConfig, lams: list[float], repeats: int) -> float:
     # Warm both paths up (kernels, allocator, thread pools) on a tiny version first.
     short = RunConfig.from_dict({**config.to_dict(), "epochs": 2})
-    time_sweep(short, lams[:2], threads)
+    time_sweep(short, lams[:2])
     time_runs(short, lams[:2])
     sweep_s = runs_s = float("inf")
     for _ in range(repeats):
-        s, sweep_weights = time_sweep(config, lams, threads)
+        s, sweep_weights = time_sweep(config, lams)
         r, run_weights = time_runs(config, lams)
         sweep_s, runs_s = min(sweep_s, s), min(runs_s, r)
     diff = max_difference(sweep_weights, run_weights)
@@ -106,13 +101,10 @@ def main() -> int:
     parser.add_argument(
         "--threads",
         type=int,
-        default=0,
-        help="CPU threads for both sides (0: torch's default for the runs, the engine's for the "
-        "sweep)",
+        default=1,
+        help="torch CPU threads for both sides (the engine's default 1; 0 = torch's default)",
     )
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     lams = lam_grid(args.members)
     common = {
         "epochs": args.epochs,
@@ -121,16 +113,17 @@ def main() -> int:
         "reg": args.reg,
         "device": args.device,
         "save": False,
+        "cpu_threads": args.threads,
     }
     print(
-        f"torch {torch.__version__}, device {args.device}, runs on {torch.get_num_threads()} "
-        f"CPU threads, sweep on {args.threads or CPU_THREADS}, "
+        f"torch {torch.__version__}, device {args.device}, {args.threads or 'default'} CPU "
+        "thread(s) on both sides, "
         f"{args.epochs} epochs, batch {args.batch_size}, {args.optimizer}/{args.reg}"
     )
     cases = {c.strip() for c in args.cases.split(",")}
     if "linear" in cases:
         config = RunConfig(preset="highdim", **common).resolved()  # type: ignore[arg-type]
-        bench("highdim, linear (200 features)", config, lams, args.repeats, args.threads)
+        bench("highdim, linear (200 features)", config, lams, args.repeats)
     if "mlp" in cases:
         hidden = parse_hidden(args.hidden)
         config = RunConfig(
@@ -139,7 +132,7 @@ def main() -> int:
             hidden=hidden,
             **common,  # type: ignore[arg-type]
         ).resolved()
-        bench(f"{args.mlp_preset}, mlp {args.hidden}", config, lams, args.repeats, args.threads)
+        bench(f"{args.mlp_preset}, mlp {args.hidden}", config, lams, args.repeats)
     return 0
 
 

@@ -43,15 +43,10 @@ from engine.sweep_events import (
 from engine.sweep_freeze import FrozenMembers
 from engine.sweep_model import StackedModel
 from engine.sweep_reg import MemberDecay
+from engine.threads import cpu_threads
 
 SweepSink = Callable[[SweepEvent], None]
 SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
-# On a CPU a sweep computes on one thread by default. Its stacked GEMMs are just big enough for
-# MKL/OpenMP to split over threads, and when another thread or process holds a core (the live
-# run beside a sweep in the explorer, a shared machine) every split waits for a time slice:
-# measured on this 2-core box, 32 λ × 100 epochs of highdim took 0.06 s on one thread and
-# 0.09 to 11.6 s on two; even a 512-512 MLP ran 2.5× faster on one. None keeps torch's setting.
-CPU_THREADS: int | None = 1
 
 
 class Sweep:
@@ -65,7 +60,6 @@ class Sweep:
         on_event: SweepSink,
         *,
         dataset: Dataset | None = None,
-        cpu_threads: int | None = CPU_THREADS,
     ) -> None:
         self.config = config.resolved()
         if self.config.reg == "none":
@@ -76,7 +70,6 @@ class Sweep:
         self.device = resolve_device(self.config.device)
         self.dataset = dataset if dataset is not None else load_dataset(self.config)
         self._on_event = on_event
-        self._cpu_threads = cpu_threads if self.device.type == "cpu" else None
         k = len(self.lams)
 
         single = build_model(self.config, self.dataset.n_features)
@@ -138,16 +131,11 @@ class Sweep:
 
     def run(self) -> SweepFinished:
         """Train every member to the end (or stop/failure) on the calling thread."""
-        if not self._cpu_threads:
+        # One CPU thread by default (config.cpu_threads): measured on this 2-core box, 32 λ ×
+        # 100 epochs of highdim took 0.06 s on one thread and 0.09 to 11.6 s on two, since its
+        # stacked GEMMs get split and every split waits while the live run holds a core.
+        with cpu_threads(self.device, self.config.cpu_threads):
             return self._run()
-        # torch.set_num_threads sets this thread's OpenMP and MKL thread counts (both are
-        # thread-local), so the live run and the UI keep theirs; restored afterwards.
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self._cpu_threads)
-        try:
-            return self._run()
-        finally:
-            torch.set_num_threads(previous)
 
     def _run(self) -> SweepFinished:
         log: CsvLog | None = None

@@ -174,7 +174,7 @@ def test_a_cpu_sweep_computes_on_one_thread_and_restores_the_setting() -> None:
         Sweep(RunConfig(epochs=2, save=False), [0.0, 0.1], sink).run()
         assert seen == [1, 1, 1, 1] and torch.get_num_threads() == 2
         seen.clear()
-        Sweep(RunConfig(epochs=1, save=False), [0.0], sink, cpu_threads=None).run()
+        Sweep(RunConfig(epochs=1, save=False, cpu_threads=0), [0.0], sink).run()
         assert seen == [2, 2, 2]
     finally:
         torch.set_num_threads(previous)
