@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -239,14 +240,21 @@ async def test_step_keys_change_lambda_and_lr() -> None:
 async def test_log_toggle_redraws_the_chart() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await running(pilot)
+        # Long enough for the loss (13.6 → 0.99) to span a decade: ticks 1e0 and 1e1.
+        await running(pilot, min_epoch=1000)
         chart = app.query_one(LossChart)
+        since = time.perf_counter()
+        await wait_for(pilot, lambda: chart.painted_at > since, "a fresh frame")
+        legend = app.query_one("#legend", Static)
         await wait_for(pilot, lambda: chart.painted_log_y is True, "a log-y frame")
-        assert "(log y)" in str(chart.render())
+        # Log y: decade tick labels (1e0, 1e1) drawn by hand on a log10 axis.
+        assert re.search(r"1e-?\d", str(chart.render()))
+        assert "log y" in str(legend.render())
         await keys(pilot, "y")
         await wait_for(pilot, lambda: chart.painted_log_y is False, "a linear frame")
         assert app.log_y is False
-        assert "(log y)" not in str(chart.render())
+        assert not re.search(r"1e-?\d", str(chart.render()))
+        assert "linear y" in str(legend.render())
         await keys(pilot, "y")
         await wait_for(pilot, lambda: chart.painted_log_y is True, "log-y again")
 
@@ -295,8 +303,8 @@ async def test_restart_replaces_the_run_and_new_run_keeps_it() -> None:
         assert app.earlier == [second]
         assert second.label == "λ=3 sgd"
         await running(pilot)
-        chart = app.query_one(LossChart)
-        assert "λ=3 sgd" in str(chart.render())  # the old run is in the legend
+        legend = app.query_one("#legend", Static)
+        await wait_for(pilot, lambda: "λ=3 sgd" in str(legend.render()), "the old run's legend")
         assert len(live_trainer_threads()) == 1
 
 

@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Static
 
 from engine.config import ConfigError, RunConfig
 from engine.events import Epoch, Event
@@ -30,7 +30,8 @@ from engine.trainer import SMALL_MODEL_WEIGHTS, Trainer
 from tui.run_state import RunState
 from tui.screens.help_screen import HelpScreen
 from tui.widgets.controls import CSV_PRESET, Controls
-from tui.widgets.loss_chart import LossChart
+from tui.widgets.loss_chart import LossChart, legend_text
+from tui.widgets.readout import Readout
 from tui.widgets.status_line import StatusLine
 from tui.widgets.weight_table import WeightPanel
 
@@ -111,6 +112,8 @@ class WeightDecayApp(App[int]):
             yield Controls(self.initial_config, id="controls")
             with Vertical(id="chart-box"):
                 yield LossChart(id="chart")
+                yield Static(id="legend")
+                yield Readout(id="readout")
         yield WeightPanel(id="weights")
         yield StatusLine(id="status")
         yield Footer(compact=True)
@@ -121,8 +124,11 @@ class WeightDecayApp(App[int]):
         self._chart = self.query_one(LossChart)
         self._weights = self.query_one(WeightPanel)
         self._status = self.query_one(StatusLine)
-        self.query_one("#chart-box").border_title = "loss"
-        self._start(self.initial_config, keep_current=False)
+        self._readout = self.query_one(Readout)
+        self._legend = self.query_one("#legend", Static)
+        self.query_one("#chart-box").border_title = "loss per epoch"
+        # After the first refresh: every nested widget (the tables' columns) is mounted by then.
+        self.call_after_refresh(self._start, self.initial_config, False)
         self.set_interval(1 / REFRESH_HZ, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -233,6 +239,8 @@ class WeightDecayApp(App[int]):
         if key != self._drawn and (view_changed or chart_due):
             self._drawn, self._chart_at = key, now
             self._chart.show(run, self.earlier, self.log_y)
+            self._legend.update(legend_text(run, self.earlier, self.log_y))
+            self._readout.show(run)
         panel = self._weights
         if (
             run.param_stats is not None

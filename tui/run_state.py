@@ -44,8 +44,7 @@ class RunState:
     train: MinMaxSeries = field(default_factory=MinMaxSeries)
     test: MinMaxSeries = field(default_factory=MinMaxSeries)
     marks: list[Mark] = field(default_factory=list)
-    last_train: float | None = None
-    last_test: float | None = None
+    last: Epoch | None = None  # the newest epoch's numbers
     elapsed_s: float = 0.0
     # Bumped on every applied event, so widgets redraw only when something changed.
     version: int = 0
@@ -105,7 +104,7 @@ class RunState:
         self.elapsed_s = event.elapsed_s
         self.train.append(event.train_loss)
         self.test.append(event.test_loss)
-        self.last_train, self.last_test = event.train_loss, event.test_loss
+        self.last = event
         if event.param_stats is not None:
             self.param_stats = event.param_stats
             self.stats_version += 1

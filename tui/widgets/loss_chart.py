@@ -30,8 +30,12 @@ MAX_MARKS = 30
 LOG_FLOOR = 1e-30  # a loss of exactly 0 would be -inf on a log axis
 
 
-def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
-    """Tick positions (in log10 units) and labels like '1e-2' for the range [lo, hi]."""
+def log_ticks(lo: float, hi: float, rows: int = 20) -> tuple[list[float], list[str]]:
+    """Tick positions (in log10 units) and labels like '1e-2' for the range [lo, hi].
+
+    Ticks are kept at least two rows apart: plotext draws only one label per row, and which
+    one wins would otherwise depend on set ordering (different from one process to the next).
+    """
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return [], []
     if hi - lo < 1e-9:
@@ -39,14 +43,25 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     first, last = math.floor(lo), math.ceil(hi)
     decades = list(range(first, last + 1))
     step = max(1, math.ceil(len(decades) / 6))
-    ticks = [float(k) for k in decades[::step] if lo <= k <= hi]
+    ticks = _spaced([float(k) for k in decades[::step] if lo <= k <= hi], lo, hi, rows)
     if len(ticks) >= 2:
         return ticks, [f"1e{int(k)}" for k in ticks]
     # Less than a decade in view: label 1-2-5 steps (or a few evenly spaced values).
-    ticks = [math.log10(m) + k for k in decades for m in (1, 2, 5) if lo <= math.log10(m) + k <= hi]
+    candidates = sorted(
+        math.log10(m) + k for k in decades for m in (1, 2, 5) if lo <= math.log10(m) + k <= hi
+    )
+    ticks = _spaced(candidates, lo, hi, rows)
     if len(ticks) < 2:
         ticks = list(np.linspace(lo, hi, 3))
     return ticks, [f"{10**t:.3g}" for t in ticks]
+
+
+def _spaced(ticks: list[float], lo: float, hi: float, rows: int) -> list[float]:
+    kept: list[float] = []
+    for t in ticks:
+        if not kept or (t - kept[-1]) / (hi - lo) * rows >= 2:
+            kept.append(t)
+    return kept
 
 
 def epoch_label(epoch: float) -> str:
@@ -63,7 +78,8 @@ def epoch_ticks(last: float, count: int = 5) -> tuple[list[float], list[str]]:
         return [1.0], ["1"]
     raw = last / max(1, count - 1)
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    steps = (1, 2, 2.5, 5, 10) if magnitude >= 10 else (1, 2, 5, 10)  # whole epochs only
+    step = next(m * magnitude for m in steps if m * magnitude >= raw)
     ticks = [k * step for k in range(int(last // step) + 1)]
     ticks = [t for t in ticks if t >= 1] or [1.0]
     return ticks, [epoch_label(t) for t in ticks]
@@ -133,14 +149,8 @@ class LossChart(PlotextPlot):
                 if env is None:
                     continue
                 xs, lows, highs = env
-                x_hi = max(x_hi, xs[-1])
+                x_hi = max(x_hi, float(len(series)))
                 y_lo, y_hi = min(y_lo, min(lows)), max(y_hi, max(highs))
-                if is_current:
-                    label = name
-                elif name == "test":
-                    label = f"{run.label} (dim: test, · train)"
-                else:
-                    label = None
                 # Two lines, through the bucket minima and maxima, rather than one zig-zag
                 # between them: a noisy history would make the zig-zag fill the whole height
                 # with long segments (plotext draws them pixel by pixel), while the two
@@ -149,21 +159,48 @@ class LossChart(PlotextPlot):
                 # comparable, not crisp.
                 draw = plt.plot if is_current else plt.scatter
                 marker = "braille" if is_current or name == "test" else "dot"
-                draw(xs, highs, color=color, label=label, marker=marker)
+                draw(xs, highs, color=color, marker=marker)
                 if highs != lows:
                     draw(xs, lows, color=color, marker=marker)
         if self.current is not None:
             for mark in self.current.marks[-MAX_MARKS:]:
                 plt.vline(mark.epoch, MARK_COLOR)
         plt.xticks(*epoch_ticks(x_hi, 5 if width >= 60 else 3))
+        if math.isfinite(y_lo):
+            # A little room around the data, so no curve runs along the frame.
+            span = max(y_hi - y_lo, 1e-9 if self.log_y else abs(y_hi) * 1e-6 + 1e-12)
+            y_lo, y_hi = y_lo - span * 0.04, y_hi + span * 0.04
+            plt.ylim(y_lo, y_hi)
+            plt.xlim(1, max(2.0, x_hi))
         if self.log_y:
-            ticks, labels = log_ticks(y_lo, y_hi)
+            ticks, labels = log_ticks(y_lo, y_hi, max(3, height - 4))
             if ticks:
                 plt.yticks(ticks, labels)
-        plt.title("loss per epoch" + (" (log y)" if self.log_y else ""))
+        # The legend is a line of its own under the plot (`legend_text`): plotext draws its
+        # legend over the data, and a short terminal has no rows to spare for it.
         plt.xlabel("epoch")
-        if not math.isfinite(y_lo):
-            plt.title("loss per epoch: waiting for the first epoch")
+
+
+def _swatch(color: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*color)
+
+
+def legend_text(current: RunState | None, earlier: Sequence[RunState], log_y: bool) -> Text:
+    """'━ train ━ test │ earlier: ⣀ λ=0 sgd ...' in the plot's colours."""
+    text = Text()
+    text.append("━ train ", style=f"bold {_swatch(TRAIN_COLOR)}")
+    text.append("━ test", style=f"bold {_swatch(TEST_COLOR)}")
+    if current is not None:
+        text.append(f" ({current.label})", style="dim")
+    overlays = list(earlier)[-MAX_OVERLAYS:]
+    if overlays:
+        text.append("  earlier (⣿ test, • train):", style="dim")
+        for i, run in enumerate(overlays):
+            text.append(f" ⣿ {run.label}", style=_swatch(DIM_COLORS[i % len(DIM_COLORS)]))
+    if current is not None and current.marks:
+        text.append("  │ = λ/lr changed", style=_swatch(MARK_COLOR))
+    text.append("   log y" if log_y else "   linear y", style="dim italic")
+    return text
 
 
 def render_text(chart: LossChart, width: int, height: int) -> Text:
