@@ -1,0 +1,37 @@
+"""Regenerate docs/screenshot.svg: the d2l demo, λ = 0 overfitting `highdim`, then λ = 3.
+
+Run: .venv/bin/python docs/make_screenshot.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from engine.config import RunConfig
+from tui.app import WeightDecayApp
+
+OUT = Path(__file__).with_name("screenshot.svg")
+
+
+async def settle(app: WeightDecayApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 60
+    while not app.settled():
+        assert time.monotonic() < deadline, "the run did not finish"
+        await pilot.pause(0.05)
+    await pilot.pause(0.2)
+
+
+async def main() -> None:
+    app = WeightDecayApp(RunConfig(preset="highdim", epochs=200, seed=0, save=False))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("l", "end", "backspace", "3", "enter", "n")
+        await settle(app, pilot)
+        app.save_screenshot(filename=OUT.name, path=str(OUT.parent))
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
