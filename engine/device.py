@@ -7,14 +7,19 @@ import torch
 from engine.config import ConfigError
 
 
+def auto_device() -> torch.device:
+    """CUDA when present, then Apple's MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def resolve_device(spec: str) -> torch.device:
     spec = spec.strip().lower()
     if spec == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return auto_device()
     if spec == "cpu":
         return torch.device("cpu")
     if spec == "mps":
