@@ -53,18 +53,22 @@ def engine_alone(seconds: float) -> float:
     return (e1.epoch - e0.epoch) / (e1.elapsed_s - e0.elapsed_s)
 
 
-async def with_app(seconds: float) -> tuple[float, float]:
-    """(epochs/s, share of one core the UI thread used) with the app attached."""
+async def with_app(seconds: float) -> tuple[float, float, float]:
+    """(epochs/s, share of one core the UI thread used, chart frames/s), app attached."""
     app = WeightDecayApp(LINE)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.5)
         run = app.current_run
         assert run is not None
+        chart = app.query_one(LossChart)
         e0, t0, cpu0, wall0 = run.epoch, run.elapsed_s, time.thread_time(), time.perf_counter()
+        f0 = chart.frames
         await asyncio.sleep(seconds)
         e1, t1, cpu1, wall1 = run.epoch, run.elapsed_s, time.thread_time(), time.perf_counter()
+        f1 = chart.frames
     assert not live_trainer_threads()
-    return (e1 - e0) / (t1 - t0), (cpu1 - cpu0) / (wall1 - wall0)
+    wall = wall1 - wall0
+    return (e1 - e0) / (t1 - t0), (cpu1 - cpu0) / wall, (f1 - f0) / wall
 
 
 def chart_draw_ms(history: int, repeats: int = 7) -> tuple[float, float]:
@@ -139,12 +143,12 @@ def main() -> None:
     alone, attached = [], []
     for r in range(args.rounds):
         alone.append(engine_alone(args.seconds))
-        speed, ui_share = asyncio.run(with_app(args.seconds))
+        speed, ui_share, fps = asyncio.run(with_app(args.seconds))
         attached.append(speed)
         print(
             f"   round {r + 1}: engine alone {alone[-1]:8,.0f} epochs/s   "
             f"with app {speed:8,.0f} epochs/s   ratio {speed / alone[-1]:.2f}   "
-            f"(UI thread used {ui_share:.0%} of a core)"
+            f"(UI thread: {ui_share:.0%} of a core, chart {fps:.1f} frames/s)"
         )
     a, b = statistics.median(alone), statistics.median(attached)
     print(

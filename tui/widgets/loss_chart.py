@@ -111,6 +111,7 @@ class LossChart(PlotextPlot):
         # What the last frame painted, and when (the benchmark's key-to-screen check).
         self.painted_log_y: bool | None = None
         self.painted_at = 0.0
+        self.frames = 0
         self.last_cost_s = 0.0  # how long the last frame took to build (the app throttles on it)
 
     def show(self, current: RunState | None, earlier: Sequence[RunState], log_y: bool) -> None:
@@ -124,6 +125,7 @@ class LossChart(PlotextPlot):
         result = super().render()
         self.painted_log_y, self.painted_at = self.log_y, time.perf_counter()
         self.last_cost_s = self.painted_at - started
+        self.frames += 1
         return result
 
     def build_plot(self, width: int, height: int) -> None:

@@ -27,9 +27,12 @@ def status_text(run: RunState | None, rate: float | None, note: str = "") -> Tex
     else:
         c = run.config
         text.append(f"● {run.status}", style=STATUS_STYLES.get(run.status, "bold"))
-        text.append(f"  epoch {run.epoch:,}/{run.total_epochs:,}")
-        if run.active and rate is not None:
-            text.append(f"  {rate:,.0f} epochs/s")
+        # Fixed widths while running, so the text keeps its length and needs no layout pass.
+        total = f"{run.total_epochs:,}"
+        epoch = f"{run.epoch:,}".rjust(len(total)) if run.active else f"{run.epoch:,}"
+        text.append(f"  epoch {epoch}/{total}")
+        if run.active:
+            text.append(f"  {rate:>7,.0f} epochs/s" if rate is not None else "  " + " " * 16)
         text.append(f"  {run.device or c.device}", style="dim" if not run.device else "")
         text.append(f"  {c.reg} + {c.optimizer}  λ={run.lam:g} lr={run.lr:g}")
         text.append(f"  {c.source_name}", style="italic")
@@ -47,9 +50,13 @@ class StatusLine(Static):
     painted = ""  # the text of the last frame painted (the benchmark's key-to-screen check)
 
     _shape: tuple[int, int] = (-1, -1)
+    _last: Text | None = None
 
     def show(self, run: RunState | None, rate: float | None, note: str = "") -> None:
         text = status_text(run, rate, note)
+        if text == self._last:  # an idle app (finished run) should cost nothing
+            return
+        self._last = text
         # A layout pass (the whole screen) only when the text may need another line; the
         # epoch counter changing 12 times a second only repaints this widget.
         shape = (len(text.plain), text.plain.count("\n"))
