@@ -163,6 +163,13 @@ async def test_bad_values_show_an_error_and_are_not_applied(field: str) -> None:
             run = app.current_run
             assert run is not None and run.status == "running"
             assert (run.lam, run.lr) == before
+        # Escape leaves the field and drops the unapplied edit.
+        await type_into(pilot, field, "abc", enter=False)
+        await keys(pilot, "escape")
+        box = app.query_one(f"#{field}", Input)
+        await wait_for(pilot, lambda: app.focused is None, "focus to leave the field")
+        assert box.value == f"{before[0] if field == 'lam' else before[1]:g}"
+        assert error_of(app, field) == ""
         # A good value clears the error and is applied.
         await type_into(pilot, field, "0.03")
         assert error_of(app, field) == ""
@@ -301,10 +308,10 @@ async def test_restart_replaces_the_run_and_new_run_keeps_it() -> None:
         await keys(pilot, "n")
         await wait_for(pilot, lambda: app.current_run is not second, "a new run")
         assert app.earlier == [second]
-        assert second.label == "λ=3 sgd"
+        assert second.label == "λ=0.01→3 sgd"  # λ changed during that run
         await running(pilot)
         legend = app.query_one("#legend", Static)
-        await wait_for(pilot, lambda: "λ=3 sgd" in str(legend.render()), "the old run's legend")
+        await wait_for(pilot, lambda: "λ=0.01→3 sgd" in str(legend.render()), "old legend")
         assert len(live_trainer_threads()) == 1
 
 

@@ -362,7 +362,9 @@ class WeightDecayApp(App[int]):
         self._controls.query_one(f"#{which}", Input).focus()
 
     def action_leave_input(self) -> None:
+        # Leaving a field drops an unapplied edit: the fields show what the trainer uses.
         self.screen.set_focus(None)
+        self._controls.show_running(self.lam, self.lr)
 
     async def action_quit(self) -> None:
         self._stop_trainer()

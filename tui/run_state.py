@@ -66,9 +66,12 @@ class RunState:
 
     @property
     def label(self) -> str:
-        """A short name for the chart's legend, e.g. 'λ=3 sgd' or 'λ=0.1 adamw wd'."""
+        """A short name for the chart's legend, e.g. 'λ=3 sgd', 'λ=0→0.01 sgd' (changed during
+        the run) or 'λ=0.1 adamw wd'."""
         c = self.config
-        text = f"λ={self.lam:g} {c.optimizer}"
+        first = c.effective_lam
+        lam = f"{self.lam:g}" if first == self.lam else f"{first:g}→{self.lam:g}"
+        text = f"λ={lam} {c.optimizer}"
         if c.reg != "l2":
             text += f" {c.reg}"
         return text
