@@ -34,7 +34,8 @@ def status_text(run: RunState | None, rate: float | None, note: str = "") -> Tex
         if run.active:
             text.append(f"  {rate:>7,.0f} epochs/s" if rate is not None else "  " + " " * 16)
         text.append(f"  {run.device or c.device}", style="dim" if not run.device else "")
-        text.append(f"  {c.reg} + {c.optimizer}  λ={run.lam:g} lr={run.lr:g}")
+        model = "" if c.model == "linear" else f"mlp {'×'.join(map(str, c.hidden))}  "
+        text.append(f"  {model}{c.reg} + {c.optimizer}  λ={run.lam:g} lr={run.lr:g}")
         text.append(f"  {c.source_name}", style="italic")
         where = f"saved in {run.run_dir}" if run.run_dir else "not saved"
         text.append(f"  {where}", style="dim")
