@@ -44,6 +44,7 @@ from engine.sweep_freeze import FrozenMembers
 from engine.sweep_model import StackedModel
 from engine.sweep_reg import MemberDecay
 from engine.threads import cpu_threads
+from engine.trainer import SMALL_MODEL_WEIGHTS, STATS_INTERVAL_S
 
 SweepSink = Callable[[SweepEvent], None]
 SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
@@ -102,6 +103,11 @@ class Sweep:
         self.member_epochs = [0] * k
         self._last: list[tuple[float, float | None, float] | None] = [None] * k
         self._t0 = time.perf_counter()
+        # Live weights for small models, throttled like a run's param_stats: one extra host
+        # sync ~20 times a second, never per epoch.
+        n_weights = sum(math.prod(p.shape) for p in self._param_info)
+        self._live_weights = n_weights <= SMALL_MODEL_WEIGHTS
+        self._weights_at = float("-inf")
         self.run_dir = (
             new_run_dir(self.config.runs_dir, self._run_label()) if self.config.save else None
         )
@@ -218,6 +224,12 @@ class Sweep:
         values = torch.stack(rows).tolist()
         train, sq = values[0], values[1]
         test = values[2] if self._x_test is not None else None
+        weights = None
+        now = time.perf_counter()
+        last = epoch == self.config.epochs
+        if self._live_weights and (last or now - self._weights_at >= STATS_INTERVAL_S):
+            weights = tuple(map(tuple, self.model.flat_weights().tolist()))
+            self._weights_at = now
         newly_diverged = []
         for k, status in enumerate(self.member_status):
             if status != "running":
@@ -235,8 +247,9 @@ class Sweep:
             train_loss=tuple(train),
             test_loss=None if test is None else tuple(test),
             weight_sq_norm=tuple(sq),
-            elapsed_s=time.perf_counter() - self._t0,  # wall time, as a run reports it
+            elapsed_s=now - self._t0,  # wall time, as a run reports it
             statuses=tuple(self.member_status),
+            weights=weights,
         )
 
     def _log_epoch(self, log: CsvLog, event: SweepEpoch) -> None:
@@ -264,6 +277,7 @@ class Sweep:
 
     def _finished_event(self, status: str, message: str) -> SweepFinished:
         results = []
+        stacked = self.model.state_dict()  # one copy to the CPU for every member's weights
         for k, lam in enumerate(self.lams):
             last = self._last[k]
             member = self.member_status[k]
@@ -275,7 +289,7 @@ class Sweep:
                     train_loss=None if last is None else last[0],
                     test_loss=None if last is None else last[1],
                     weight_sq_norm=None if last is None else last[2],
-                    weights=self.model.member_weights(k),
+                    weights=TensorWeights({name: t[k] for name, t in stacked.items()}),
                 )
             )
         return SweepFinished(

@@ -51,6 +51,10 @@ class SweepEpoch:
     elapsed_s: float
     # Each member's status after this epoch: "running", or "diverged" from the epoch it diverged.
     statuses: tuple[str, ...] = ()
+    # Small models only (≤ SMALL_MODEL_WEIGHTS parameters per member), at most ~20 times a second
+    # and on the last epoch: each member's parameters flattened in `SweepStarted.parameters`
+    # order, for the explorer's live regularization path. Not part of the JSON.
+    weights: tuple[tuple[float, ...], ...] | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,7 +75,8 @@ class MemberResult:
     train_loss: float | None  # at its final weights; None if no epoch was measured
     test_loss: float | None
     weight_sq_norm: float | None
-    weights: dict[str, Any] = field(compare=False)  # name -> nested lists, single-run shapes
+    # name -> nested lists in single-run shapes (a TensorWeights: converted when first read)
+    weights: Mapping[str, Any] = field(compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,7 +86,7 @@ class MemberResult:
             "train_loss": finite_or_none(self.train_loss),
             "test_loss": finite_or_none(self.test_loss),
             "weight_sq_norm": finite_or_none(self.weight_sq_norm),
-            "weights": self.weights,
+            "weights": dict(self.weights),
         }
 
 

@@ -72,6 +72,10 @@ class StackedModel:
             for name, p in zip(self.names, self.params, strict=True)
         }
 
+    def flat_weights(self) -> torch.Tensor:
+        """(K, parameters per member): each member's parameters flattened, in parameter order."""
+        return torch.cat([p.detach().flatten(1) for p in self.params], 1).cpu()
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         """name -> the stacked tensor (K, *single-run shape), on the CPU."""
         return {

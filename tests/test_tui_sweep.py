@@ -1,0 +1,358 @@
+"""The sweep view: its λ field, its state and charts' helpers, the engine's live weights, and
+the screen's keys through the Pilot, hosted in a tiny app wired the way the explorer wires it.
+
+Every wait polls a condition with a timeout; nothing assumes a fixed sleep is long enough.
+Regenerate the snapshot with: .venv/bin/pytest tests/test_tui_sweep.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from engine.config import ConfigError, RunConfig
+from engine.sweep import Sweep
+from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished
+from engine.sweep_grid import default_grid
+from tui.screens.sweep_screen import SweepScreen
+from tui.widgets.sweep_charts import clip, lam_positions, pow10_ticks
+from tui.widgets.sweep_input import DEFAULT_TEXT, parse_sweep_lams
+from tui.widgets.sweep_state import SweepState
+
+SIZE = (120, 40)
+LONG = 10**6  # epochs: a sweep that is still going whenever a test looks
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test with asyncio.run (the project has no pytest asyncio plugin)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+class Host(App[None]):
+    """The explorer's wiring in miniature: one installed SweepScreen, opened with `w`,
+    ApplyLam handled, the sweep stopped and joined on quit."""
+
+    BINDINGS = [Binding("w", "sweep", "Sweep")]  # noqa: RUF012
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.applied: list[float] = []
+        self.sweep_screen = SweepScreen(config)
+
+    def compose(self) -> ComposeResult:
+        yield Static("the live run", id="main")
+
+    def on_mount(self) -> None:
+        self.install_screen(self.sweep_screen, "sweep")
+        self.action_sweep()
+
+    def action_sweep(self) -> None:
+        if not isinstance(self.screen, SweepScreen):
+            self.sweep_screen.use_config(self.config)
+            self.push_screen("sweep")
+
+    def on_sweep_screen_apply_lam(self, message: SweepScreen.ApplyLam) -> None:
+        self.applied.append(message.lam)
+
+    async def action_quit(self) -> None:
+        self.sweep_screen.stop_and_join()
+        self.exit()
+
+
+def line_config(**overrides: object) -> RunConfig:
+    settings: dict[str, object] = {"preset": "line", "seed": 0, "save": False}
+    settings.update(overrides)
+    return RunConfig(**settings)  # type: ignore[arg-type]
+
+
+def sweep_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "wdtui-sweep" and t.is_alive()]
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def screen_of(pilot: Pilot) -> SweepScreen:
+    return pilot.app.sweep_screen  # type: ignore[attr-defined]
+
+
+def text_of(screen: SweepScreen, selector: str) -> str:
+    widget = screen.query_one(selector, Static)
+    return str(widget.render()) if widget.display else ""
+
+
+async def type_lams(pilot: Pilot, text: str) -> None:
+    """Focus the λ field with its key, clear it, type `text` (no Enter)."""
+    screen = screen_of(pilot)
+    await pilot.press("l")
+    field = screen.query_one("#lams", Input)
+    assert screen.focused is field
+    await pilot.press("end", *["backspace"] * len(field.value), *text)
+    assert field.value == text
+
+
+def no_thread_left() -> bool:
+    return not sweep_threads()
+
+
+# ----- the λ field ----------------------------------------------------------------------------
+
+
+def test_default_text_is_the_engines_default_grid() -> None:
+    assert parse_sweep_lams(DEFAULT_TEXT) == default_grid()
+
+
+def test_lists_grids_and_zero_mix_sorted_without_duplicates() -> None:
+    assert parse_sweep_lams("0.1, 0, 0.1") == [0.0, 0.1]
+    assert parse_sweep_lams("1e-3:10:5, +0") == pytest.approx([0, 1e-3, 1e-2, 1e-1, 1, 10])
+    assert parse_sweep_lams(" 1e-2 ") == [0.01]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "give λ values"),
+        ("0,,1", "empty entry"),
+        ("abc", "λ must be a number"),
+        ("-1", ">= 0"),
+        ("inf", "finite"),
+        ("1e-4:1e2", "START:STOP:N"),
+        ("0:1:3", "grid START"),
+        ("1:0.1:3", "grid STOP"),
+        ("1e-3:1:1", "grid N"),
+        ("1:1e9:5000", "at most 4096"),
+    ],
+)
+def test_bad_lam_text_is_one_line_without_cli_flags(text: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_sweep_lams(text)
+    message = str(info.value)
+    assert words in message and "\n" not in message and "--" not in message
+
+
+# ----- helpers of the charts and the state ----------------------------------------------------
+
+
+def test_lambda_zero_sits_one_decade_left_of_the_smallest_positive_lambda() -> None:
+    xs, zero_x = lam_positions([0.0, 1e-3, 0.1])
+    assert xs == pytest.approx([-4.0, -3.0, -1.0]) and zero_x == pytest.approx(-4.0)
+    assert lam_positions([1e-3, 0.1])[1] is None
+
+
+def test_decade_ticks_are_anchored_and_fit_the_slots() -> None:
+    assert pow10_ticks(-4.2, 2.1, 10) == [-4, -3, -2, -1, 0, 1, 2]
+    assert pow10_ticks(-4.2, 2.1, 3) == [-3, 0]
+    few = pow10_ticks(-0.7, 0.85, 3)  # under two decades: 1-3 steps
+    assert 2 <= len(few) <= 3 and 0.0 in few
+
+
+def test_clip_keeps_what_is_in_view_and_cuts_at_the_edges() -> None:
+    runs = clip([0, 1, 2, 3], [0, 5, 1e9, 5], -1, 10)
+    assert runs[0][0][:2] == [0, 1] and runs[0][1][-1] == 10
+    assert runs[1][1] == [10, 5]
+    assert all(-1 <= y <= 10 for _, ys in runs for y in ys)
+    ((xs, ys),) = clip([0, 1], [-1e9, 1e9], -1, 10)  # straight across: one edge to the other
+    assert ys == [-1, 10] and all(0 < x < 1 for x in xs)
+
+
+def _state_with(train: list[float], test: list[float] | None) -> SweepState:
+    state = SweepState([0.0, 0.01, 0.1, 1.0, 10.0], 5)
+    sq = tuple(1.0 for _ in train)
+    state.apply(SweepEpoch(1, tuple(train), None if test is None else tuple(test), sq, 0.1))
+    return state
+
+
+def test_best_lambda_so_far_is_the_lowest_test_loss_then_the_train_loss() -> None:
+    assert _state_with([1, 2, 3, 4, 5], [5, 4, 1, 2, 3]).best_lam() == 0.1
+    assert _state_with([3, 1, 2, 4, 5], None).best_lam() == 0.01
+
+
+def test_a_blown_up_member_is_off_scale_but_a_wide_smooth_spread_is_not() -> None:
+    assert _state_with([0.04, 0.05, 0.1, 7.0, 1e37], None).off_scale() == {4}
+    assert _state_with([1e-16, 1e-11, 1e-6, 1e-3, 0.02], None).off_scale() == set()
+    assert _state_with([0.04, 0.05, 0.1, 1e3, 1e10], None).off_scale() == {4}
+
+
+# ----- the engine's live weights ---------------------------------------------------------------
+
+
+def _sweep_events(**settings: object) -> tuple[Sweep, list[SweepEvent]]:
+    events: list[SweepEvent] = []
+    sweep = Sweep(line_config(**settings), [0.0, 0.1, 1.0], events.append)
+    sweep.run()
+    return sweep, events
+
+
+def test_live_weights_are_throttled_and_the_last_ones_are_the_results() -> None:
+    _, events = _sweep_events(epochs=3000)
+    epochs = [e for e in events if isinstance(e, SweepEpoch)]
+    weighted = [e for e in epochs if e.weights is not None]
+    assert 2 <= len(weighted) < len(epochs) / 5  # ~20 a second, never every epoch
+    assert epochs[-1].weights is not None  # the last epoch always carries them
+    (finished,) = [e for e in events if isinstance(e, SweepFinished)]
+    for row, result in zip(epochs[-1].weights, finished.results, strict=True):
+        assert list(row) == [*result.weights["weight"][0], *result.weights["bias"]]
+    assert "weights" not in epochs[-1].to_json()
+
+
+def test_no_live_weights_for_a_large_model() -> None:
+    _, events = _sweep_events(preset="highdim", epochs=3)
+    assert all(e.weights is None for e in events if isinstance(e, SweepEpoch))
+
+
+# ----- the screen, through the Pilot -----------------------------------------------------------
+
+
+@sync
+async def test_a_typed_list_sweeps_and_the_best_lambda_shown_is_the_engines_argmin() -> None:
+    lams = [0.0, 0.01, 0.1, 1.0]
+    config = line_config(epochs=300)
+    _, events = (lambda ev: (Sweep(config, lams, ev.append).run(), ev))([])
+    (finished,) = [e for e in events if isinstance(e, SweepFinished)]
+    scores = {r.lam: r.test_loss for r in finished.results}
+    argmin = min(scores, key=lambda lam: scores[lam])  # type: ignore[arg-type,return-value]
+
+    async with Host(config).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await type_lams(pilot, "0.1, 0, 1, 0.01")
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        assert screen.sweep is not None and screen.sweep.lams == tuple(lams)
+        readout = text_of(screen, "#readout")
+        assert f"best λ = {argmin:g} " in readout and "so far" not in readout
+        assert "completed" in text_of(screen, "#sweep-status")
+        assert screen.focused is None  # Enter left the field: the keys work again
+
+
+@sync
+async def test_bad_grid_text_shows_an_error_and_starts_nothing() -> None:
+    async with Host(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await type_lams(pilot, "0, 1e-4:1e2")
+        assert "START:STOP:N" in text_of(screen, "#lams-error")  # as you type
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert "(not started)" in text_of(screen, "#lams-error")
+        assert screen.sweep is None and no_thread_left()
+        await pilot.press("backspace", "backspace", "backspace", "backspace", "2:3")
+        assert text_of(screen, "#lams-error") == ""  # fixed: the error goes
+
+
+@sync
+async def test_mode_none_cannot_sweep_and_says_why() -> None:
+    async with Host(line_config(reg="none", epochs=LONG)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert "cannot start: a sweep varies λ" in text_of(screen, "#sweep-status")
+        assert screen.sweep is None and no_thread_left()
+
+
+@sync
+async def test_the_stop_key_stops_a_long_sweep_and_leaves_no_thread() -> None:
+    async with Host(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.state is not None and screen.state.epoch > 5, "epochs")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "stopped" in text_of(screen, "#sweep-status"), "stopped")
+        await wait_for(pilot, no_thread_left, "the sweep thread to end", timeout=10)
+        assert screen.state is not None and screen.state.status == "stopped"
+        assert screen.state.epoch < LONG
+
+
+@sync
+async def test_the_apply_key_posts_the_best_lambda_and_closes_the_view() -> None:
+    async with Host(line_config(epochs=100)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("a")  # nothing to apply yet: nothing posted
+        await pilot.pause(0.1)
+        assert pilot.app.applied == []  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        best = screen.sweep.best_lam() if screen.sweep is not None else None
+        assert best is not None
+        await pilot.press("a")
+        await wait_for(pilot, lambda: pilot.app.applied != [], "ApplyLam")  # type: ignore[attr-defined]
+        assert pilot.app.applied == [best]  # type: ignore[attr-defined]
+        assert not isinstance(pilot.app.screen, SweepScreen)
+
+
+@sync
+async def test_escape_leaves_the_sweep_training_and_w_comes_back_to_it() -> None:
+    async with Host(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.state is not None and screen.state.epoch > 0, "epochs")
+        await pilot.press("escape")
+        assert not isinstance(pilot.app.screen, SweepScreen)
+        sweep = screen.sweep
+        assert sweep is not None
+        left_at = sweep.epoch
+        await wait_for(pilot, lambda: sweep.epoch > left_at + 50, "training in the background")
+        assert sweep_threads()
+        await pilot.press("w")
+        assert pilot.app.screen is screen and screen.sweep is sweep
+        await wait_for(pilot, lambda: screen.state.epoch > left_at + 50, "the view to catch up")  # type: ignore[union-attr]
+        assert "running" in text_of(screen, "#sweep-status")
+    # The app is gone: its sweep was stopped and joined with it.
+    assert no_thread_left()
+
+
+@sync
+async def test_quitting_while_a_sweep_runs_stops_and_joins_it() -> None:
+    async with Host(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.state is not None and screen.state.epoch > 0, "epochs")
+        await pilot.app.action_quit()  # type: ignore[attr-defined]
+        assert no_thread_left()
+
+
+def test_nan_free_readout_for_a_diverging_member() -> None:
+    state = SweepState([0.0, 1.0], 3)
+    state.apply(
+        SweepEpoch(
+            1, (1.0, math.inf), (1.0, math.nan), (1.0, math.inf), 0.1, ("running", "diverged")
+        )
+    )
+    assert state.diverged() == [1.0] and state.best_lam() == 0.0
+    assert math.isnan(state.norm[1])
+
+
+# ----- the snapshot ----------------------------------------------------------------------------
+
+
+async def sweep_to_the_end(pilot: Pilot) -> None:
+    screen = screen_of(pilot)
+    await pilot.press("enter")
+    await wait_for(pilot, screen.settled, "the sweep to finish", timeout=60)
+    await pilot.pause(0.1)
+
+
+def test_sweep_view_after_a_line_sweep(snap_compare) -> None:
+    # 500 epochs: every member has converged, and the test loss has its minimum inside the grid.
+    app = Host(line_config(epochs=500))
+    assert snap_compare(app, terminal_size=SIZE, run_before=sweep_to_the_end)

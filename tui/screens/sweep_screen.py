@@ -1,0 +1,487 @@
+"""The sweep view: train every λ of a grid at once (engine.sweep.Sweep) and watch the validation
+curve, ‖w‖ and the regularization path fill in; one key applies the best λ to the live run.
+
+Threading (DESIGN.md): the sweep calls `_on_sweep_event` on its own thread, which only stores
+the newest epoch in a slot (the charts need nothing older) and queues the rare start/finish
+events with a wake-up `post_message` (thread-safe, non-blocking). A 10 Hz timer folds them into
+a `SweepState` and redraws: nothing renders per epoch, and the sweep never waits for the UI.
+
+The screen outlives its visits: the app installs one instance and pushes it again, so Escape
+leaves a sweep training in the background (see `SweepScreen` for the wiring).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, ProgressBar, Static
+
+from engine.config import ConfigError, RunConfig
+from engine.sweep import Sweep
+from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished
+from tui.widgets.sweep_charts import (
+    NormChart,
+    PathChart,
+    SweepChart,
+    ValidationChart,
+    curve_legend,
+    norm_legend,
+    path_legend,
+)
+from tui.widgets.sweep_input import DEFAULT_TEXT, LamsCheck, parse_sweep_lams
+from tui.widgets.sweep_state import SweepState
+
+REFRESH_S = 0.1  # the text and progress bar; charts as often unless their frames get costly
+CHART_DUTY = 8  # ...then each chart waits CHART_DUTY × its last frame's cost (as the app does)
+JOIN_TIMEOUT_S = 10.0
+STATUS_STYLES = {
+    "ready": "bold",
+    "starting": "bold yellow",
+    "running": "bold green",
+    "stopping": "bold yellow",
+    "completed": "bold cyan",
+    "stopped": "bold magenta",
+    "failed": "bold red",
+}
+
+ABOUT = (
+    "A sweep trains one member per λ, each exactly the run `wdtui run --lam λ` would make with "
+    "these settings (same data, initial weights and batches), all at once as one batched model. "
+    "The charts show every member's latest epoch against λ (λ = 0 at the left edge)."
+)
+
+
+TITLES = {
+    "curve-box": ("validation curve: loss vs λ", "loss vs λ"),
+    "norm-box": ("‖w‖ vs λ", "‖w‖ vs λ"),
+    "path-box": ("regularization path: each weight vs λ", "weights vs λ"),
+}
+
+
+class SweepWoke(Message):
+    """A start or finish event is waiting in the inbox: drain it now."""
+
+
+def config_label(c: RunConfig) -> str:
+    batch = "full batch" if not c.batch_size else f"batch {c.batch_size}"
+    return (
+        f"λ sweep · {c.source_name} · {c.model} · {c.optimizer} + {c.reg} · lr {c.lr:g} · "
+        f"{c.epochs:,} epochs · {batch} · seed {c.seed}"
+    )
+
+
+class SweepScreen(ModalScreen[None]):
+    """`SweepScreen(config)`: a sweep of `config` (the live run's settings; its λ is ignored).
+
+    The app keeps one instance: `install_screen(screen, "sweep")` once, then `push_screen`
+    it on its key (after `use_config(current settings)`); Escape pops it and a running sweep
+    goes on. `ApplyLam` bubbles to the app for the apply key. On quit the app calls
+    `stop_and_join()`; the screen also stops its sweep when it is unmounted.
+    """
+
+    # Nothing focused, so single-letter keys work at once; `l` focuses the λ field. ("" rather
+    # than None: a screen's None means "use the app's", which may be "*".)
+    AUTO_FOCUS = ""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "start", "Start"),
+        Binding("s", "stop", "Stop"),
+        Binding("a", "apply_best", "Apply best λ"),
+        Binding("l", "edit", "Edit λ values"),
+        Binding("y", "toggle_log", "Log y"),
+        Binding("question_mark", "toggle_about", "About", key_display="?"),
+        Binding("escape", "back", "Back"),
+        Binding("w", "back", "Back", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    SweepScreen {
+        background: $background;
+        layout: vertical;
+    }
+    SweepScreen #sweep-top {
+        height: auto;
+        border: round $primary 50%;
+        border-title-color: $text-muted;
+        padding: 0 1;
+    }
+    SweepScreen .row { height: 1; }
+    SweepScreen .name { width: 10; color: $text-muted; }
+    SweepScreen #lams { width: 1fr; }
+    SweepScreen #lams-error { color: $error; height: auto; }
+    SweepScreen #progress { width: 36; margin-right: 1; }
+    SweepScreen #progress Bar { width: 1fr; }
+    SweepScreen #sweep-status { width: 1fr; height: 1; overflow: hidden; }
+    SweepScreen #about { color: $text-muted; height: auto; }
+    SweepScreen #charts {
+        height: 1fr;
+        grid-size: 2;
+        grid-rows: 1fr;
+    }
+    SweepScreen #path-box { column-span: 2; }
+    SweepScreen.-short #charts { grid-size: 3; }
+    SweepScreen.-short #path-box { column-span: 1; }
+    SweepScreen .chart-box {
+        border: round $primary 50%;
+        border-title-color: $text-muted;
+    }
+    SweepScreen .legend { height: 1; padding: 0 1; overflow: hidden; }
+    SweepScreen #readout { height: auto; max-height: 3; padding: 0 1; background: $boost; }
+    SweepScreen.-narrow #progress { width: 22; }
+    """
+
+    class ApplyLam(Message):
+        """Set the live run's λ to `lam` (the sweep's best). Bubbles to the app."""
+
+        def __init__(self, lam: float) -> None:
+            super().__init__()
+            self.lam = lam
+
+    def __init__(self, config: RunConfig, *, lams_text: str = DEFAULT_TEXT) -> None:
+        super().__init__()
+        self._config = config.resolved()
+        self._lams_text = lams_text
+        self.sweep: Sweep | None = None
+        self.state: SweepState | None = None
+        self.log_y = True
+        self._sweep_id = 0
+        self._inbox: deque[SweepEvent] = deque()
+        self._latest: SweepEpoch | None = None  # the newest epoch (written by the sweep thread)
+        self._weighted: SweepEpoch | None = None  # the newest epoch that carries weights
+        self._drawn = -1  # the state version on screen
+        self._chart_at: dict[str, float] = {}
+        self._note = ""
+        self._stopping = False
+
+    # ----- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="sweep-top"):
+            with Horizontal(classes="row"):
+                yield Label("λ values", classes="name")
+                yield Input(
+                    self._lams_text,
+                    id="lams",
+                    compact=True,
+                    validators=[LamsCheck()],
+                    validate_on=["changed", "submitted"],
+                    tooltip="λ values and START:STOP:N grids, comma-separated; Enter starts",
+                )
+            yield Static("", id="lams-error")
+            with Horizontal(classes="row"):
+                yield ProgressBar(total=1, id="progress", show_eta=False)
+                yield Static("", id="sweep-status")
+            yield Static(ABOUT, id="about")
+        # A grid: curve and ‖w‖ side by side, the path under both; one row of three on a
+        # short terminal. The legends of the first two are their border subtitles (rows saved).
+        with Grid(id="charts"):
+            with Vertical(id="curve-box", classes="chart-box"):
+                yield ValidationChart(id="curve")
+            with Vertical(id="norm-box", classes="chart-box"):
+                yield NormChart(id="norm")
+            with Vertical(id="path-box", classes="chart-box"):
+                yield PathChart(id="path")
+                yield Static(classes="legend", id="path-legend")
+        yield Static("", id="readout")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#sweep-top").border_title = config_label(self._config)
+        self.query_one("#lams-error").display = False
+        self.query_one("#path-box").display = False
+        self._charts: dict[str, SweepChart] = {
+            name: self.query_one(f"#{name}", SweepChart) for name in ("curve", "norm", "path")
+        }
+        self.set_interval(REFRESH_S, self._tick)
+        self._render_text()
+        self._render_charts(force=True)
+
+    def on_resize(self) -> None:
+        # Small terminals (80×24 must fit): drop the about text, narrow the progress bar.
+        width, height = self.size
+        self.set_class(width < 110, "-narrow")
+        self.set_class(height < 32, "-short")
+        short = width < 110 and height < 32  # three columns of ~26: the shortest titles
+        for box, (long, brief) in TITLES.items():
+            self.query_one(f"#{box}").border_title = brief if short else long
+        self.query_one("#about").display = height >= 30 and not self.has_class("-no-about")
+
+    # ----- public API for the app ---------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.sweep is not None and self.state is not None and self.state.active
+
+    def use_config(self, config: RunConfig) -> bool:
+        """The settings for the next sweep (the app passes the live run's on each visit).
+        Ignored while a sweep runs, so the view keeps describing the sweep on screen."""
+        if self.running:
+            return False
+        self._config = config.resolved()
+        if self.is_mounted:
+            self.query_one("#sweep-top").border_title = config_label(self._config)
+        return True
+
+    def settled(self) -> bool:
+        """The sweep has finished and the screen shows its final state (tests, snapshots)."""
+        state = self.state
+        return (
+            state is not None
+            and not state.active
+            and not self._inbox
+            and self._drawn == state.version
+        )
+
+    def stop_and_join(self, timeout: float = JOIN_TIMEOUT_S) -> bool:
+        """Stop a running sweep and wait for its thread; True once none is left."""
+        sweep = self.sweep
+        if sweep is None:
+            return True
+        sweep.stop()
+        return sweep.join(timeout)
+
+    def on_unmount(self) -> None:
+        # However the screen goes (the app quits, a test tears it down), its sweep goes too.
+        # (Its widgets are gone by now: the final events are not drawn.)
+        self.stop_and_join()
+
+    # ----- the sweep ----------------------------------------------------------------------------
+
+    def _on_sweep_event(self, sweep_id: int, event: SweepEvent) -> None:
+        """Called on the sweep's thread: store or queue only, never touch widgets here."""
+        if sweep_id != self._sweep_id:
+            return
+        if isinstance(event, SweepEpoch):
+            if event.weights is not None:
+                self._weighted = event
+            self._latest = event
+        else:
+            self._inbox.append(event)
+            self.post_message(SweepWoke())
+
+    def action_start(self) -> None:
+        if self.running:
+            self.notify("a sweep is running: s stops it", severity="warning")
+            return
+        field = self.query_one("#lams", Input)
+        try:
+            lams = parse_sweep_lams(field.value)
+        except ConfigError as exc:
+            self._show_field_error(f"{exc} (not started)")
+            field.focus()
+            return
+        self._sweep_id += 1
+        sweep_id = self._sweep_id
+        try:
+            sweep = Sweep(self._config, lams, lambda e: self._on_sweep_event(sweep_id, e))
+        except ConfigError as exc:  # e.g. mode 'none': one line, fit to show as is
+            self._set_note(f"cannot start: {exc}")
+            return
+        except Exception as exc:  # an unreadable CSV and the like: say so, stay usable
+            self._set_note(f"cannot start: {type(exc).__name__}: {exc}")
+            return
+        self.sweep, self._stopping = sweep, False
+        self.state = SweepState(sweep.lams, int(sweep.config.epochs or 0))
+        self._inbox.clear()
+        self._latest = self._weighted = None
+        self._set_note("")
+        self.set_focus(None)
+        sweep.start()
+        self.refresh_bindings()
+        self._tick()
+
+    def _drain(self) -> bool:
+        """Fold queued events into the state; True if it changed."""
+        state = self.state
+        if state is None:
+            return False
+        changed = False
+        while self._inbox:
+            event = self._inbox.popleft()
+            if isinstance(event, SweepFinished):
+                changed = self._take_epochs(state) or changed  # the epochs before the end
+            changed = state.apply(event) or changed
+            if isinstance(event, SweepFinished):
+                self.refresh_bindings()
+        # Read after the inbox: an epoch stored before a queued event is never missed.
+        return self._take_epochs(state) or changed
+
+    def _take_epochs(self, state: SweepState) -> bool:
+        changed = False
+        for event in (self._weighted, self._latest):
+            if event is not None:
+                changed = state.apply(event) or changed
+        return changed
+
+    # ----- rendering, on a timer ----------------------------------------------------------------
+
+    def _tick(self) -> None:
+        changed = self._drain()
+        if not self.is_current:
+            return  # nothing to paint while another screen is shown; the state stays current
+        if changed or self._drawn == -1:
+            self._render_text()
+        self._render_charts()
+
+    @on(SweepWoke)
+    def _woke(self) -> None:
+        self._tick()
+
+    def on_screen_resume(self) -> None:
+        self._render_text()
+        self._render_charts(force=True)
+
+    def _render_charts(self, force: bool = False) -> None:
+        state = self.state
+        version = -2 if state is None else state.version
+        if version == self._drawn and not force:
+            return
+        now = time.monotonic()
+        pending = False
+        for name, chart in self._charts.items():
+            due = now - self._chart_at.get(name, 0.0) >= chart.last_cost_s * CHART_DUTY
+            if force or due:
+                self._chart_at[name] = now
+                chart.show(state, self.log_y)
+            else:
+                pending = True
+        if not pending:
+            self._drawn = version
+        self.query_one("#curve-box").border_subtitle = curve_legend(state)
+        self.query_one("#norm-box").border_subtitle = norm_legend(state)
+        has_path = state is not None and bool(state.path_labels)
+        self.query_one("#path-box").display = has_path
+        if has_path and state is not None:
+            self.query_one("#path-legend", Static).update(path_legend(state))
+
+    def _render_text(self) -> None:
+        state = self.state
+        bar = self.query_one("#progress", ProgressBar)
+        if state is not None:
+            bar.update(total=max(1, state.total_epochs), progress=state.epoch)
+        self.query_one("#sweep-status", Static).update(self._status_text())
+        self.query_one("#readout", Static).update(self._readout_text())
+
+    def _status_text(self) -> Text:
+        state = self.state
+        text = Text()
+        if state is None:
+            text.append("● ready", style=STATUS_STYLES["ready"])
+            text.append("  Enter starts a sweep of the λ values above", style="dim")
+        else:
+            status = "stopping" if self._stopping and state.active else state.status
+            text.append(f"● {status}", style=STATUS_STYLES.get(status, "bold"))
+            text.append(f"  epoch {state.epoch:,}/{state.total_epochs:,}")
+            text.append(f"  {len(state.lams)} members")
+            rate = state.rate()
+            if state.active and rate is not None:  # no timing once finished (snapshots)
+                text.append(f"  {rate:,.0f} epochs/s")
+            where = f"saved in {state.run_dir}" if state.run_dir else "not saved"
+            text.append(f"  {where}", style="dim")
+        if self._note:
+            text.append(f"  {self._note}", style="bold red")
+        return text
+
+    def _readout_text(self) -> Text:
+        state = self.state
+        text = Text()
+        if state is None:
+            text.append("best λ: none yet", style="dim")
+            return text
+        k = state.best_index()
+        if k is None:
+            text.append("best λ: none yet", style="dim")
+        else:
+            basis = "train loss (no test split)" if state.test is None else "test loss"
+            text.append(f"best λ = {state.lams[k]:g}", style="bold green")
+            text.append(" (so far)" if state.active else "", style="dim")
+            text.append(f"  lowest {basis}: {state.scores[k]:.4g}")
+            text.append(f"  train {state.train[k]:.4g}  ‖w‖ {state.norm[k]:.4g}", style="dim")
+            text.append("  a: apply it to the live run", style="italic")
+        off = sorted(state.off_scale())
+        if off:
+            which = ", ".join(f"{state.lams[k]:g}" for k in off)
+            text.append(f"\noff the charts' scale (train loss blew up, not yet inf): λ {which}")
+        diverged = state.diverged()
+        if diverged:
+            which = ", ".join(f"{lam:g}" for lam in diverged)
+            text.append(f"\ndiverged (not plotted): λ {which}", style="bold red")
+        if state.message and state.status in ("failed", "stopped"):
+            text.append(f"\n{state.message}", style="red" if state.status == "failed" else "")
+        return text
+
+    def _set_note(self, text: str) -> None:
+        self._note = text
+        if self.is_mounted:
+            self._render_text()
+
+    def _show_field_error(self, text: str) -> None:
+        error = self.query_one("#lams-error", Static)
+        error.update(text)
+        error.display = bool(text)
+
+    # ----- keys ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Shown but dimmed in the Footer when they would do nothing now.
+        if action == "stop":
+            return True if self.running else None
+        if action == "apply_best":
+            return True if self.state is not None and self.state.best_lam() is not None else None
+        return True
+
+    @on(Input.Changed, "#lams")
+    def _lams_changed(self, event: Input.Changed) -> None:
+        result = event.validation_result
+        ok = result is None or result.is_valid
+        self._show_field_error("" if ok or result is None else result.failure_descriptions[0])
+
+    @on(Input.Submitted, "#lams")
+    def _lams_submitted(self, event: Input.Submitted) -> None:
+        # Submitted is posted for invalid values too: action_start parses and refuses them.
+        event.stop()
+        self.action_start()
+
+    def action_stop(self) -> None:
+        if self.running and self.sweep is not None:
+            self._stopping = True
+            self.sweep.stop()
+            self._render_text()
+
+    def action_apply_best(self) -> None:
+        lam = None if self.state is None else self.state.best_lam()
+        if lam is None:
+            self.notify("no best λ yet: start a sweep (Enter)", severity="warning")
+            return
+        self.post_message(self.ApplyLam(lam))
+        self.dismiss()
+
+    def action_edit(self) -> None:
+        self.query_one("#lams", Input).focus()
+
+    def action_toggle_log(self) -> None:
+        self.log_y = not self.log_y
+        self._render_charts(force=True)
+
+    def action_toggle_about(self) -> None:
+        about = self.query_one("#about")
+        self.set_class(about.display, "-no-about")
+        about.display = not about.display
+
+    def action_back(self) -> None:
+        if self.focused is not None:
+            self.set_focus(None)  # Escape first leaves the field, as in the main screen
+        else:
+            self.dismiss()
+
+
+__all__ = ["SweepScreen", "config_label"]

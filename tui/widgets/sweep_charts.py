@@ -1,0 +1,346 @@
+"""The sweep view's charts, each against λ on a log axis: the validation curve, ‖w‖, and the
+regularization path.
+
+λ is plotted as log10(λ) on a linear axis with hand-made tick labels, and λ = 0 (no log) one
+decade left of the smallest positive λ, labelled "0". Log-y is log10 on a linear axis too:
+plotext 5's `xscale/yscale("log")` raises on the second build, and textual-plotext rebuilds on
+every render (DESIGN.md). A member that diverged is left out of every chart (the screen lists it).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import RenderResult
+from textual_plotext import PlotextPlot
+
+from tui.widgets.sweep_state import SweepState
+
+TRAIN_COLOR = (80, 180, 255)  # the loss chart's colours, so train and test read the same
+TEST_COLOR = (255, 150, 40)
+NORM_COLOR = (190, 140, 255)
+RIDGE_COLOR = (130, 130, 130)
+BEST_COLOR = (90, 220, 120)
+# The path's lines: distinct hues; the ridge optimum of each weight is the same hue, dimmed.
+PATH_COLORS = (
+    (80, 180, 255),
+    (255, 150, 40),
+    (90, 220, 120),
+    (230, 90, 150),
+    (200, 200, 80),
+    (160, 120, 255),
+    (80, 210, 210),
+    (230, 120, 90),
+)
+LOG_FLOOR = 1e-30  # a loss or norm of exactly 0 would be -inf on a log axis
+LABEL_COLUMNS = 6  # room one x tick label needs ("1e-4" plus a gap)
+
+
+def dim(color: tuple[int, int, int], amount: float = 0.5) -> tuple[int, int, int]:
+    r, g, b = color
+    return (int(r * amount), int(g * amount), int(b * amount))
+
+
+def swatch(color: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*color)
+
+
+def lam_positions(lams: Sequence[float]) -> tuple[list[float], float | None]:
+    """x for each λ (log10 λ; λ = 0 one decade left of the smallest positive λ), and the x of
+    zero (None if the sweep has no λ = 0)."""
+    positive = [lam for lam in lams if lam > 0]
+    zero_x = (math.log10(min(positive)) - 1) if positive else 0.0
+    xs = [math.log10(lam) if lam > 0 else zero_x for lam in lams]
+    return xs, (zero_x if 0 in lams else None)
+
+
+def pow10_ticks(lo: float, hi: float, slots: int) -> list[float]:
+    """Whole decades in [lo, hi], at most `slots` of them (every 2nd, 3rd, ... decade); or, with
+    fewer than two decades in range, 1-2-5 steps; or three evenly spaced values."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    slots = max(2, slots)
+    decades = list(range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1))
+    if len(decades) >= 2:
+        # Anchored at multiples of the step, so 1e0 is a tick whenever it can be.
+        for step in (1, 2, 3, 4, 5, 10, 20, 50, 100):
+            ticks = [float(k) for k in decades if k % step == 0]
+            if 1 <= len(ticks) <= slots:
+                return ticks
+        return [float(decades[0])]
+    # Less than two decades: the richest of 1-2-5, 1-3 steps that fits.
+    for mantissas in ((1, 2, 5), (1, 3)):
+        ticks = [
+            k + math.log10(m)
+            for k in range(math.floor(lo), math.ceil(hi) + 1)
+            for m in mantissas
+            if lo <= k + math.log10(m) <= hi
+        ]
+        if 2 <= len(ticks) <= slots:
+            return ticks
+    return [lo + (hi - lo) * i / 2 for i in range(3)] if hi > lo else [lo]
+
+
+def pow10_label(t: float) -> str:
+    if abs(t - round(t)) < 1e-9:
+        return f"1e{round(t)}"
+    return f"{10**t:.2g}"
+
+
+def padded(lo: float, hi: float, fraction: float = 0.05) -> tuple[float, float]:
+    span = hi - lo
+    if span <= 1e-12:
+        span = max(abs(hi) * 0.1, 0.5)
+    return lo - span * fraction, hi + span * fraction
+
+
+class SweepChart(PlotextPlot):
+    """A chart against λ. The data is laid out in `render`, where the size is known."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state: SweepState | None = None
+        self.log_y = True
+        self.last_cost_s = 0.0  # how long the last frame took (the screen throttles on it)
+
+    def show(self, state: SweepState | None, log_y: bool) -> None:
+        self.state, self.log_y = state, log_y
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        started = time.perf_counter()
+        width, height = max(10, self.size.width), max(5, self.size.height)
+        plt = self.plt
+        plt.clear_figure()
+        plt.plotsize(width, height)
+        if self.state is not None and self.state.lams:
+            self.build(self.state, width, height)
+        result = super().render()
+        self.last_cost_s = time.perf_counter() - started
+        return result
+
+    def build(self, state: SweepState, width: int, height: int) -> None:
+        raise NotImplementedError
+
+    # ----- shared pieces ------------------------------------------------------------------------
+
+    def x_axis(self, state: SweepState, width: int) -> list[float]:
+        xs, zero_x = lam_positions(state.lams)
+        lo, hi = padded(min(xs), max(xs), 0.04)
+        self.plt.xlim(lo, hi)
+        positive = [x for x, lam in zip(xs, state.lams, strict=True) if lam > 0]
+        slots = max(2, (width - 8) // LABEL_COLUMNS - (zero_x is not None))
+        ticks = pow10_ticks(min(positive), max(positive), slots) if positive else []
+        labels = [pow10_label(t) for t in ticks]
+        if zero_x is not None:
+            ticks, labels = [zero_x, *ticks], ["0", *labels]
+        self.plt.xticks(ticks, labels)  # no x label: a row saved; every title says "vs λ"
+        return xs
+
+    def y_range(
+        self, values: Sequence[float], log: bool, height: int
+    ) -> tuple[float, float] | None:
+        """Limits with some room, and decade labels on a log axis (ticks ≥ 2 rows apart: plotext
+        draws one label per row, and which would win is not stable from run to run)."""
+        finite = [v for v in values if math.isfinite(v)]
+        if not finite:
+            return None
+        lo, hi = padded(min(finite), max(finite), 0.08)
+        self.plt.ylim(lo, hi)
+        if log:
+            ticks = pow10_ticks(lo, hi, max(2, (height - 3) // 3))
+            self.plt.yticks(ticks, [pow10_label(t) for t in ticks])
+        return lo, hi
+
+    def mark_best(
+        self, state: SweepState, xs: Sequence[float], limits: tuple[float, float] | None
+    ) -> None:
+        """A vertical line at the best λ, labelled at the top (on the side with room)."""
+        k = state.best_index()
+        if k is None:
+            return
+        self.plt.vline(xs[k], BEST_COLOR)
+        if limits is not None:
+            right_half = xs[k] > (min(xs) + max(xs)) / 2
+            self.plt.text(
+                f"best λ={state.lams[k]:.3g}",
+                xs[k],
+                limits[1],
+                color=BEST_COLOR,
+                alignment="right" if right_half else "left",
+            )
+
+
+def _log(values: Sequence[float]) -> list[float]:
+    return [math.log10(max(v, LOG_FLOOR)) if math.isfinite(v) else math.nan for v in values]
+
+
+def _in_view(ys: Sequence[float], state: SweepState) -> list[float]:
+    """The values that set a chart's range: finite, of members neither diverged nor off
+    scale (one member blowing up at the edge of stability must not flatten everyone else)."""
+    off = state.off_scale()
+    return [y for k, y in enumerate(ys) if state.plotted(k) and k not in off and math.isfinite(y)]
+
+
+def clip(
+    xs: Sequence[float], ys: Sequence[float], lo: float, hi: float
+) -> list[tuple[list[float], list[float]]]:
+    """The parts of a polyline inside lo <= y <= hi, cut where it crosses a limit.
+
+    plotext draws a segment pixel by pixel even where it runs off the canvas, so a ridge path
+    heading to 1e9 at λ → 0 would cost seconds and gigabytes a frame: draw only what is seen."""
+    runs: list[tuple[list[float], list[float]]] = []
+    run_x: list[float] = []
+    run_y: list[float] = []
+
+    def inside(y: float) -> bool:
+        return lo <= y <= hi
+
+    def at(x0: float, y0: float, x1: float, y1: float, edge: float) -> tuple[float, float]:
+        return x0 + (edge - y0) / (y1 - y0) * (x1 - x0), edge
+
+    def cross(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float]:
+        return at(x0, y0, x1, y1, hi if (y0 > hi or y1 > hi) else lo)
+
+    points = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(y)]
+    for i, (x, y) in enumerate(points):
+        if i and not inside(y) and not inside(points[i - 1][1]):
+            (x0, y0) = points[i - 1]
+            if (y0 < lo) != (y < lo):  # straight across the view, from one edge to the other
+                a, b = at(x0, y0, x, y, lo), at(x0, y0, x, y, hi)
+                runs.append(([a[0], b[0]], [a[1], b[1]]))
+            continue
+        if i and inside(y) != inside(points[i - 1][1]):
+            cx, cy = cross(*points[i - 1], x, y)
+            run_x.append(cx)
+            run_y.append(cy)
+            if not inside(y):  # leaving the view: the run ends at the edge
+                runs.append((run_x, run_y))
+                run_x, run_y = [], []
+        if inside(y):
+            run_x.append(x)
+            run_y.append(y)
+    if run_x:
+        runs.append((run_x, run_y))
+    return runs
+
+
+def _draw(
+    plt,
+    xs: Sequence[float],
+    ys: Sequence[float],
+    color: tuple[int, int, int],
+    limits: tuple[float, float],
+    state: SweepState | None,
+    points: bool = True,
+) -> None:
+    """A line through the members' values (diverged ones left out), clipped to the view, with
+    a dot at each member inside it."""
+    keep = [k for k in range(len(xs)) if state is None or state.plotted(k)]
+    px, py = [xs[k] for k in keep], [ys[k] for k in keep]
+    for cx, cy in clip(px, py, *limits):
+        if len(cx) > 1:
+            plt.plot(cx, cy, color=color, marker="braille")
+    if points:
+        seen = [(x, y) for x, y in zip(px, py, strict=True) if limits[0] <= y <= limits[1]]
+        if seen:
+            plt.scatter([p[0] for p in seen], [p[1] for p in seen], color=color, marker="•")
+
+
+class ValidationChart(SweepChart):
+    """Each member's latest train and test loss against λ; the best λ marked."""
+
+    def build(self, state: SweepState, width: int, height: int) -> None:
+        xs = self.x_axis(state, width)
+        f = _log if self.log_y else list
+        series = [(f(state.train), TRAIN_COLOR)]
+        if state.test is not None:
+            series.append((f(state.test), TEST_COLOR))
+        limits = self.y_range(
+            [y for ys, _ in series for y in _in_view(ys, state)], self.log_y, height
+        )
+        if limits is None:
+            return
+        for ys, color in series:
+            _draw(self.plt, xs, ys, color, limits, state)
+        self.mark_best(state, xs, limits)
+
+
+class NormChart(SweepChart):
+    """‖w‖ of each member against λ, and the ridge optimum's ‖w‖ (dim) where there is one."""
+
+    def build(self, state: SweepState, width: int, height: int) -> None:
+        xs = self.x_axis(state, width)
+        f = _log if self.log_y else list
+        norm = f(state.norm)
+        shown = _in_view(norm, state)
+        ridge = None if state.ridge_norm is None else f(state.ridge_norm)
+        if ridge is not None and not shown:  # until the first epoch arrives
+            shown = [v for v in ridge if math.isfinite(v)]
+        limits = self.y_range(shown, self.log_y, height)
+        if limits is None:
+            return
+        if ridge is not None:
+            _draw(self.plt, xs, ridge, RIDGE_COLOR, limits, None, points=False)
+        _draw(self.plt, xs, norm, NORM_COLOR, limits, state)
+        self.mark_best(state, xs, limits)
+
+
+class PathChart(SweepChart):
+    """Each penalized weight of every member against λ (linear y), with its closed-form ridge
+    optimum beside it, same hue, dimmed. The view follows the trained weights: at λ → 0 the
+    ridge optimum of an ill-conditioned problem can be far beyond where training has got to."""
+
+    def build(self, state: SweepState, width: int, height: int) -> None:
+        xs = self.x_axis(state, width)
+        n = len(state.path_labels)
+        trained, ridge = state.path, state.ridge_path
+        source = trained if trained is not None else ridge
+        shown = [0.0]  # 0 in view: where every path is heading
+        if source is not None:
+            for i in range(n):
+                shown += _in_view([row[i] for row in source], state)
+        limits = self.y_range(shown, False, height)
+        if limits is None:
+            return
+        for i in range(n):
+            color = PATH_COLORS[i % len(PATH_COLORS)]
+            if ridge is not None:
+                dimmed = dim(color, 0.45)
+                _draw(self.plt, xs, [row[i] for row in ridge], dimmed, limits, None, False)
+            if trained is not None:
+                _draw(self.plt, xs, [row[i] for row in trained], color, limits, state, n <= 4)
+        self.mark_best(state, xs, limits)
+
+
+def path_legend(state: SweepState) -> Text:
+    """'━ w[x]  ━ ridge optimum (dim)' in the chart's colours; few names when there are many."""
+    text = Text()
+    labels = state.path_labels
+    for i, label in enumerate(labels[:6]):
+        text.append(f"━ {label} ", style=f"bold {swatch(PATH_COLORS[i % len(PATH_COLORS)])}")
+    if len(labels) > 6:
+        text.append(f"… ({len(labels)} weights) ", style="dim")
+    if state.ridge_path is not None:
+        text.append(" dim: ridge optimum (closed form)", style=swatch(RIDGE_COLOR))
+    return text
+
+
+def curve_legend(state: SweepState | None) -> Text:
+    text = Text()
+    text.append("━ train ", style=f"bold {swatch(TRAIN_COLOR)}")
+    if state is None or state.test is not None:
+        text.append("━ test ", style=f"bold {swatch(TEST_COLOR)}")
+    text.append("│ best λ", style=f"bold {swatch(BEST_COLOR)}")
+    return text
+
+
+def norm_legend(state: SweepState | None) -> Text:
+    text = Text()
+    text.append("━ ‖w‖ ", style=f"bold {swatch(NORM_COLOR)}")
+    if state is not None and state.ridge_norm is not None:
+        text.append("━ ridge optimum ", style=swatch(RIDGE_COLOR))
+    return text

@@ -1,0 +1,194 @@
+"""What the sweep view knows about one sweep, folded from its events: plain data, no widgets.
+
+The charts plot every member's *latest* numbers against λ, so only the newest epoch matters:
+`apply` overwrites, it never accumulates, and a sweep of a million epochs costs the UI nothing
+more than one of ten.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+
+PATH_MAX_WEIGHTS = 20  # a regularization path of more lines than this is unreadable
+# Near the edge of stability (2λ·lr ≈ 2 with SGD) a member can grow to 1e30 without ever
+# turning inf, and would flatten every other member into one row. Such members are left out of
+# the charts' ranges (their lines run off the edge): the upper ones, above a jump of more than
+# OFF_SCALE between consecutive sorted train losses (growing exponentially,
+# a blow-up passes any such gap within a few epochs). Not a ratio to the median: a healthy sweep
+# spans many decades too (highdim: 1e-16 at λ = 0 to 1e-2 at λ = 100), but smoothly.
+OFF_SCALE = 1e6
+NAN = math.nan
+LOSS_TINY = 1e-12  # a median loss of 0 (an exact fit) must not put every other member off scale
+
+
+def _finite(values: Sequence[float | None]) -> list[float]:
+    return [NAN if v is None or not math.isfinite(v) else float(v) for v in values]
+
+
+def flatten(value: Any) -> list[float]:
+    """Nested lists (a parameter as `MemberResult.weights` holds it) -> a flat list."""
+    if isinstance(value, (list, tuple)):
+        return [x for item in value for x in flatten(item)]
+    return [float(value)]
+
+
+def _labels(name: str, size: int, features: list[str]) -> list[str]:
+    if name == "weight" and size == len(features):
+        return [f"w[{f}]" for f in features]
+    return [name] if size == 1 else [f"{name}[{j}]" for j in range(size)]
+
+
+class SweepState:
+    def __init__(self, lams: Sequence[float], total_epochs: int) -> None:
+        self.lams = tuple(lams)
+        self.total_epochs = total_epochs
+        k = len(self.lams)
+        self.status = "starting"  # then running, completed, stopped or failed
+        self.message = ""
+        self.epoch = 0
+        self.elapsed_s = 0.0
+        self.run_dir: str | None = None
+        self.train = [NAN] * k
+        self.test: list[float] | None = None
+        self.norm = [NAN] * k  # ‖w‖ = sqrt(Σ‖w‖² over the penalized parameters)
+        self.member_status = ["running"] * k
+        self.finished_best: float | None = None  # the engine's own answer, once finished
+        # The regularization path (small linear models): which flat indices are weights, their
+        # labels, each member's latest values of those weights, and the closed-form ridge path.
+        self.path_labels: list[str] = []
+        self._path_index: list[int] = []
+        self._param_sizes: list[tuple[str, int]] = []
+        self.path: list[list[float]] | None = None  # [member][weight]
+        self.ridge_path: list[list[float]] | None = None  # [member][weight]
+        self.ridge_norm: list[float] | None = None
+        self._weights_epoch = 0
+        self.version = 0  # bumped on every change the screen should redraw
+
+    # ----- events -------------------------------------------------------------------------------
+
+    def apply(self, event: SweepEvent) -> bool:
+        """Fold an event in; True if anything changed. An epoch older than what is shown only
+        brings its weights, if newer than the shown weights (the live weights come ~20 times a
+        second, on some epochs only); after the end, epochs change nothing."""
+        if isinstance(event, SweepStarted):
+            self._started(event)
+        elif isinstance(event, SweepFinished):
+            self._finished(event)
+        elif not (isinstance(event, SweepEpoch) and self.active and self._epoch(event)):
+            return False
+        self.version += 1
+        return True
+
+    def _started(self, event: SweepStarted) -> None:
+        self.status = "running"
+        self.run_dir = event.run_dir
+        self._param_sizes = [(p.name, math.prod(p.shape)) for p in event.parameters]
+        names = list(event.feature_names)
+        offset = 0
+        for p in event.parameters:
+            size = math.prod(p.shape)
+            if p.penalized:  # the path shows what λ acts on: the penalized parameters
+                self._path_index.extend(range(offset, offset + size))
+                self.path_labels.extend(_labels(p.name, size, names))
+            offset += size
+        ridge_path = None
+        if event.ridge is not None:
+            # Keyed like the weights; flattened in the same parameter order as the live values.
+            ridge = [self._flat_of(member) for member in event.ridge]
+            ridge_path = [[row[i] for i in self._path_index] for row in ridge]
+            self.ridge_norm = [math.sqrt(sum(w * w for w in row)) for row in ridge_path]
+        is_linear = event.config.get("model") == "linear"
+        if not is_linear or not 0 < len(self._path_index) <= PATH_MAX_WEIGHTS:
+            self._path_index, self.path_labels = [], []
+        else:
+            self.ridge_path = ridge_path
+
+    def _flat_of(self, weights: dict[str, Any]) -> list[float]:
+        return [x for name, _ in self._param_sizes for x in flatten(weights[name])]
+
+    def _epoch(self, event: SweepEpoch) -> bool:
+        changed = False
+        if event.weights is not None and self._path_index and event.epoch > self._weights_epoch:
+            self._weights_epoch = event.epoch
+            self.path = [[row[i] for i in self._path_index] for row in event.weights]
+            changed = True
+        if event.epoch <= self.epoch:
+            return changed
+        self.status = "running"
+        self.epoch, self.elapsed_s = event.epoch, event.elapsed_s
+        self.train = _finite(event.train_loss)
+        self.test = None if event.test_loss is None else _finite(event.test_loss)
+        self.norm = [math.sqrt(v) if v >= 0 else NAN for v in _finite(event.weight_sq_norm)]
+        if event.statuses:
+            self.member_status = list(event.statuses)
+        return True
+
+    def _finished(self, event: SweepFinished) -> None:
+        self.status, self.message = event.status, event.message
+        self.epoch = event.epochs
+        self.finished_best = event.best_lam
+        if len(event.results) != len(self.lams):  # a failure before any result was read
+            return
+        self.member_status = [r.status for r in event.results]
+        self.train = _finite([r.train_loss for r in event.results])
+        if self.test is not None:
+            self.test = _finite([r.test_loss for r in event.results])
+        self.norm = [
+            NAN if v is None or not math.isfinite(v) else math.sqrt(v)
+            for v in (r.weight_sq_norm for r in event.results)
+        ]
+        if self._path_index:
+            # The final weights of every member, also when the sweep was stopped mid-way.
+            flat = [self._flat_of(r.weights) for r in event.results]
+            self.path = [[row[i] for i in self._path_index] for row in flat]
+
+    # ----- derived --------------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("starting", "running")
+
+    @property
+    def scores(self) -> list[float]:
+        """What "best" minimises: the test loss, or the train loss without a test split."""
+        return self.train if self.test is None else self.test
+
+    def plotted(self, k: int) -> bool:
+        return self.member_status[k] != "diverged"
+
+    def best_lam(self) -> float | None:
+        """The engine's answer once finished; until then the same rule on the latest epoch
+        (lowest score among members that did not diverge, the first on a tie)."""
+        if not self.active:
+            return self.finished_best
+        best: tuple[float, float] | None = None
+        for k, (lam, score) in enumerate(zip(self.lams, self.scores, strict=True)):
+            if self.plotted(k) and math.isfinite(score) and (best is None or score < best[0]):
+                best = (score, lam)
+        return None if best is None else best[1]
+
+    def best_index(self) -> int | None:
+        lam = self.best_lam()
+        return None if lam is None else self.lams.index(lam)
+
+    def off_scale(self) -> set[int]:
+        """Members whose train loss sits above a jump of > OFF_SCALE× in the upper half."""
+        ranked = sorted(
+            (v, k) for k, v in enumerate(self.train) if self.plotted(k) and math.isfinite(v)
+        )
+        if len(ranked) < 3:
+            return set()
+        for i in range(max(1, len(ranked) // 2), len(ranked)):
+            if ranked[i][0] > OFF_SCALE * max(ranked[i - 1][0], LOSS_TINY):
+                return {k for _, k in ranked[i:]}
+        return set()
+
+    def diverged(self) -> list[float]:
+        return [lam for k, lam in enumerate(self.lams) if not self.plotted(k)]
+
+    def rate(self) -> float | None:
+        return self.epoch / self.elapsed_s if self.elapsed_s > 0 and self.epoch else None
