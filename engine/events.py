@@ -7,8 +7,11 @@ exact objects `wdtui run --jsonl` prints (see DESIGN.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import torch
 
 
 def finite_or_none(value: float | None) -> float | None:
@@ -16,6 +19,38 @@ def finite_or_none(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return value
+
+
+class TensorWeights(Mapping[str, Any]):
+    """Final weights by parameter name: nested lists when read, CPU tensors underneath.
+
+    Turning a wide MLP's weights into Python lists costs seconds (tens of millions of floats for
+    a 32-member sweep), so each parameter is converted only when someone reads it: JSON output
+    does, a consumer that only wants the status does not pay for it.
+    """
+
+    def __init__(self, tensors: Mapping[str, torch.Tensor]) -> None:
+        self._tensors = dict(tensors)
+        self._lists: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._lists:
+            self._lists[name] = self._tensors[name].tolist()
+        return self._lists[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tensors)
+
+    def __len__(self) -> int:
+        return len(self._tensors)
+
+    def tensor(self, name: str) -> torch.Tensor:
+        """The parameter itself (a CPU tensor; do not modify it)."""
+        return self._tensors[name]
+
+    def __repr__(self) -> str:
+        shapes = {name: tuple(t.shape) for name, t in self._tensors.items()}
+        return f"TensorWeights({shapes})"
 
 
 @dataclass(frozen=True)
@@ -111,7 +146,7 @@ class Finished:
     status: str  # completed | stopped | diverged | failed
     epochs: int
     message: str
-    weights: dict[str, Any] = field(compare=False)
+    weights: Mapping[str, Any] = field(compare=False)  # name -> nested lists (TensorWeights)
     run_dir: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -120,7 +155,7 @@ class Finished:
             "status": self.status,
             "epochs": self.epochs,
             "message": self.message,
-            "weights": self.weights,
+            "weights": dict(self.weights),
             "run_dir": self.run_dir,
         }
 

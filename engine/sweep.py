@@ -28,7 +28,7 @@ import torch
 from engine.config import ConfigError, RunConfig, check_lam
 from engine.data import Dataset, epoch_batches, load_dataset
 from engine.device import resolve_device
-from engine.events import ParamInfo
+from engine.events import ParamInfo, TensorWeights
 from engine.models import build_model
 from engine.regularization import build_optimizer, is_penalized
 from engine.ridge import RidgePath

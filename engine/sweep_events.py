@@ -6,6 +6,7 @@ so a non-finite number (a diverged member's loss) is written as null.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 

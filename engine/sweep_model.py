@@ -65,13 +65,6 @@ class StackedModel:
             total = total + p.pow(2).flatten(1).sum(1)
         return total
 
-    def member_weights(self, index: int) -> dict[str, list]:
-        """Member `index`'s parameters, named and shaped as in a single run."""
-        return {
-            name: p[index].detach().cpu().tolist()
-            for name, p in zip(self.names, self.params, strict=True)
-        }
-
     def flat_weights(self) -> torch.Tensor:
         """(K, parameters per member): each member's parameters flattened, in parameter order."""
         return torch.cat([p.detach().flatten(1) for p in self.params], 1).cpu()

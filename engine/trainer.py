@@ -21,7 +21,16 @@ import torch.nn.functional as F
 from engine.config import ConfigError, RunConfig, check_lam, check_lr
 from engine.data import Dataset, epoch_batches, load_dataset
 from engine.device import resolve_device
-from engine.events import Epoch, Event, Finished, ParamInfo, ParamStats, Started, StateChanged
+from engine.events import (
+    Epoch,
+    Event,
+    Finished,
+    ParamInfo,
+    ParamStats,
+    Started,
+    StateChanged,
+    TensorWeights,
+)
 from engine.models import build_model
 from engine.regularization import (
     build_optimizer,
@@ -342,8 +351,10 @@ class Trainer:
             "features": self.dataset.feature_names,
         }
 
-    def _weights(self) -> dict[str, Any]:
-        return {name: p.detach().cpu().tolist() for name, p in self.model.named_parameters()}
+    def _weights(self) -> TensorWeights:
+        return TensorWeights(
+            {name: p.detach().cpu().clone() for name, p in self.model.named_parameters()}
+        )
 
     def _run_dir_text(self) -> str | None:
         return None if self.run_dir is None else str(self.run_dir)
