@@ -16,7 +16,6 @@ import time
 from collections import deque
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -39,19 +38,11 @@ from tui.widgets.sweep_charts import (
 )
 from tui.widgets.sweep_input import DEFAULT_TEXT, LamsCheck, parse_sweep_lams
 from tui.widgets.sweep_state import SweepState
+from tui.widgets.sweep_text import readout_text, status_text
 
 REFRESH_S = 0.1  # the text and progress bar; charts as often unless their frames get costly
 CHART_DUTY = 8  # ...then each chart waits CHART_DUTY × its last frame's cost (as the app does)
 JOIN_TIMEOUT_S = 10.0
-STATUS_STYLES = {
-    "ready": "bold",
-    "starting": "bold yellow",
-    "running": "bold green",
-    "stopping": "bold yellow",
-    "completed": "bold cyan",
-    "stopped": "bold magenta",
-    "failed": "bold red",
-}
 
 ABOUT = (
     "A sweep trains one member per λ, each exactly the run `wdtui run --lam λ` would make with "
@@ -100,7 +91,7 @@ class SweepScreen(ModalScreen[None]):
         Binding("y", "toggle_log", "Log y"),
         Binding("question_mark", "toggle_about", "About", key_display="?"),
         Binding("escape", "back", "Back"),
-        Binding("w", "back", "Back", show=False),
+        Binding("w,q", "back", "Back", show=False),  # w toggles; q closes, as in the help
     ]
 
     DEFAULT_CSS = """
@@ -368,56 +359,10 @@ class SweepScreen(ModalScreen[None]):
         bar = self.query_one("#progress", ProgressBar)
         if state is not None:
             bar.update(total=max(1, state.total_epochs), progress=state.epoch)
-        self.query_one("#sweep-status", Static).update(self._status_text())
-        self.query_one("#readout", Static).update(self._readout_text())
-
-    def _status_text(self) -> Text:
-        state = self.state
-        text = Text()
-        if state is None:
-            text.append("● ready", style=STATUS_STYLES["ready"])
-            text.append("  Enter starts a sweep of the λ values above", style="dim")
-        else:
-            status = "stopping" if self._stopping and state.active else state.status
-            text.append(f"● {status}", style=STATUS_STYLES.get(status, "bold"))
-            text.append(f"  epoch {state.epoch:,}/{state.total_epochs:,}")
-            text.append(f"  {len(state.lams)} members")
-            rate = state.rate()
-            if state.active and rate is not None:  # no timing once finished (snapshots)
-                text.append(f"  {rate:,.0f} epochs/s")
-            where = f"saved in {state.run_dir}" if state.run_dir else "not saved"
-            text.append(f"  {where}", style="dim")
-        if self._note:
-            text.append(f"  {self._note}", style="bold red")
-        return text
-
-    def _readout_text(self) -> Text:
-        state = self.state
-        text = Text()
-        if state is None:
-            text.append("best λ: none yet", style="dim")
-            return text
-        k = state.best_index()
-        if k is None:
-            text.append("best λ: none yet", style="dim")
-        else:
-            basis = "train loss (no test split)" if state.test is None else "test loss"
-            text.append(f"best λ = {state.lams[k]:g}", style="bold green")
-            text.append(" (so far)" if state.active else "", style="dim")
-            text.append(f"  lowest {basis}: {state.scores[k]:.4g}")
-            text.append(f"  train {state.train[k]:.4g}  ‖w‖ {state.norm[k]:.4g}", style="dim")
-            text.append("  a: apply it to the live run", style="italic")
-        off = sorted(state.off_scale())
-        if off:
-            which = ", ".join(f"{state.lams[k]:g}" for k in off)
-            text.append(f"\noff the charts' scale (train loss blew up, not yet inf): λ {which}")
-        diverged = state.diverged()
-        if diverged:
-            which = ", ".join(f"{lam:g}" for lam in diverged)
-            text.append(f"\ndiverged (not plotted): λ {which}", style="bold red")
-        if state.message and state.status in ("failed", "stopped"):
-            text.append(f"\n{state.message}", style="red" if state.status == "failed" else "")
-        return text
+        self.query_one("#sweep-status", Static).update(
+            status_text(state, self._stopping, self._note)
+        )
+        self.query_one("#readout", Static).update(readout_text(state))
 
     def _set_note(self, text: str) -> None:
         self._note = text
