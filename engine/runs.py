@@ -17,6 +17,8 @@ from typing import IO, Any
 
 import torch
 
+from engine.data import Dataset
+
 METRIC_COLUMNS = (
     "epoch",
     "train_loss",
@@ -29,6 +31,20 @@ METRIC_COLUMNS = (
     "elapsed_s",
 )
 FLUSH_EVERY_S = 1.0
+
+
+def config_record(
+    settings: dict[str, Any], device: torch.device, dataset: Dataset
+) -> dict[str, Any]:
+    """What config.json holds: the resolved settings, plus where and on what they ran."""
+    return {
+        **settings,
+        "resolved_device": str(device),
+        "torch_version": torch.__version__,
+        "n_train": dataset.n_train,
+        "n_test": dataset.n_test,
+        "features": dataset.feature_names,
+    }
 
 
 def new_run_dir(runs_dir: str | Path, label: str) -> Path:

@@ -32,7 +32,7 @@ from engine.events import ParamInfo, TensorWeights
 from engine.models import build_model
 from engine.regularization import build_optimizer, is_penalized
 from engine.ridge import RidgePath
-from engine.runs import CsvLog, new_run_dir
+from engine.runs import CsvLog, config_record, new_run_dir
 from engine.sweep_events import (
     MemberResult,
     SweepEpoch,
@@ -150,7 +150,8 @@ class Sweep:
             self.status = "running"
             self._t0 = time.perf_counter()
             if self.run_dir is not None:
-                config_text = json.dumps(self._config_record(), indent=2) + "\n"
+                record = config_record(self._config_dict(), self.device, self.dataset)
+                config_text = json.dumps(record, indent=2) + "\n"
                 (self.run_dir / "config.json").write_text(config_text)
                 log = CsvLog(self.run_dir / "sweep.csv", SWEEP_COLUMNS)
             self._on_event(self._started_event())
@@ -316,16 +317,6 @@ class Sweep:
 
     def _config_dict(self) -> dict[str, Any]:
         return {**self.config.to_dict(), "lam": None, "lams": list(self.lams)}
-
-    def _config_record(self) -> dict[str, Any]:
-        return {
-            **self._config_dict(),
-            "resolved_device": str(self.device),
-            "torch_version": torch.__version__,
-            "n_train": self.dataset.n_train,
-            "n_test": self.dataset.n_test,
-            "features": self.dataset.feature_names,
-        }
 
     def _started_event(self) -> SweepStarted:
         return SweepStarted(

@@ -41,7 +41,7 @@ from engine.regularization import (
     squared_norm,
 )
 from engine.ridge import RidgePath
-from engine.runs import RunRecorder, new_run_dir
+from engine.runs import RunRecorder, config_record, new_run_dir
 from engine.threads import cpu_threads
 
 EventSink = Callable[[Event], None]
@@ -164,7 +164,9 @@ class Trainer:
         try:
             self.status = "running"
             if self.run_dir is not None:
-                recorder = RunRecorder(self.run_dir, self._config_record())
+                recorder = RunRecorder(
+                    self.run_dir, config_record(self.config.to_dict(), self.device, self.dataset)
+                )
             self._emit(self._started_event())
             for epoch in range(1, int(self.config.epochs) + 1):  # type: ignore[arg-type]
                 if not self._train_epoch():
@@ -340,16 +342,6 @@ class Trainer:
         if self.config.model != "linear" or d.true_weight is None or d.true_bias is None:
             return None
         return {"weight": d.true_weight.tolist(), "bias": [d.true_bias]}
-
-    def _config_record(self) -> dict[str, Any]:
-        return {
-            **self.config.to_dict(),
-            "resolved_device": str(self.device),
-            "torch_version": torch.__version__,
-            "n_train": self.dataset.n_train,
-            "n_test": self.dataset.n_test,
-            "features": self.dataset.feature_names,
-        }
 
     def _weights(self) -> TensorWeights:
         return TensorWeights(
