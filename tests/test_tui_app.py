@@ -371,6 +371,8 @@ async def test_help_screen_opens_and_closes() -> None:
         await running(pilot)
         await keys(pilot, "question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+        # The screen is current before its children are mounted: wait for the text too.
+        await wait_for(pilot, lambda: bool(app.screen.query("Markdown")), "the help text")
         text = app.screen.query_one("Markdown").source  # type: ignore[attr-defined]
         assert "weight_decay = 2λ" in text and "AdamW" in text
         await keys(pilot, "escape")
