@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -65,3 +67,10 @@ def test_epoch_ticks_are_round() -> None:
     assert epoch_ticks(7)[1] == ["2", "4", "6"]
     assert epoch_ticks(10)[1] == ["5", "10"]
     assert epoch_label(1_500) == "1.5k" and epoch_label(2_000_000) == "2M"
+
+
+def test_the_app_paints_before_torch_is_imported() -> None:
+    """Importing the app must not import torch (~1.5 s here): it loads on a thread after the
+    first paint, so `wdtui` shows its screen at once."""
+    code = "import sys, tui.app, tui.launch; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
@@ -24,9 +24,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from engine.config import ConfigError, RunConfig
-from engine.events import Epoch, Event
-from engine.ridge import RidgePath
-from engine.trainer import SMALL_MODEL_WEIGHTS, Trainer
 from tui.run_state import RunState
 from tui.screens.help_screen import HelpScreen
 from tui.widgets.controls import CSV_PRESET, Controls
@@ -34,6 +31,11 @@ from tui.widgets.loss_chart import LossChart, legend_text
 from tui.widgets.readout import Readout
 from tui.widgets.status_line import StatusLine
 from tui.widgets.weight_table import WeightPanel
+
+if TYPE_CHECKING:  # torch-backed modules: loaded on a thread after the first paint
+    from engine.events import Event
+    from engine.ridge import RidgePath
+    from engine.trainer import Trainer
 
 # Render rates. The trainer thread needs the GIL for every small torch op, so each ms the UI
 # spends rendering is a ms of training lost (measured: with the chart redrawn at 10 Hz, `line`
@@ -58,6 +60,25 @@ def step_lam(lam: float, up: bool) -> float:
 
 class TrainerWoke(Message):
     """A state event (started, paused, finished) is waiting in the inbox: drain it now."""
+
+
+class EngineLoaded(Message):
+    """The torch-backed engine finished importing (on a thread): the first run can start."""
+
+    def __init__(self, error: str = "") -> None:
+        super().__init__()
+        self.error = error
+
+
+def _load_engine(app: WeightDecayApp) -> None:
+    """Import torch and the trainer off the UI thread, so the screen is up within a moment
+    instead of after the ~1.5 s torch takes to import."""
+    try:
+        import engine.trainer  # noqa: F401
+    except Exception as exc:  # a broken torch install: say so on screen
+        app.post_message(EngineLoaded(f"cannot load PyTorch: {type(exc).__name__}: {exc}"))
+    else:
+        app.post_message(EngineLoaded())
 
 
 class WeightDecayApp(App[int]):
@@ -105,6 +126,8 @@ class WeightDecayApp(App[int]):
         self._chart_at = 0.0
         self._truth_shown = False
         self._note = ""
+        self._closing_down = False
+        self._engine_ready = False
 
     # ----- layout -----------------------------------------------------------------------------
 
@@ -129,8 +152,10 @@ class WeightDecayApp(App[int]):
         self._legend = self.query_one("#legend", Static)
         self._legend_plain = ""
         self.query_one("#chart-box").border_title = "loss per epoch"
-        # After the first refresh: every nested widget (the tables' columns) is mounted by then.
-        self.call_after_refresh(self._start, self.initial_config, False)
+        self._status.show(None, None, loading=True)
+        threading.Thread(
+            target=_load_engine, args=(self,), name="wdtui-load-engine", daemon=True
+        ).start()
         self.set_interval(1 / REFRESH_HZ, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -149,14 +174,24 @@ class WeightDecayApp(App[int]):
 
     # ----- the trainer ------------------------------------------------------------------------
 
+    @on(EngineLoaded)
+    def _engine_loaded(self, message: EngineLoaded) -> None:
+        self._engine_ready = True
+        if message.error:
+            self._set_note(message.error)
+        elif self.current_run is None and not self._closing_down:
+            self._start(self.initial_config, keep_current=False)
+
     def _on_trainer_event(self, run_id: int, event: Event) -> None:
         """Called on the trainer's thread: enqueue only, never touch widgets here."""
         self._inbox.append((run_id, event))
-        if not isinstance(event, Epoch):
+        if type(event).__name__ != "Epoch":
             self.post_message(TrainerWoke())
 
     def _start(self, config: RunConfig, keep_current: bool) -> bool:
         """Stop and join the running trainer, then start one for `config`."""
+        from engine.trainer import Trainer  # loaded by now (_load_engine)
+
         self._stop_trainer()
         run_id = self._next_id
         try:
@@ -184,6 +219,8 @@ class WeightDecayApp(App[int]):
         return True
 
     def _setup_weights(self, trainer: Trainer) -> None:
+        from engine.trainer import SMALL_MODEL_WEIGHTS
+
         params = trainer.parameter_info()
         n_weights = sum(_numel(p.shape) for p in params)
         small = trainer.config.model == "linear" and n_weights <= SMALL_MODEL_WEIGHTS
@@ -230,7 +267,7 @@ class WeightDecayApp(App[int]):
     def _refresh_now(self) -> None:
         run = self.current_run
         rate = run.epochs_per_second() if run is not None else None
-        self._status.show(run, rate, self._note)
+        self._status.show(run, rate, self._note, loading=not self._engine_ready)
         if run is None:
             return
         now = time.monotonic()
@@ -367,11 +404,13 @@ class WeightDecayApp(App[int]):
         self._controls.show_running(self.lam, self.lr)
 
     async def action_quit(self) -> None:
+        self._closing_down = True
         self._stop_trainer()
         self.exit(0)
 
     def on_unmount(self) -> None:
         # However the app ends (quit, an error, a test tearing it down), no trainer outlives it.
+        self._closing_down = True
         self._stop_trainer()
 
     def _next_config(self) -> RunConfig | None:

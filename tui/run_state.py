@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from engine.config import RunConfig
-from engine.events import Epoch, Event, Finished, ParamInfo, ParamStats, Started, StateChanged
 from tui.series import MinMaxSeries
+
+if TYPE_CHECKING:  # engine.events imports torch: the UI paints first and loads it after
+    from engine.events import Epoch, Event, Finished, ParamInfo, ParamStats, Started, StateChanged
 
 ACTIVE = ("starting", "running", "paused")
 
@@ -78,9 +80,12 @@ class RunState:
 
     def apply(self, event: Event) -> None:
         self.version += 1
-        if isinstance(event, Epoch):
-            self._apply_epoch(event)
-        elif isinstance(event, Started):
+        # Dispatch on the class name: importing the classes would import torch at startup.
+        kind = type(event).__name__
+        if kind == "Epoch":
+            self._apply_epoch(event)  # type: ignore[arg-type]
+        elif kind == "Started":
+            event = cast("Started", event)
             self.status = "running"
             self.device = event.device
             self.run_dir = event.run_dir
@@ -88,10 +93,12 @@ class RunState:
             self.feature_names = event.feature_names
             self.true_weights = event.true_weights
             self.has_test = event.n_test > 0
-        elif isinstance(event, StateChanged):
+        elif kind == "StateChanged":
+            event = cast("StateChanged", event)
             if self.active:
                 self.status = event.state
-        elif isinstance(event, Finished):
+        elif kind == "Finished":
+            event = cast("Finished", event)
             self.status = event.status
             self.message = event.message
             self.epoch = event.epochs

@@ -19,11 +19,13 @@ STATUS_STYLES = {
 }
 
 
-def status_text(run: RunState | None, rate: float | None, note: str = "") -> Text:
+def status_text(
+    run: RunState | None, rate: float | None, note: str = "", loading: bool = False
+) -> Text:
     """One or two lines; nothing in a finished run's text depends on timing (for snapshots)."""
     text = Text()
     if run is None:
-        text.append("no run", style="bold")
+        text.append("● starting  loading PyTorch…" if loading else "no run", style="bold yellow")
     else:
         c = run.config
         text.append(f"● {run.status}", style=STATUS_STYLES.get(run.status, "bold"))
@@ -53,8 +55,10 @@ class StatusLine(Static):
     _shape: tuple[int, int] = (-1, -1)
     _last: Text | None = None
 
-    def show(self, run: RunState | None, rate: float | None, note: str = "") -> None:
-        text = status_text(run, rate, note)
+    def show(
+        self, run: RunState | None, rate: float | None, note: str = "", loading: bool = False
+    ) -> None:
+        text = status_text(run, rate, note, loading)
         if text == self._last:  # an idle app (finished run) should cost nothing
             return
         self._last = text

@@ -8,12 +8,14 @@ reset the cursor and scroll position several times a second.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable
 
-from engine.events import ParamInfo, ParamStats
+if TYPE_CHECKING:  # engine.events imports torch, loaded after the first paint
+    from engine.events import ParamInfo, ParamStats
 
 # Fixed widths: live numbers of varying length must not make the columns jitter.
 STAT_COLUMNS = {
