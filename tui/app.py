@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # torch-backed modules: loaded on a thread after the first pa
 # budget, measured (the UI thread's own CPU time, compositor included), not guessed: the status
 # line updates 10 times a second; the chart redraws on the same ticks while the UI thread has
 # used less than UI_CPU_BUDGET of a core recently, and at least every CHART_MAX_WAIT_S. That is
-# ~5-6 frames/s at 120x40 (more on a small terminal, fewer on a huge one), and training at
+# ~4-6 frames/s at 120x40 (more on a small terminal, fewer on a huge one), and training at
 # >= 0.8x. The weight tables (numbers to read, not to watch flicker) update 4 times a second.
 # A key that changes the view (log toggle, new run) redraws at once.
 REFRESH_HZ = 10
