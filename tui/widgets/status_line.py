@@ -33,8 +33,9 @@ def status_text(
         total = f"{run.total_epochs:,}"
         epoch = f"{run.epoch:,}".rjust(len(total)) if run.active else f"{run.epoch:,}"
         text.append(f"  epoch {epoch}/{total}")
-        if run.active:
-            text.append(f"  {rate:>7,.0f} epochs/s" if rate is not None else "  " + " " * 16)
+        if run.active:  # the speed only while training (blank, same width, when paused)
+            running = run.status == "running" and rate is not None
+            text.append(f"  {rate:>7,.0f} epochs/s" if running else "  " + " " * 16)
         text.append(f"  {run.device or c.device}", style="dim" if not run.device else "")
         model = "" if c.model == "linear" else f"mlp {'×'.join(map(str, c.hidden))}  "
         text.append(f"  {model}{c.reg} + {c.optimizer}  λ={run.lam:g} lr={run.lr:g}")
