@@ -26,6 +26,7 @@ from textual.widgets import Footer, Input, Static
 from engine.config import ConfigError, RunConfig
 from tui.run_state import RunState
 from tui.screens.help_screen import HelpScreen
+from tui.screens.sweep_screen import SweepScreen
 from tui.widgets.controls import CSV_PRESET, Controls
 from tui.widgets.loss_chart import LossChart, legend_text
 from tui.widgets.readout import Readout
@@ -103,6 +104,7 @@ class WeightDecayApp(App[int]):
         Binding("r", "restart", "Restart"),
         Binding("n", "new_run", "New run"),
         Binding("s", "stop", "Stop"),
+        Binding("w", "sweep", "Sweep λ"),
         Binding("q", "quit", "Quit"),
         Binding("l", "edit('lam')", "Edit λ", show=False),
         Binding("L", "edit('lr')", "Edit lr", show=False),
@@ -133,6 +135,8 @@ class WeightDecayApp(App[int]):
         self._note = ""
         self._closing_down = False
         self._engine_ready = False
+        # Installed once, re-opened by `w`: its sweep keeps training while the main screen shows.
+        self._sweep_screen: SweepScreen | None = None
 
     # ----- layout -----------------------------------------------------------------------------
 
@@ -412,6 +416,27 @@ class WeightDecayApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_sweep(self) -> None:
+        if isinstance(self.screen, SweepScreen):
+            return
+        base = self.current_run.config if self.current_run is not None else self.initial_config
+        config = replace(base, lr=self.lr)  # the live lr, if keys changed it
+        if self._sweep_screen is None:
+            self._sweep_screen = SweepScreen(config)
+            self.install_screen(self._sweep_screen, "sweep")
+        else:
+            self._sweep_screen.use_config(config)
+        self.push_screen("sweep")
+
+    @on(SweepScreen.ApplyLam)
+    def _sweep_apply(self, message: SweepScreen.ApplyLam) -> None:
+        if self._apply_lam(message.lam):
+            self.notify(f"λ = {message.lam:g}, the sweep's best, applied to the live run")
+
+    def _stop_sweep(self) -> None:
+        if self._sweep_screen is not None and not self._sweep_screen.stop_and_join():
+            self._set_note("the sweep did not stop in time")
+
     def action_edit(self, which: str) -> None:
         self._controls.query_one(f"#{which}", Input).focus()
 
@@ -422,12 +447,14 @@ class WeightDecayApp(App[int]):
 
     async def action_quit(self) -> None:
         self._closing_down = True
+        self._stop_sweep()
         self._stop_trainer()
         self.exit(0)
 
     def on_unmount(self) -> None:
         # However the app ends (quit, an error, a test tearing it down), no trainer outlives it.
         self._closing_down = True
+        self._stop_sweep()
         self._stop_trainer()
 
     def _next_config(self) -> RunConfig | None:

@@ -46,6 +46,7 @@ for the current λ: where SGD with `l2`/`wd` should end up.
 | `r` | restart with the controls' settings (replaces this run) |
 | `n` | new run with the controls' settings (keeps this one, dimmed, on the chart) |
 | `c` | clear the earlier runs from the chart |
+| `w` | sweep view: train a whole λ grid at once, see the validation curve, `a` applies the best λ |
 | `y` | log / linear y axis |
 | `?` | this help |
 | `ctrl+p` | command palette (every action) |

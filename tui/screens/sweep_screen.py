@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -25,7 +25,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from engine.config import ConfigError, RunConfig
-from engine.sweep import Sweep
 from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished
 from tui.widgets.sweep_charts import (
     NormChart,
@@ -39,6 +38,9 @@ from tui.widgets.sweep_charts import (
 from tui.widgets.sweep_input import DEFAULT_TEXT, LamsCheck, parse_sweep_lams
 from tui.widgets.sweep_state import SweepState
 from tui.widgets.sweep_text import readout_text, status_text
+
+if TYPE_CHECKING:  # torch loads after the app's first paint (see tui/app.py)
+    from engine.sweep import Sweep
 
 REFRESH_S = 0.1  # the text and progress bar; charts as often unless their frames get costly
 CHART_DUTY = 8  # ...then each chart waits CHART_DUTY × its last frame's cost (as the app does)
@@ -212,6 +214,11 @@ class SweepScreen(ModalScreen[None]):
     def running(self) -> bool:
         return self.sweep is not None and self.state is not None and self.state.active
 
+    @property
+    def config(self) -> RunConfig:
+        """The settings the next sweep will train (λ aside)."""
+        return self._config
+
     def use_config(self, config: RunConfig) -> bool:
         """The settings for the next sweep (the app passes the live run's on each visit).
         Ignored while a sweep runs, so the view keeps describing the sweep on screen."""
@@ -273,6 +280,8 @@ class SweepScreen(ModalScreen[None]):
         self._sweep_id += 1
         sweep_id = self._sweep_id
         try:
+            from engine.sweep import Sweep
+
             sweep = Sweep(self._config, lams, lambda e: self._on_sweep_event(sweep_id, e))
         except ConfigError as exc:  # e.g. mode 'none': one line, fit to show as is
             self._set_note(f"cannot start: {exc}")

@@ -1,0 +1,75 @@
+"""The sweep view inside the explorer: `w` opens it over the live run, `a` hands the best λ to
+the live trainer, and quitting leaves neither thread behind."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from test_tui_app import SIZE, keys, make_app, running, send, sync, wait_for
+from textual.widgets import Input
+
+from tui.screens.sweep_screen import SweepScreen
+
+
+def live_threads(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == name and t.is_alive()]
+
+
+@sync
+async def test_w_opens_a_sweep_whose_best_lambda_a_applies_to_the_live_run() -> None:
+    app = make_app(preset="line", lr=0.025)
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        await keys(pilot, "asterisk")  # lr × 2 on the live run
+        await wait_for(pilot, lambda: app.current_run.lr == 0.05, "the live lr to double")
+        await keys(pilot, "w")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        assert screen.config.lr == 0.05 and screen.config.preset == "line"  # the live settings
+        # The live run trains "forever"; the sweep over its settings gets a finite length.
+        screen.use_config(replace(screen.config, epochs=300))
+        field = screen.query_one("#lams", Input)
+        field.focus()
+        send(app, "end", *["backspace"] * len(field.value))
+        await wait_for(pilot, lambda: field.value == "", "the λ field to be cleared")
+        send(app, *"0.001, 0.1, 1")
+        await wait_for(pilot, lambda: field.value == "0.001, 0.1, 1", "the λ list")
+        await keys(pilot, "enter")
+        await wait_for(pilot, lambda: screen.sweep is not None, "the sweep to start")
+        assert screen.sweep.config.lr == 0.05 and screen.sweep.config.epochs == 300
+        await wait_for(pilot, screen.settled, "the sweep to finish", timeout=60)
+        best = screen.sweep.best_lam()
+        assert best in (0.001, 0.1, 1.0)
+        await keys(pilot, "a")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SweepScreen), "the view to close")
+        await wait_for(
+            pilot,
+            lambda: app.trainer is not None and app.trainer.lam == best,
+            "the live trainer to use the best λ",
+        )
+        await wait_for(pilot, lambda: app.current_run.lam == best, "an epoch with the best λ")
+
+
+@sync
+async def test_the_sweep_trains_on_behind_the_main_screen_and_quit_stops_both() -> None:
+    app = make_app(preset="highdim")
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        await keys(pilot, "w")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        # It sweeps the live run's settings: 10**6 epochs, so it is still training below.
+        await keys(pilot, "enter")
+        await wait_for(pilot, lambda: screen.running, "the sweep to run")
+        await keys(pilot, "escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SweepScreen), "the main screen")
+        epoch = screen.sweep.epoch
+        live_epoch = app.current_run.epoch
+        await wait_for(pilot, lambda: screen.sweep.epoch > epoch + 5, "the sweep to go on")
+        await wait_for(pilot, lambda: app.current_run.epoch > live_epoch + 5, "the run to go on")
+        await keys(pilot, "q")
+        await wait_for(pilot, lambda: not live_threads("wdtui-sweep"), "the sweep to stop")
+    assert not live_threads("wdtui-sweep") and not live_threads("wdtui-trainer")
