@@ -7,7 +7,6 @@ kernel, which keeps them whatever happens to the process.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import time
 from collections.abc import Sequence
@@ -64,29 +63,28 @@ def new_run_dir(runs_dir: str | Path, label: str) -> Path:
 
 
 class CsvLog:
-    """Rows appended to a CSV, handed to the kernel at least every FLUSH_EVERY_S and on close.
+    """Rows of numbers appended to a CSV, handed to the kernel at least every FLUSH_EVERY_S and
+    on close.
 
     Rows wait in a list and go out whole, in one write: a file buffer that filled up mid-row
-    would leave a torn last line behind a SIGKILL.
+    would leave a torn last line behind a SIGKILL. Cells are numbers (repr: the shortest text
+    that reads back as the same float) or None (an empty cell).
     """
 
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self._file: IO[str] = path.open("w", newline="")
-        self._pending = io.StringIO()
-        self._writer = csv.writer(self._pending)
-        self._writer.writerow(columns)
+        self._pending: list[str] = [",".join(columns) + "\n"]
         self.flush()
 
     def append(self, row: Sequence[Any]) -> None:
-        self._writer.writerow(["" if v is None else v for v in row])
+        self._pending.append(",".join(["" if v is None else repr(v) for v in row]) + "\n")
         if time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
             self.flush()
 
     def flush(self) -> None:
-        self._file.write(self._pending.getvalue())
+        self._file.write("".join(self._pending))
         self._file.flush()
-        self._pending.seek(0)
-        self._pending.truncate()
+        self._pending.clear()
         self._last_flush = time.monotonic()
 
     def close(self) -> None:

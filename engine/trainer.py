@@ -74,6 +74,7 @@ class Trainer:
         self._penalized_names = {name for name, _ in penalized}
         self._penalized = [p for _, p in penalized]
         self._lam = self.config.effective_lam
+        self._loss_lam = loss_lam(self.config.reg, self._lam)  # λ inside the loss (l2 only)
         self._lr = float(self.config.lr)  # type: ignore[arg-type]
         self.optimizer = build_optimizer(
             self.config, self._penalized, [p for _, p in free], self._lam, self._lr
@@ -223,9 +224,8 @@ class Trainer:
         for idx in batches if batches is not None else (None,):
             xb, yb = (self._x, self._y) if idx is None else (self._x[idx], self._y[idx])
             loss = F.mse_loss(model(xb), yb)
-            lam_in_loss = loss_lam(self.config.reg, self._lam)
-            if lam_in_loss:
-                loss = loss + lam_in_loss * squared_norm(self._penalized)
+            if self._loss_lam:  # l2 mode: the penalty is part of the loss
+                loss = loss + self._loss_lam * squared_norm(self._penalized)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -296,7 +296,7 @@ class Trainer:
                 self._wake.clear()
             for name, value in commands:
                 if name == "lam":
-                    self._lam = value
+                    self._lam, self._loss_lam = value, loss_lam(self.config.reg, value)
                     set_optimizer_lam(self.optimizer, self.config.reg, value)
                 elif name == "lr":
                     self._lr = value
