@@ -1,4 +1,5 @@
-"""Regenerate docs/screenshot.svg: the d2l demo, λ = 0 overfitting `highdim`, then λ = 3.
+"""Regenerate the README's pictures: docs/screenshot.svg, the d2l demo (λ = 0 overfitting
+`highdim`, then λ = 3), and docs/sweep.svg, the sweep view after the default grid on `highdim`.
 
 Run: .venv/bin/python docs/make_screenshot.py
 """
@@ -11,8 +12,10 @@ from pathlib import Path
 
 from engine.config import RunConfig
 from tui.app import WeightDecayApp
+from tui.screens.sweep_screen import SweepScreen
 
 OUT = Path(__file__).with_name("screenshot.svg")
+SWEEP_OUT = Path(__file__).with_name("sweep.svg")
 
 
 async def settle(app: WeightDecayApp, pilot) -> None:  # type: ignore[no-untyped-def]
@@ -30,7 +33,17 @@ async def main() -> None:
         await pilot.press("l", "end", "backspace", "3", "enter", "n")
         await settle(app, pilot)
         app.save_screenshot(filename=OUT.name, path=str(OUT.parent))
-    print(f"wrote {OUT}")
+        print(f"wrote {OUT}")
+        await pilot.press("w", "enter")
+        sweep = app.screen
+        assert isinstance(sweep, SweepScreen)
+        deadline = time.monotonic() + 60
+        while not sweep.settled():
+            assert time.monotonic() < deadline, "the sweep did not finish"
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        app.save_screenshot(filename=SWEEP_OUT.name, path=str(SWEEP_OUT.parent))
+        print(f"wrote {SWEEP_OUT}")
 
 
 if __name__ == "__main__":
