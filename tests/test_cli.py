@@ -208,3 +208,19 @@ def test_unreadable_config_is_exit_2(capsys, tmp_path) -> None:
     for path in (tmp_path / "missing.json", tmp_path / "bad.json"):
         code, _, err = run_cli(capsys, "--config", str(path))
         assert code == 2 and err.startswith("wdtui: error: cannot read --config")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "missing.csv", "--target", "y"], "no such file: missing.csv"),
+        (["--lam", "-2"], "λ must be a finite number >= 0"),
+        (["--config", "missing.json"], "cannot read --config missing.json"),
+    ],
+)
+def test_the_explorer_refuses_bad_input_before_opening(capsys, args, message) -> None:
+    """`wdtui` without a subcommand: bad options end on the command line, exit 2."""
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
