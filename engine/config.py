@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 PRESETS = ("line", "highdim", "poly")
@@ -91,13 +92,14 @@ class RunConfig:
             lam=defaults.lam if self.lam is None else self.lam,
             epochs=defaults.epochs if self.epochs is None else self.epochs,
             batch_size=defaults.batch_size if self.batch_size is None else self.batch_size,
-            hidden=tuple(self.hidden),
+            hidden=tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else self.hidden,
             standardize=defaults.standardize if self.standardize is None else self.standardize,
         )
         cfg._validate()
         return cfg
 
     def _validate(self) -> None:
+        self._validate_types()
         _choice("model", self.model, MODELS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("init", self.init, INITS)
@@ -109,25 +111,9 @@ class RunConfig:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.momentum and self.optimizer != "sgd":
             raise ConfigError("--momentum applies to --optimizer sgd only")
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
-            raise ConfigError(f"epochs must be a whole number >= 0, got {self.epochs}")
-        if (
-            isinstance(self.batch_size, bool)
-            or not isinstance(self.batch_size, int)
-            or self.batch_size < 0
-        ):
-            raise ConfigError(
-                f"batch size must be a whole number >= 0 (0 = full batch), got {self.batch_size}"
-            )
-        if (
-            isinstance(self.cpu_threads, bool)
-            or not isinstance(self.cpu_threads, int)
-            or (self.cpu_threads < 0)
-        ):
-            raise ConfigError(
-                f"CPU threads must be a whole number >= 0 (0 = torch's default), "
-                f"got {self.cpu_threads}"
-            )
+        _whole("epochs", self.epochs)
+        _whole("batch size", self.batch_size, "0 = full batch")
+        _whole("CPU threads", self.cpu_threads, "0 = torch's default")
         if self.test_fraction is not None and (
             not _finite(self.test_fraction) or not 0 <= self.test_fraction < 1
         ):
@@ -144,6 +130,27 @@ class RunConfig:
                 "breaks its symmetry)"
             )
 
+    def _validate_types(self) -> None:
+        """A config.json edited by hand can hold anything: say what is wrong, in one line."""
+        for name in ("model", "activation", "init", "optimizer", "reg", "device", "runs_dir"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be text, got {getattr(self, name)!r}")
+        for name in ("preset", "data", "target"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be text, got {getattr(self, name)!r}")
+        for name in ("decay_bias", "save"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.standardize is not None and not isinstance(self.standardize, bool):
+            raise ConfigError(f"standardize must be true or false, got {self.standardize!r}")
+        if not isinstance(self.hidden, tuple) or not all(
+            isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden
+        ):
+            raise ConfigError(f"hidden sizes must be positive whole numbers, got {self.hidden!r}")
+        _whole("seed", self.seed)
+        if self.seed >= 2**63:
+            raise ConfigError(f"seed must be below 2**63, got {self.seed}")
+
     @property
     def effective_lam(self) -> float:
         """The λ the objective uses: mode `none` means no penalty whatever λ says."""
@@ -151,7 +158,8 @@ class RunConfig:
 
     @property
     def source_name(self) -> str:
-        return self.preset if self.data is None else str(self.data)
+        """The preset, or the CSV's file name: what a run folder's name starts with."""
+        return str(self.preset) if self.data is None else Path(self.data).name
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -162,7 +170,7 @@ class RunConfig:
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
-        if "hidden" in kwargs:
+        if isinstance(kwargs.get("hidden"), list):
             kwargs["hidden"] = tuple(kwargs["hidden"])
         return cls(**kwargs)
 
@@ -176,17 +184,32 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
 
 
+def _whole(name: str, value: object, note: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        extra = f" ({note})" if note else ""
+        raise ConfigError(f"{name} must be a whole number >= 0{extra}, got {value}")
+
+
+# Training runs in float32: a λ or lr beyond its range would become inf inside torch (and 2λ is
+# what `wd` hands the optimizer).
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def check_lam(lam: object) -> float:
-    """λ must be a finite number >= 0."""
+    """λ must be a finite number >= 0 (and 2λ within float32)."""
     if not _finite(lam) or lam < 0:  # type: ignore[operator]
         raise ConfigError(f"λ must be a finite number >= 0, got {lam}")
+    if lam > FLOAT32_MAX / 2:  # type: ignore[operator]
+        raise ConfigError(f"λ must be at most {FLOAT32_MAX / 2:.3g} (float32), got {lam}")
     return float(lam)  # type: ignore[arg-type]
 
 
 def check_lr(lr: object) -> float:
-    """The learning rate must be a finite number > 0."""
+    """The learning rate must be a finite number > 0 (within float32)."""
     if not _finite(lr) or lr <= 0:  # type: ignore[operator]
         raise ConfigError(f"learning rate must be a finite number > 0, got {lr}")
+    if lr > FLOAT32_MAX:  # type: ignore[operator]
+        raise ConfigError(f"learning rate must be at most {FLOAT32_MAX:.3g} (float32), got {lr}")
     return float(lr)  # type: ignore[arg-type]
 
 

@@ -182,6 +182,12 @@ def read_csv(path: str, target: str) -> tuple[torch.Tensor, torch.Tensor, list[s
             parsed.append(value)
         values.append(parsed)
     table = torch.tensor(values, dtype=torch.float32)
+    if not torch.isfinite(table).all():  # finite as a Python float, beyond float32's range
+        row, col = (~torch.isfinite(table)).nonzero()[0].tolist()
+        raise DataError(
+            f"{path} line {row + 2}, column {header[col]!r}: {rows[row + 1][col].strip()!r} "
+            "is too large for float32"
+        )
     t = header.index(target)
     features = [i for i in range(len(header)) if i != t]
     return table[:, features], table[:, t : t + 1], [header[i] for i in features]

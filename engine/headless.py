@@ -15,6 +15,7 @@ from engine.events import Epoch, Event, Finished, Started
 from engine.options import (
     OneLineParser,
     add_training_options,
+    cannot_start,
     config_from_args,
     fail,
     parse_training_args,
@@ -93,6 +94,8 @@ def run_command(argv: list[str]) -> int:
         trainer = Trainer(config, lambda e: sink(e) if _state_events_only(e) else None)
     except ConfigError as exc:
         fail(str(exc))
+    except (RuntimeError, MemoryError) as exc:  # e.g. a model too large for the device
+        cannot_start(exc)
     if isinstance(sink, JsonLines):
         sink.on_closed = trainer.stop
     run_until_done(trainer)

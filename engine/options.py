@@ -122,7 +122,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         standardize=args.standardize,
         seed=args.seed,
         model=args.model,
-        hidden=tuple(args.hidden),
+        hidden=tuple(args.hidden) if isinstance(args.hidden, (list, tuple)) else args.hidden,
         activation=args.activation,
         init=args.init,
         optimizer=args.optimizer,
@@ -138,6 +138,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         runs_dir=args.runs_dir,
         save=args.save,
     ).resolved()
+
+
+def cannot_start(exc: BaseException) -> NoReturn:
+    """Building the model or moving data failed (e.g. out of memory): one line, exit 2."""
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    fail(f"cannot start: {type(exc).__name__}: {first_line}")
 
 
 def fail(message: str) -> NoReturn:

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import torch
 
+from engine.config import ConfigError
 from engine.data import Dataset
 
 METRIC_COLUMNS = (
@@ -59,6 +60,8 @@ def new_run_dir(runs_dir: str | Path, label: str) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise ConfigError(f"cannot create a run folder under {root}: {exc.strerror}") from None
     raise RuntimeError(f"cannot create a unique run folder under {root}")
 
 
@@ -103,6 +106,9 @@ class RunRecorder:
 
     def log_epoch(self, row: Sequence[Any]) -> None:
         self._metrics.append(row)
+
+    def flush(self) -> None:
+        self._metrics.flush()
 
     def close(self, state_dict: dict[str, torch.Tensor] | None) -> None:
         self._metrics.close()

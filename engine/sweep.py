@@ -157,7 +157,6 @@ class Sweep:
             self._on_event(self._started_event())
             for epoch in range(1, int(self.config.epochs) + 1):  # type: ignore[arg-type]
                 if "running" not in self.member_status:
-                    message = "every member diverged"
                     break
                 if not self._train_epoch():
                     status, message = "stopped", f"stopped by request after epoch {self.epoch}"
@@ -169,6 +168,9 @@ class Sweep:
                 self._on_event(event)
         except Exception as exc:  # the thread must end with an event, never a traceback
             status, message = "failed", f"{type(exc).__name__}: {exc}"
+        if status == "completed" and "running" not in self.member_status:
+            # Nothing to choose from: as a diverged run does, this ends with a failure status.
+            status, message = "failed", "every member diverged"
         diverged = [
             lam for lam, s in zip(self.lams, self.member_status, strict=True) if s != "running"
         ]

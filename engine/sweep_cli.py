@@ -14,6 +14,7 @@ from engine.headless import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, JsonLines, run
 from engine.options import (
     OneLineParser,
     add_training_options,
+    cannot_start,
     config_from_args,
     fail,
     parse_training_args,
@@ -60,6 +61,8 @@ def sweep_command(argv: list[str]) -> int:
         sweep = Sweep(config, lams, sink)
     except ConfigError as exc:
         fail(str(exc))
+    except (RuntimeError, MemoryError) as exc:  # e.g. a model too large for the device
+        cannot_start(exc)
     if isinstance(sink, JsonLines):
         sink.on_closed = sweep.stop
     run_until_done(sweep)

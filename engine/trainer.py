@@ -91,6 +91,7 @@ class Trainer:
         self._wake = threading.Event()  # set whenever a command is queued
         self._stop = threading.Event()
         self._paused = False
+        self._recorder: RunRecorder | None = None
         self._thread: threading.Thread | None = None
         self.status = "ready"
         self.epoch = 0
@@ -165,7 +166,7 @@ class Trainer:
         try:
             self.status = "running"
             if self.run_dir is not None:
-                recorder = RunRecorder(
+                recorder = self._recorder = RunRecorder(
                     self.run_dir, config_record(self.config.to_dict(), self.device, self.dataset)
                 )
             self._emit(self._started_event())
@@ -311,6 +312,8 @@ class Trainer:
                 self._emit(StateChanged(self.status))
             if not self._paused or self._stop.is_set():
                 break
+            if self._recorder is not None:
+                self._recorder.flush()  # a pause may be long: its rows reach the disk now
             waited_from = time.perf_counter()
             self._wake.wait()
             self._paused_s += time.perf_counter() - waited_from

@@ -144,6 +144,10 @@ BAD_INPUTS = [
     (["--momentum", "1.5"], "momentum must be in [0, 1)"),
     (["--device", "tpu"], "unknown device 'tpu'"),
     (["--cpu-threads", "-1"], "CPU threads must be a whole number >= 0"),
+    (["--seed", "99999999999999999999999"], "seed must be below 2**63"),
+    (["--lr", "1e39"], "learning rate must be at most 3.4e+38 (float32)"),
+    (["--lam", "1e39"], "λ must be at most 1.7e+38 (float32)"),
+    (["--model", "mlp", "--hidden", "10000000,10000000"], "cannot start: RuntimeError"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ]
 
@@ -224,3 +228,31 @@ def test_the_explorer_refuses_bad_input_before_opening(capsys, args, message) ->
         main(args)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_runs_dir_that_is_a_file_is_exit_2(capsys, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, out, err = run_cli(capsys, "--runs-dir", str(blocker))
+    assert code == 2 and out == ""
+    assert err.startswith("wdtui: error: cannot create a run folder under") and err[-1] == "\n"
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"hidden": 64, "model": "mlp"}, "hidden sizes must be positive whole numbers"),
+        ({"hidden": [64, "a"], "model": "mlp"}, "hidden sizes must be positive whole numbers"),
+        ({"device": 5}, "device must be text"),
+        ({"runs_dir": 5}, "runs_dir must be text"),
+        ({"seed": 1.5}, "seed must be a whole number"),
+        ({"standardize": "no"}, "standardize must be true or false"),
+        ({"lam": [0.1]}, "λ must be a finite number"),
+    ],
+)
+def test_a_hand_edited_config_json_is_checked(capsys, tmp_path, setting, message) -> None:
+    saved = tmp_path / "config.json"
+    saved.write_text(json.dumps({"preset": "line", "epochs": 2, **setting}))
+    code, _, err = run_cli(capsys, "--config", str(saved), "--no-save")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -94,6 +94,7 @@ def test_zero_test_fraction_means_no_test_split() -> None:
         ("a,y\n1,2\n3,4\n", "z", "has no column 'z'"),
         ("a,y\n1,2\n3\n", "y", "line 3: 1 cells where the header has 2"),
         ("a,y\n1,nan\n3,4\n", "y", "is not finite"),
+        ("a,y\n1,2\n3,1e39\n", "y", "line 3, column 'y': '1e39' is too large for float32"),
         ("y\n1\n2\n", "y", "at least one feature column"),
         ("a,y\n1,2\n", "y", "at least 2 data rows"),
     ],

@@ -183,7 +183,7 @@ def test_a_diverging_member_is_reported_frozen_and_harms_no_one() -> None:
 def test_every_member_diverging_ends_the_sweep_early() -> None:
     _, events = sweep_to_end([HUGE, 2 * HUGE], **DIVERGING)
     done = finished(events)
-    assert done.status == "completed" and done.best_lam is None
+    assert done.status == "failed" and done.best_lam is None
     assert done.message == "every member diverged"
     assert done.epochs < DIVERGING["epochs"]
     assert all(r.status == "diverged" for r in done.results)

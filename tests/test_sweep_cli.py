@@ -178,6 +178,15 @@ def test_jsonl_writes_a_diverged_member_as_null_and_exits_0(capsys) -> None:
     assert lines[-2]["train_loss"][1] is None and lines[-2]["train_loss"][0] is not None
 
 
+def test_a_sweep_whose_every_member_diverged_fails_with_exit_1(capsys) -> None:
+    code, out, _ = sweep_cli(capsys, "--jsonl", "--no-save", "--lr", "50", "--epochs", "20",
+                             "--lams", "0,0.1")  # fmt: skip
+    done = json.loads(out.splitlines()[-1])
+    assert code == 1 and done["status"] == "failed" and done["best_lam"] is None
+    assert done["message"] == "every member diverged"
+    assert [r["status"] for r in done["results"]] == ["diverged", "diverged"]
+
+
 def test_table_marks_the_best_lam_and_names_the_folder(capsys, tmp_path) -> None:
     code, out, err = sweep_cli(
         capsys, "--preset", "highdim", "--epochs", "20", "--lams", "0,0.1,3,30",
