@@ -3,7 +3,9 @@
 All three do the same math in one process, interleaved, best of --repeats:
 a full-batch or minibatch SGD step on MSE + λ‖w‖², then the epoch's train loss, test loss and
 ‖w‖² at the final weights with one host sync. The engine also emits events (consumed), saves
-metrics.csv and weights.pt; the CLI also serialises every event to JSON on stdout (/dev/null).
+metrics.csv and weights.pt; the CLI also serialises every event to JSON on stdout (captured in
+memory; its rate is the last epoch's own elapsed_s, so option parsing and data loading are left
+out, as they are for the other two).
 
     python benchmarks/bench_engine.py                     # line and highdim on the CPU
     python benchmarks/bench_engine.py --device cuda --mlp 1024,1024 --mlp-rows 65536
