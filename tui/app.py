@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from engine.config import ConfigError, RunConfig
+from engine.config import ConfigError, RunConfig, check_lam, check_lr
 from tui.run_state import RunState
 from tui.screens.help_screen import HelpScreen
 from tui.screens.sweep_screen import SweepScreen
@@ -340,26 +340,40 @@ class WeightDecayApp(App[int]):
 
     # ----- commands ---------------------------------------------------------------------------
 
+    def _run_active(self) -> bool:
+        return self.trainer is not None and self.current_run is not None and self.current_run.active
+
     def _apply_lam(self, lam: float) -> bool:
+        """Use `lam` from now on (the live trainer's, else the next run's); an invalid value
+        (a step past float range, mode 'none' on a live run) is shown and changes nothing."""
         controls = self._controls
-        if self.trainer is not None and self.current_run is not None and self.current_run.active:
-            try:
-                self.trainer.set_lam(lam)
-            except ConfigError as exc:
-                controls.show_error("lam", f"{exc} (not applied)")
-                return False
+        try:
+            lam = check_lam(lam)
+            if self._run_active():
+                self.trainer.set_lam(lam)  # type: ignore[union-attr]
+        except ConfigError as exc:
+            controls.show_error("lam", f"{exc} (not applied)")
+            return False
         self.lam = lam
         controls.show_running(self.lam, self.lr)
         return True
 
-    def _apply_lr(self, lr: float) -> None:
-        if self.trainer is not None and self.current_run is not None and self.current_run.active:
-            self.trainer.set_lr(lr)
+    def _apply_lr(self, lr: float) -> bool:
+        """As `_apply_lam`, for the learning rate (lr × 2 can overflow, lr ÷ 2 reach 0)."""
+        controls = self._controls
+        try:
+            lr = check_lr(lr)
+            if self._run_active():
+                self.trainer.set_lr(lr)  # type: ignore[union-attr]
+        except ConfigError as exc:
+            controls.show_error("lr", f"{exc} (not applied)")
+            return False
         self.lr = lr
-        self._controls.show_running(self.lam, self.lr)
+        controls.show_running(self.lam, self.lr)
+        return True
 
     # After Enter applies a valid value, focus leaves the field so the single-letter keys work
-    # again (an invalid value keeps the focus, to be fixed).
+    # again; a value the trainer refuses keeps the focus, with its error shown.
     @on(Controls.LamSubmitted)
     def _lam_submitted(self, message: Controls.LamSubmitted) -> None:
         if self._apply_lam(message.value):
@@ -367,8 +381,8 @@ class WeightDecayApp(App[int]):
 
     @on(Controls.LrSubmitted)
     def _lr_submitted(self, message: Controls.LrSubmitted) -> None:
-        self._apply_lr(message.value)
-        self.screen.set_focus(None)
+        if self._apply_lr(message.value):
+            self.screen.set_focus(None)
 
     def action_lam_up(self) -> None:
         self._apply_lam(step_lam(self.lam, up=True))
