@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.config import ConfigError
 from engine.events import Epoch, Event, Finished, Started
@@ -24,6 +24,7 @@ from engine.progress import ProgressLine
 from engine.trainer import Trainer
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+T = TypeVar("T")
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -83,24 +84,33 @@ def run_until_done(trainer: Trainer | Any) -> None:
             signal.signal(sig, handler)
 
 
-def run_command(argv: list[str]) -> int:
-    args = parse_training_args(run_parser(), argv)
-    if args.jsonl:
-        sink: Callable[[Event], None] = JsonLines()
-    else:
-        sink = _Summary()
+def build_or_exit(build: Callable[[], T]) -> T:
+    """Validate and load (a Trainer, a Sweep); bad input ends here: one line, exit 2."""
     try:
-        config = config_from_args(args)
-        trainer = Trainer(config, lambda e: sink(e) if _state_events_only(e) else None)
+        return build()
     except ConfigError as exc:
         fail(str(exc))
     except (RuntimeError, MemoryError) as exc:  # e.g. a model too large for the device
         cannot_start(exc)
+
+
+def train_to_exit_code(job: Trainer | Any, sink: object) -> int:
+    """Train to the end on the job's thread; 0 completed or stopped, 1 diverged or failed."""
     if isinstance(sink, JsonLines):
-        sink.on_closed = trainer.stop
-    run_until_done(trainer)
-    status = trainer.status
-    return EXIT_OK if status in ("completed", "stopped") else EXIT_FAILED
+        sink.on_closed = job.stop  # a closed pipe (`| head`) stops the job quietly
+    run_until_done(job)
+    return EXIT_OK if job.status in ("completed", "stopped") else EXIT_FAILED
+
+
+def run_command(argv: list[str]) -> int:
+    args = parse_training_args(run_parser(), argv)
+    sink: Callable[[Event], None] = JsonLines() if args.jsonl else _Summary()
+    trainer = build_or_exit(
+        lambda: Trainer(
+            config_from_args(args), lambda e: sink(e) if _state_events_only(e) else None
+        )
+    )
+    return train_to_exit_code(trainer, sink)
 
 
 class _Summary:

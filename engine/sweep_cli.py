@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ConfigError
-from engine.headless import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, JsonLines, run_until_done
+from engine.headless import EXIT_BAD_INPUT, JsonLines, build_or_exit, train_to_exit_code
 from engine.options import (
     OneLineParser,
     add_training_options,
-    cannot_start,
     config_from_args,
-    fail,
     parse_training_args,
 )
 from engine.progress import ProgressLine
@@ -48,7 +46,9 @@ def sweep_parser() -> argparse.ArgumentParser:
 
 def sweep_command(argv: list[str]) -> int:
     args = parse_training_args(sweep_parser(), argv)
-    try:
+    sink: Callable[[SweepEvent], None] = JsonLines() if args.jsonl else _Table()
+
+    def build() -> Sweep:
         if args.single_lam is not None:
             raise ConfigError(
                 "--lam sets one λ (wdtui run); a sweep takes --lams LIST or --lam-grid START:STOP:N"
@@ -56,17 +56,9 @@ def sweep_command(argv: list[str]) -> int:
         if args.lams is None and args.lam_grid is None:
             args.lams = _saved_lams(args.config)
         lams = resolve_lams(args.lams, args.lam_grid, args.with_zero)
-        config = config_from_args(args)
-        sink: Callable[[SweepEvent], None] = JsonLines() if args.jsonl else _Table()
-        sweep = Sweep(config, lams, sink)
-    except ConfigError as exc:
-        fail(str(exc))
-    except (RuntimeError, MemoryError) as exc:  # e.g. a model too large for the device
-        cannot_start(exc)
-    if isinstance(sink, JsonLines):
-        sink.on_closed = sweep.stop
-    run_until_done(sweep)
-    return EXIT_OK if sweep.status in ("completed", "stopped") else EXIT_FAILED
+        return Sweep(config_from_args(args), lams, sink)
+
+    return train_to_exit_code(build_or_exit(build), sink)
 
 
 def _saved_lams(config_path: str | None) -> str | None:
