@@ -13,11 +13,13 @@ import math
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -260,13 +262,61 @@ async def test_bad_grid_text_shows_an_error_and_starts_nothing() -> None:
         assert text_of(screen, "#lams-error") == ""  # fixed: the error goes
 
 
+def shown_text(screen: SweepScreen, selector: str) -> str:
+    """What a widget shows on screen, as the terminal draws it (wrapped, cut at its size),
+    without whitespace: a long word may be folded mid-word where it wraps."""
+    widget = screen.query_one(selector)
+    region = widget.region
+    if not widget.display or not region.area:
+        return ""
+    assert screen.region.contains_region(region), "the widget is (partly) off screen"
+    lines = widget.render_lines(Region(0, 0, region.width, region.height))
+    return squash("".join(strip.text for strip in lines))
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def refusal(config: RunConfig) -> str:
+    """The engine's own words for refusing to sweep `config`."""
+    with pytest.raises(Exception) as info:
+        Sweep(config.resolved(), [0.1], lambda event: None)
+    exc = info.value
+    return f"{exc}" if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+
+
 @sync
 async def test_mode_none_cannot_sweep_and_says_why() -> None:
-    async with Host(line_config(reg="none", epochs=LONG)).run_test(size=SIZE) as pilot:
+    config = line_config(reg="none", epochs=LONG)
+    message = f"cannot start: {refusal(config)}"
+    assert "mode 'none'" in message
+    async with Host(config).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await pilot.pause(0.2)
-        assert "cannot start: a sweep varies λ" in text_of(screen, "#sweep-status")
+        # The whole message, where it is drawn in full: the error line under the λ field.
+        assert shown_text(screen, "#lams-error") == squash(message)
+        assert "cannotstart" not in shown_text(screen, "#sweep-status")
+        assert screen.sweep is None and no_thread_left()
+        await type_lams(pilot, "0.1")  # a valid edit: the error goes
+        assert shown_text(screen, "#lams-error") == ""
+
+
+@sync
+async def test_an_unreadable_csv_cannot_sweep_and_the_whole_reason_shows_at_80x24(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "prices.csv"
+    data.write_text("size,price\n1,2\n2,[not a number]\n")
+    config = RunConfig(data=str(data), target="price", epochs=LONG, save=False)
+    message = f"cannot start: {refusal(config)}"
+    assert "line 3" in message and "[not a number]" in message
+    async with Host(config).run_test(size=(80, 24)) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert shown_text(screen, "#lams-error") == squash(message)
         assert screen.sweep is None and no_thread_left()
 
 

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -152,7 +153,6 @@ class SweepScreen(ModalScreen[None]):
         self._weighted: SweepEpoch | None = None  # the newest epoch that carries weights
         self._drawn = -1  # the state version on screen
         self._chart_at: dict[str, float] = {}
-        self._note = ""
         self._stopping = False
 
     # ----- layout -------------------------------------------------------------------------------
@@ -283,17 +283,18 @@ class SweepScreen(ModalScreen[None]):
             from engine.sweep import Sweep
 
             sweep = Sweep(self._config, lams, lambda e: self._on_sweep_event(sweep_id, e))
-        except ConfigError as exc:  # e.g. mode 'none': one line, fit to show as is
-            self._set_note(f"cannot start: {exc}")
+        # Shown in full under the λ field (it wraps), not in the one-line status row.
+        except ConfigError as exc:  # e.g. mode 'none'
+            self._show_field_error(f"cannot start: {exc}")
             return
         except Exception as exc:  # an unreadable CSV and the like: say so, stay usable
-            self._set_note(f"cannot start: {type(exc).__name__}: {exc}")
+            self._show_field_error(f"cannot start: {type(exc).__name__}: {exc}")
             return
         self.sweep, self._stopping = sweep, False
         self.state = SweepState(sweep.lams, int(sweep.config.epochs or 0))
         self._inbox.clear()
         self._latest = self._weighted = None
-        self._set_note("")
+        self._show_field_error("")
         self.set_focus(None)
         sweep.start()
         self.refresh_bindings()
@@ -368,19 +369,12 @@ class SweepScreen(ModalScreen[None]):
         bar = self.query_one("#progress", ProgressBar)
         if state is not None:
             bar.update(total=max(1, state.total_epochs), progress=state.epoch)
-        self.query_one("#sweep-status", Static).update(
-            status_text(state, self._stopping, self._note)
-        )
+        self.query_one("#sweep-status", Static).update(status_text(state, self._stopping))
         self.query_one("#readout", Static).update(readout_text(state))
-
-    def _set_note(self, text: str) -> None:
-        self._note = text
-        if self.is_mounted:
-            self._render_text()
 
     def _show_field_error(self, text: str) -> None:
         error = self.query_one("#lams-error", Static)
-        error.update(text)
+        error.update(Text(text))  # not markup: an exception's text may hold brackets
         error.display = bool(text)
 
     # ----- keys ---------------------------------------------------------------------------------

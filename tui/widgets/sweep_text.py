@@ -17,8 +17,9 @@ STATUS_STYLES = {
 }
 
 
-def status_text(state: SweepState | None, stopping: bool, note: str) -> Text:
-    """The status row: what the sweep is doing; no timing once it has ended (snapshots)."""
+def status_text(state: SweepState | None, stopping: bool) -> Text:
+    """The status row: what the sweep is doing; no timing once it has ended (snapshots).
+    One line, cut at the screen's edge: errors go under the λ field instead, in full."""
     text = Text()
     if state is None:
         text.append("● ready", style=STATUS_STYLES["ready"])
@@ -33,8 +34,6 @@ def status_text(state: SweepState | None, stopping: bool, note: str) -> Text:
             text.append(f"  {rate:,.0f} epochs/s")
         where = f"saved in {state.run_dir}" if state.run_dir else "not saved"
         text.append(f"  {where}", style="dim")
-    if note:
-        text.append(f"  {note}", style="bold red")
     return text
 
 
