@@ -7,9 +7,14 @@ import threading
 from dataclasses import replace
 
 from test_tui_app import SIZE, keys, make_app, running, send, sync, wait_for
+from textual.app import App
 from textual.widgets import Input
 
 from tui.screens.sweep_screen import SweepScreen
+
+
+def notices(app: App[object]) -> list[str]:
+    return [str(notification.message) for notification in app._notifications]
 
 
 def live_threads(name: str) -> list[threading.Thread]:
@@ -50,6 +55,33 @@ async def test_w_opens_a_sweep_whose_best_lambda_a_applies_to_the_live_run() -> 
             "the live trainer to use the best λ",
         )
         await wait_for(pilot, lambda: app.current_run.lam == best, "an epoch with the best λ")
+        assert f"λ = {best:g}, the sweep's best, applied to the live run" in notices(app)
+
+
+@sync
+async def test_a_after_the_run_has_ended_sets_lambda_for_the_next_run_and_says_so() -> None:
+    app = make_app(preset="line", epochs=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, app.settled, "the live run to finish")
+        run = app.current_run
+        await keys(pilot, "w")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        await keys(pilot, "enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish", timeout=60)
+        best = screen.sweep.best_lam()
+        assert best is not None
+        await keys(pilot, "a")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SweepScreen), "the view to close")
+        await wait_for(pilot, lambda: app.lam == best, "λ to be set")
+        said = notices(app)
+        assert f"λ = {best:g}, the sweep's best, set for the next run (r restarts)" in said
+        assert not any("live run" in notice for notice in said)
+        assert app.current_run is run and run.status == "completed"  # no run was started
+        await keys(pilot, "r")
+        await wait_for(pilot, lambda: app.current_run is not run, "the restart")
+        assert app.current_run.config.lam == best
 
 
 @sync

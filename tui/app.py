@@ -444,8 +444,14 @@ class WeightDecayApp(App[int]):
 
     @on(SweepScreen.ApplyLam)
     def _sweep_apply(self, message: SweepScreen.ApplyLam) -> None:
+        live = self._run_active()
         if self._apply_lam(message.lam):
-            self.notify(f"λ = {message.lam:g}, the sweep's best, applied to the live run")
+            if live:
+                self.notify(f"λ = {message.lam:g}, the sweep's best, applied to the live run")
+            else:  # the run has ended: λ waits for the next one
+                self.notify(
+                    f"λ = {message.lam:g}, the sweep's best, set for the next run (r restarts)"
+                )
 
     def _stop_sweep(self) -> None:
         if self._sweep_screen is not None and not self._sweep_screen.stop_and_join():
