@@ -20,7 +20,7 @@ import pytest
 from textual import events
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from engine.config import ConfigError, RunConfig, check_lr
 from tui.app import WeightDecayApp, live_trainer_threads, step_lam
@@ -472,6 +472,40 @@ async def test_small_linear_model_shows_weights_beside_the_ridge_optimum() -> No
         assert label == "w·x" and true == "3"
         # SGD on this convex problem ends at the closed-form optimum.
         assert float(value) == pytest.approx(float(optimum), rel=1e-3)
+
+
+def value_columns(app: WeightDecayApp) -> list[str]:
+    values = app.query_one("#values", DataTable)
+    return [str(column.label) for column in values.ordered_columns]
+
+
+@sync
+async def test_adamw_with_decoupled_decay_shows_no_ridge_optimum() -> None:
+    """AdamW + wd has another fixed point than MSE + λ‖w‖²: no 'optimum' column then; it
+    comes back on a restart with an optimizer that does reach it."""
+    app = make_app(preset="line", epochs=300, optimizer="adamw", reg="wd", lam=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, app.settled, "the AdamW run to finish")
+        await pilot.pause(0.1)
+        values = app.query_one("#values", DataTable)
+        assert values.display
+        assert value_columns(app) == ["weight", "value", "true"]
+        assert "optimum" not in str(values.border_title)
+        label, value, true = values.get_row("weight:0")
+        assert label == "w·x" and value and true == "3"
+
+        app.query_one("#optim", Select).value = "sgd"
+        await keys(pilot, "r")
+        await wait_for(
+            pilot,
+            lambda: app.current_run is not None and app.current_run.config.optimizer == "sgd",
+            "an sgd run",
+        )
+        await wait_for(pilot, app.settled, "the sgd run to finish")
+        await pilot.pause(0.1)
+        assert value_columns(app) == ["weight", "value", "optimum", "true"]
+        assert values.get_row("weight:0")[2] != ""  # the closed form, filled in
+        assert str(values.border_title).startswith("weights vs ridge optimum (λ=0.1)")
 
 
 async def wait_for_thread_end(thread: threading.Thread, timeout: float = 10) -> None:

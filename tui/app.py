@@ -232,12 +232,17 @@ class WeightDecayApp(App[int]):
 
         params = trainer.parameter_info()
         n_weights = sum(_numel(p.shape) for p in params)
-        small = trainer.config.model == "linear" and n_weights <= SMALL_MODEL_WEIGHTS
-        self._ridge = trainer.ridge() if small else None
+        config = trainer.config
+        small = config.model == "linear" and n_weights <= SMALL_MODEL_WEIGHTS
+        # AdamW's decoupled decay has another fixed point than the ridge optimum (the sweep
+        # leaves it out there too: engine/sweep.py, Sweep._ridge).
+        decoupled = config.reg == "wd" and config.optimizer == "adamw"
+        self._ridge = trainer.ridge() if small and not decoupled else None
         self._optimum_lam = None
         self._stats_drawn = -1
         self._truth_shown = False
-        self._weights.setup(params, trainer.dataset.feature_names, small)
+        names = trainer.dataset.feature_names
+        self._weights.setup(params, names, small, show_optimum=self._ridge is not None)
 
     def _stop_trainer(self) -> None:
         trainer = self.trainer

@@ -28,6 +28,9 @@ STAT_COLUMNS = {
     "penalized": 9,
 }
 VALUE_COLUMNS = {"weight": 12, "value": 10, "optimum": 10, "true": 8}
+VALUES_TITLE = "weights vs ridge optimum"
+# AdamW's decoupled decay (mode wd) does not minimise MSE + λ‖w‖²: no closed form to show.
+VALUES_TITLE_NO_OPTIMUM = "weights (AdamW + wd: no closed form)"
 
 
 def num(value: float | None) -> str:
@@ -48,7 +51,7 @@ class WeightPanel(Horizontal):
         stats: DataTable[str] = DataTable(id="stats", cursor_type="row", zebra_stripes=True)
         stats.border_title = "parameters"
         values: DataTable[str] = DataTable(id="values", cursor_type="row", zebra_stripes=True)
-        values.border_title = "weights vs ridge optimum"
+        values.border_title = VALUES_TITLE
         yield stats
         yield values
 
@@ -65,8 +68,10 @@ class WeightPanel(Horizontal):
         parameters: Sequence[ParamInfo],
         feature_names: Sequence[str],
         show_values: bool,
+        show_optimum: bool = True,
     ) -> None:
-        """New run: one row per parameter (and per weight for a small linear model)."""
+        """New run: one row per parameter (and per weight for a small linear model, beside
+        its ridge optimum if `show_optimum`: not for AdamW + wd, see VALUES_TITLE_NO_OPTIMUM)."""
         stats = self.query_one("#stats", DataTable)
         stats.clear()
         for p in parameters:
@@ -74,7 +79,11 @@ class WeightPanel(Horizontal):
             pen = "yes" if p.penalized else "no"
             stats.add_row(p.name, shape, "", "", "", "", pen, key=p.name)
         values = self.query_one("#values", DataTable)
-        values.clear()
+        values.clear(columns=True)
+        for key, width in VALUE_COLUMNS.items():
+            if key != "optimum" or show_optimum:
+                values.add_column(key, key=key, width=width)
+        values.border_title = VALUES_TITLE if show_optimum else VALUES_TITLE_NO_OPTIMUM
         self._value_rows = []
         values.display = show_values
         if not show_values:
@@ -89,7 +98,8 @@ class WeightPanel(Horizontal):
                 else:
                     label = p.name if count == 1 else f"{p.name}[{i}]"
                 key = f"{p.name}:{i}"
-                values.add_row(label, "", "", "–", key=key)
+                cells = [label, "", "", "–"] if show_optimum else [label, "", "–"]
+                values.add_row(*cells, key=key)
                 self._value_rows.append(key)
 
     def update_stats(self, stats: Sequence[ParamStats]) -> None:
@@ -122,7 +132,7 @@ class WeightPanel(Horizontal):
 
     def _fill(self, column: str, by_name: dict[str, list]) -> None:
         values = self.query_one("#values", DataTable)
-        if not values.display:
+        if not values.display or column not in values.columns:
             return
         for name, nested in by_name.items():
             for i, v in enumerate(flat(nested)):
