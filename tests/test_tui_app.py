@@ -26,7 +26,7 @@ from engine.config import ConfigError, RunConfig, check_lr
 from tui.app import WeightDecayApp, live_trainer_threads, step_lam
 from tui.screens.help_screen import HelpScreen
 from tui.widgets.controls import Controls
-from tui.widgets.loss_chart import LossChart
+from tui.widgets.loss_chart import MAX_OVERLAYS, LossChart
 from tui.widgets.status_line import StatusLine
 
 
@@ -383,6 +383,23 @@ async def test_restart_replaces_the_run_and_new_run_keeps_it() -> None:
         legend = app.query_one("#legend", Static)
         await wait_for(pilot, lambda: "λ=0.01→3 sgd" in str(legend.render()), "old legend")
         assert len(live_trainer_threads()) == 1
+
+
+@sync
+async def test_only_the_earlier_runs_that_are_drawn_are_kept() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        runs = []
+        for _ in range(MAX_OVERLAYS + 3):
+            await running(pilot, min_epoch=1)
+            runs.append(app.current_run)
+            await keys(pilot, "n")
+            await wait_for(pilot, lambda: app.current_run is not runs[-1], "a new run")
+            assert len(app.earlier) <= MAX_OVERLAYS
+        # The newest ones, oldest first; the older runs (and their loss histories) are gone.
+        assert app.earlier == runs[-MAX_OVERLAYS:]
+        legend = app.query_one("#legend", Static)
+        await wait_for(pilot, lambda: "earlier" in str(legend.render()), "the earlier legend")
 
 
 @sync

@@ -28,7 +28,7 @@ from tui.run_state import RunState
 from tui.screens.help_screen import HelpScreen
 from tui.screens.sweep_screen import SweepScreen
 from tui.widgets.controls import CSV_PRESET, Controls
-from tui.widgets.loss_chart import LossChart, legend_text
+from tui.widgets.loss_chart import MAX_OVERLAYS, LossChart, legend_text
 from tui.widgets.readout import Readout
 from tui.widgets.status_line import StatusLine
 from tui.widgets.weight_table import WeightPanel
@@ -116,7 +116,7 @@ class WeightDecayApp(App[int]):
         super().__init__()
         self.initial_config = config.resolved()
         self.current_run: RunState | None = None
-        self.earlier: list[RunState] = []  # overlaid dimmed on the chart
+        self.earlier: list[RunState] = []  # overlaid dimmed on the chart, oldest first
         self.trainer: Trainer | None = None
         self.log_y = True
         self.lam = self.initial_config.effective_lam  # what the next step key starts from
@@ -214,6 +214,7 @@ class WeightDecayApp(App[int]):
         self._next_id += 1
         if self.current_run is not None and keep_current:
             self.earlier.append(self.current_run)
+            del self.earlier[:-MAX_OVERLAYS]  # only these are drawn; each holds its history
         self.current_run = RunState(run_id, trainer.config)
         self.trainer = trainer
         self.lam, self.lr = self.current_run.lam, self.current_run.lr
