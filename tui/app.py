@@ -162,10 +162,15 @@ class WeightDecayApp(App[int]):
         self._legend_plain = ""
         self.query_one("#chart-box").border_title = "loss per epoch"
         self._status.show(None, None, loading=True)
+        self.set_interval(1 / REFRESH_HZ, self._tick)
+
+    def on_ready(self) -> None:
+        # Only once the first screen is up, with every nested widget mounted: when torch is
+        # already imported (tests, a second app) the engine can be ready before WeightPanel's
+        # tables exist, and starting a run then would find no table to fill.
         threading.Thread(
             target=_load_engine, args=(self,), name="wdtui-load-engine", daemon=True
         ).start()
-        self.set_interval(1 / REFRESH_HZ, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
         # Layout classes for small terminals (80×24 must still fit), see app.tcss.
