@@ -20,6 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.config import RunConfig, parse_hidden
+from engine.events import TensorWeights
 from engine.sweep import Sweep
 from engine.sweep_grid import log_grid
 from engine.trainer import Trainer
@@ -35,7 +36,7 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_sweep(config: RunConfig, lams: list[float]) -> tuple[float, list[dict]]:
+def time_sweep(config: RunConfig, lams: list[float]) -> tuple[float, list[TensorWeights]]:
     sync(config.device)
     started = time.perf_counter()
     done = Sweep(config, lams, lambda e: None).run()
@@ -46,7 +47,7 @@ def time_sweep(config: RunConfig, lams: list[float]) -> tuple[float, list[dict]]
     return elapsed, [r.weights for r in done.results]
 
 
-def time_runs(config: RunConfig, lams: list[float]) -> tuple[float, list[dict]]:
+def time_runs(config: RunConfig, lams: list[float]) -> tuple[float, list[TensorWeights]]:
     weights = []
     sync(config.device)
     started = time.perf_counter()
@@ -57,9 +58,9 @@ def time_runs(config: RunConfig, lams: list[float]) -> tuple[float, list[dict]]:
     return time.perf_counter() - started, weights
 
 
-def max_difference(a: list[dict], b: list[dict]) -> float:
+def max_difference(a: list[TensorWeights], b: list[TensorWeights]) -> float:
     return max(
-        (torch.tensor(x[name]) - torch.tensor(y[name])).abs().max().item()
+        (x.tensor(name) - y.tensor(name)).abs().max().item()  # TensorWeights: no list detour
         for x, y in zip(a, b, strict=True)
         for name in x
     )
