@@ -355,32 +355,25 @@ class WeightDecayApp(App[int]):
         return self.trainer is not None and self.current_run is not None and self.current_run.active
 
     def _apply_lam(self, lam: float) -> bool:
-        """Use `lam` from now on (the live trainer's, else the next run's); an invalid value
-        (a step past float range, mode 'none' on a live run) is shown and changes nothing."""
-        controls = self._controls
-        try:
-            lam = check_lam(lam)
-            if self._run_active():
-                self.trainer.set_lam(lam)  # type: ignore[union-attr]
-        except ConfigError as exc:
-            controls.show_error("lam", f"{exc} (not applied)")
-            return False
-        self.lam = lam
-        controls.show_running(self.lam, self.lr)
-        return True
+        return self._apply("lam", lam)
 
     def _apply_lr(self, lr: float) -> bool:
-        """As `_apply_lam`, for the learning rate (lr × 2 can overflow, lr ÷ 2 reach 0)."""
-        controls = self._controls
+        return self._apply("lr", lr)
+
+    def _apply(self, which: str, value: float) -> bool:
+        """Use λ or lr = `value` from now on (the live trainer's, else the next run's). An
+        invalid value (a step past float32, lr ÷ 2 reaching 0, λ in mode 'none' on a live run)
+        is shown beside its field and changes nothing."""
+        check, setter = (check_lam, "set_lam") if which == "lam" else (check_lr, "set_lr")
         try:
-            lr = check_lr(lr)
+            value = check(value)
             if self._run_active():
-                self.trainer.set_lr(lr)  # type: ignore[union-attr]
+                getattr(self.trainer, setter)(value)
         except ConfigError as exc:
-            controls.show_error("lr", f"{exc} (not applied)")
+            self._controls.show_error(which, f"{exc} (not applied)")
             return False
-        self.lr = lr
-        controls.show_running(self.lam, self.lr)
+        setattr(self, which, value)
+        self._controls.show_running(self.lam, self.lr)
         return True
 
     # After Enter applies a valid value, focus leaves the field so the single-letter keys work
