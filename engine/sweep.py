@@ -31,7 +31,7 @@ from engine.device import resolve_device
 from engine.events import ParamInfo, TensorWeights
 from engine.models import build_model
 from engine.regularization import build_optimizer, is_penalized
-from engine.ridge import RidgePath
+from engine.ridge import RidgePath, converges_to_ridge
 from engine.runs import CsvLog, config_record, new_run_dir
 from engine.sweep_events import (
     MemberResult,
@@ -334,12 +334,10 @@ class Sweep:
         )
 
     def _ridge(self) -> tuple[dict[str, Any], ...] | None:
-        """The closed-form optimum per member, where training converges to it: a linear model
-        minimising MSE + λ‖w‖². AdamW's decoupled decay (mode wd) has another fixed point."""
-        c = self.config
-        if c.model != "linear" or (c.reg == "wd" and c.optimizer == "adamw"):
+        """The closed-form optimum per member, where training converges to it."""
+        if not converges_to_ridge(self.config):
             return None
-        path = RidgePath(self.dataset.x_train, self.dataset.y_train, c.decay_bias)
+        path = RidgePath(self.dataset.x_train, self.dataset.y_train, self.config.decay_bias)
         weights, biases = path.path(self.lams)
         return tuple(
             {"weight": [w.tolist()], "bias": [float(b)]}

@@ -40,7 +40,7 @@ from engine.regularization import (
     split_parameters,
     squared_norm,
 )
-from engine.ridge import RidgePath
+from engine.ridge import RidgePath, converges_to_ridge
 from engine.runs import RunRecorder, config_record, new_run_dir
 from engine.threads import cpu_threads
 
@@ -147,8 +147,8 @@ class Trainer:
         )
 
     def ridge(self) -> RidgePath | None:
-        """The closed-form optimum, for a linear model (the exact answer SGD should reach)."""
-        if self.config.model != "linear":
+        """The closed-form optimum, where training converges to it (see converges_to_ridge)."""
+        if not converges_to_ridge(self.config):
             return None
         return RidgePath(self.dataset.x_train, self.dataset.y_train, self.config.decay_bias)
 

@@ -240,10 +240,8 @@ class WeightDecayApp(App[int]):
         n_weights = sum(_numel(p.shape) for p in params)
         config = trainer.config
         small = config.model == "linear" and n_weights <= SMALL_MODEL_WEIGHTS
-        # AdamW's decoupled decay has another fixed point than the ridge optimum (the sweep
-        # leaves it out there too: engine/sweep.py, Sweep._ridge).
-        decoupled = config.reg == "wd" and config.optimizer == "adamw"
-        self._ridge = trainer.ridge() if small and not decoupled else None
+        # None where training does not converge to it (AdamW's decoupled decay, an MLP).
+        self._ridge = trainer.ridge() if small else None
         self._optimum_lam = None
         self._stats_drawn = -1
         self._truth_shown = False
