@@ -52,15 +52,18 @@ class WeightPanel(Horizontal):
         stats.border_title = "parameters"
         values: DataTable[str] = DataTable(id="values", cursor_type="row", zebra_stripes=True)
         values.border_title = VALUES_TITLE
+        # Kept, not queried: the app's timer can fire while the app shuts down, after these
+        # children are gone from the DOM; a kept table takes a last update harmlessly.
+        self._stats, self._values = stats, values
         yield stats
         yield values
 
     def on_mount(self) -> None:
         for key, width in STAT_COLUMNS.items():
-            self.query_one("#stats", DataTable).add_column(key, key=key, width=width)
+            self._stats.add_column(key, key=key, width=width)
         for key, width in VALUE_COLUMNS.items():
-            self.query_one("#values", DataTable).add_column(key, key=key, width=width)
-        self.query_one("#values", DataTable).display = False
+            self._values.add_column(key, key=key, width=width)
+        self._values.display = False
         self._value_rows: list[str] = []
 
     def setup(
@@ -72,13 +75,13 @@ class WeightPanel(Horizontal):
     ) -> None:
         """New run: one row per parameter (and per weight for a small linear model, beside
         its ridge optimum if `show_optimum`: not for AdamW + wd, see VALUES_TITLE_NO_OPTIMUM)."""
-        stats = self.query_one("#stats", DataTable)
+        stats = self._stats
         stats.clear()
         for p in parameters:
             shape = "×".join(map(str, p.shape)) or "scalar"
             pen = "yes" if p.penalized else "no"
             stats.add_row(p.name, shape, "", "", "", "", pen, key=p.name)
-        values = self.query_one("#values", DataTable)
+        values = self._values
         values.clear(columns=True)
         for key, width in VALUE_COLUMNS.items():
             if key != "optimum" or show_optimum:
@@ -103,7 +106,7 @@ class WeightPanel(Horizontal):
                 self._value_rows.append(key)
 
     def update_stats(self, stats: Sequence[ParamStats]) -> None:
-        table = self.query_one("#stats", DataTable)
+        table = self._stats
         for s in stats:
             if s.name not in table.rows:
                 continue
@@ -114,7 +117,7 @@ class WeightPanel(Horizontal):
                 ("max|w|", s.max_abs),
             ):
                 table.update_cell(s.name, column, num(value))
-        values = self.query_one("#values", DataTable)
+        values = self._values
         if not values.display:
             return
         for s in stats:
@@ -131,7 +134,7 @@ class WeightPanel(Horizontal):
         self._fill("optimum", optimum or {})
 
     def _fill(self, column: str, by_name: dict[str, list]) -> None:
-        values = self.query_one("#values", DataTable)
+        values = self._values
         if not values.display or column not in values.columns:
             return
         for name, nested in by_name.items():
