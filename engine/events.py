@@ -148,13 +148,17 @@ class Finished:
     epochs: int
     message: str
     weights: Mapping[str, Any] = field(compare=False)  # name -> nested lists (TensorWeights)
-    run_dir: str | None = None
+    run_dir: str | None = None  # set whenever the run wrote files, whatever its status
+    # Optimizer steps taken into epoch `epochs + 1` before a stop mid-epoch (minibatches only):
+    # the final weights (and weights.pt) include them, the epoch rows do not.
+    partial_epoch_steps: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "event": "finished",
             "status": self.status,
             "epochs": self.epochs,
+            "partial_epoch_steps": self.partial_epoch_steps,
             "message": self.message,
             "weights": dict(self.weights),
             "run_dir": self.run_dir,

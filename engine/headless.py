@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -40,6 +41,23 @@ def run_parser() -> argparse.ArgumentParser:
 _ENCODE = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
 
 
+def silence_stdout() -> None:
+    """stdout's reader has gone (`| head`, `| true`): point the descriptor at /dev/null, so that
+    what is still buffered, and the interpreter's last flush, go nowhere instead of raising
+    BrokenPipeError (which Python reports at exit, with status 120)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def flush_stdout() -> None:
+    """The last flush before exit, quiet when the reader has gone."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
 class JsonLines:
     """Writes each event's JSON on its own line; a closed pipe stops the run quietly."""
 
@@ -57,6 +75,7 @@ class JsonLines:
                 self.stream.flush()
         except BrokenPipeError:
             self.closed = True
+            silence_stdout()
             self.on_closed()
 
 
@@ -99,6 +118,7 @@ def train_to_exit_code(job: Trainer | Any, sink: object) -> int:
     if isinstance(sink, JsonLines):
         sink.on_closed = job.stop  # a closed pipe (`| head`) stops the job quietly
     run_until_done(job)
+    flush_stdout()
     return EXIT_OK if job.status in ("completed", "stopped") else EXIT_FAILED
 
 
@@ -134,7 +154,10 @@ class _Summary:
                 if self.last is not None:
                     self.progress.update(self.last.epoch, _epoch_text(self.last), force=True)
                 self.progress.close()
-            print(_summary_text(event, self.last, self.device))
+            try:
+                print(_summary_text(event, self.last, self.device))
+            except BrokenPipeError:  # `| true`: nobody reads the summary
+                silence_stdout()
 
 
 def _epoch_text(e: Epoch) -> str:

@@ -14,7 +14,6 @@ independent optimizers; per-member λ is applied by hand (see engine/sweep_reg.p
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import threading
 import time
@@ -29,10 +28,11 @@ from engine.config import ConfigError, RunConfig, check_lam
 from engine.data import Dataset, epoch_batches, load_dataset
 from engine.device import resolve_device
 from engine.events import ParamInfo, TensorWeights
+from engine.limits import check_fits
 from engine.models import build_model
 from engine.regularization import build_optimizer, is_penalized
 from engine.ridge import RidgePath, converges_to_ridge
-from engine.runs import CsvLog, config_record, new_run_dir
+from engine.runs import CsvLog, config_record, new_run_dir, save_tensors, write_json
 from engine.sweep_events import (
     MemberResult,
     SweepEpoch,
@@ -70,6 +70,8 @@ class Sweep:
         self.lams = tuple(check_lam(lam) for lam in lams)
         self.device = resolve_device(self.config.device)
         self.dataset = dataset if dataset is not None else load_dataset(self.config)
+        d = self.dataset
+        check_fits(self.config, d.n_features, d.n_train + d.n_test, self.device, members=len(lams))
         self._on_event = on_event
         k = len(self.lams)
 
@@ -89,12 +91,14 @@ class Sweep:
         self._decay = MemberDecay(self.config.reg, self.config.optimizer, self.lams, self.device)
         self._frozen = FrozenMembers(self.model.params, self.optimizer)
 
-        d = self.dataset
         self._x, self._y = d.x_train.to(self.device), d.y_train.to(self.device)
         self._x_test = None if d.x_test is None else d.x_test.to(self.device)
         self._y_test = None if d.y_test is None else d.y_test.to(self.device)
         self._batch_generator = torch.Generator().manual_seed(self.config.seed + 2)
 
+        self._batch_mean = self.config.train_loss == "batch-mean"
+        self._loss_sums: torch.Tensor | None = None
+        self._partial_steps, self._partial_of = 0, 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.status = "ready"
@@ -151,8 +155,7 @@ class Sweep:
             self._t0 = time.perf_counter()
             if self.run_dir is not None:
                 record = config_record(self._config_dict(), self.device, self.dataset)
-                config_text = json.dumps(record, indent=2) + "\n"
-                (self.run_dir / "config.json").write_text(config_text)
+                write_json(self.run_dir / "config.json", record)
                 log = CsvLog(self.run_dir / "sweep.csv", SWEEP_COLUMNS)
             self._on_event(self._started_event())
             for epoch in range(1, int(self.config.epochs) + 1):  # type: ignore[arg-type]
@@ -160,6 +163,11 @@ class Sweep:
                     break
                 if not self._train_epoch():
                     status, message = "stopped", f"stopped by request after epoch {self.epoch}"
+                    if self._partial_steps:
+                        message += (
+                            f" and {self._partial_steps} of {self._partial_of} steps of epoch "
+                            f"{self.epoch + 1} (the final weights include those steps)"
+                        )
                     break
                 self.epoch = epoch
                 event = self._measure(epoch)
@@ -183,14 +191,18 @@ class Sweep:
         except Exception as exc:  # e.g. the device failed: report without the weights
             note = f"reading the results failed: {type(exc).__name__}: {exc}"
             message = f"{message}; {note}" if message else note
-            finished = SweepFinished("failed", self.epoch, message, None, ())
-        try:
-            if log is not None:
-                log.close()
-            if self.run_dir is not None:
-                self._save_results(finished)
-        except Exception as exc:
-            finished = replace(finished, status="failed", message=f"saving failed: {exc}")
+            finished = SweepFinished("failed", self.epoch, message, None, (), self._run_dir_text())
+        # Each file on its own: a sweep.csv that could not be written must not cost the weights.
+        saves: list[Callable[[], None]] = [] if log is None else [log.close]
+        if self.run_dir is not None:
+            saves.append(lambda: self._save_results(finished))
+        for save in saves:
+            try:
+                save()
+            except Exception as exc:
+                note = f"saving failed: {exc}"
+                message = f"{finished.message}; {note}" if finished.message else note
+                finished = replace(finished, status="failed", message=message)
         self.status = finished.status
         # A consumer that fails on the last event cannot be told anything more.
         with contextlib.suppress(Exception):
@@ -198,7 +210,8 @@ class Sweep:
         return finished
 
     def _train_epoch(self) -> bool:
-        """One pass over the training rows for every member; False if a stop arrived."""
+        """One pass over the training rows for every member; False if a stop arrived (looked at
+        before each step, so that a stop leaves the weights of the last reported epoch)."""
         model, optimizer, decay = self.model, self.optimizer, self._decay
         batches = epoch_batches(
             self._x.shape[0],
@@ -206,22 +219,34 @@ class Sweep:
             self._batch_generator,
             self.device,
         )
-        for idx in batches if batches is not None else (None,):
+        self._loss_sums = None
+        for step, idx in enumerate(batches if batches is not None else (None,)):
+            if self._stop.is_set():
+                self._partial_steps = step
+                self._partial_of = 0 if batches is None else len(batches)
+                return False
             xb, yb = (self._x, self._y) if idx is None else (self._x[idx], self._y[idx])
-            loss = model.member_mse(xb, yb).sum()  # the sum, never the mean: see the docstring
+            member_losses = model.member_mse(xb, yb)
+            loss = member_losses.sum()  # the sum, never the mean: see the docstring
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             decay.before_step(model.penalized, self._lr)  # λ_k: l2 and wd, see sweep_reg.py
             optimizer.step()
             self._frozen.restore()
-            if self._stop.is_set():
-                return False
+            if self._batch_mean:
+                batch_sum = member_losses.detach() * yb.shape[0]
+                sums = self._loss_sums
+                self._loss_sums = batch_sum if sums is None else sums + batch_sum
         return True
 
     @torch.no_grad()
     def _measure(self, epoch: int) -> SweepEpoch:
         """The epoch's numbers for every member at its final weights, with one host sync."""
-        rows = [self.model.member_mse(self._x, self._y), self.model.member_sq_norms()]
+        if self._batch_mean:  # as a run does: the mean of the epoch's minibatch losses
+            train_losses = self._loss_sums / self._y.shape[0]  # type: ignore[operator]
+        else:
+            train_losses = self.model.member_mse(self._x, self._y)
+        rows = [train_losses, self.model.member_sq_norms()]
         if self._x_test is not None:
             rows.append(self.model.member_mse(self._x_test, self._y_test))
         values = torch.stack(rows).tolist()
@@ -256,13 +281,16 @@ class Sweep:
         )
 
     def _log_epoch(self, log: CsvLog, event: SweepEpoch) -> None:
-        # One row per member that trained this epoch: a diverged member's last row is the epoch
-        # it diverged at (it is frozen afterwards, so later rows would only repeat it).
+        # One row per member that trained this epoch, all in one unit: a kill or a full disk
+        # leaves an epoch with all its members in sweep.csv or none. A diverged member's last
+        # row is the epoch it diverged at (it is frozen afterwards: later rows would repeat it).
+        rows = []
         for k, lam in enumerate(self.lams):
             if self.member_epochs[k] != event.epoch:
                 continue
             test = None if event.test_loss is None else event.test_loss[k]
-            log.append((event.epoch, lam, event.train_loss[k], test, event.weight_sq_norm[k]))
+            rows.append((event.epoch, lam, event.train_loss[k], test, event.weight_sq_norm[k]))
+        log.append(*rows)
 
     # ----- results ----------------------------------------------------------------------------
 
@@ -301,19 +329,19 @@ class Sweep:
             message=message,
             best_lam=self.best_lam(),
             results=tuple(results),
-            run_dir=None if self.run_dir is None else str(self.run_dir),
+            run_dir=self._run_dir_text(),
+            partial_epoch_steps=self._partial_steps,
         )
 
     def _save_results(self, finished: SweepFinished) -> None:
         run_dir: Path = self.run_dir  # type: ignore[assignment]
-        torch.save(
-            {"lams": list(self.lams), "state_dict": self.model.state_dict()},
-            run_dir / "weights.pt",
+        save_tensors(
+            run_dir / "weights.pt", {"lams": list(self.lams), "state_dict": self.model.state_dict()}
         )
         summary = finished.to_json()
         summary["results"] = [{**r, "weights": None} for r in summary["results"]]
         del summary["event"]
-        (run_dir / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_json(run_dir / "results.json", summary)
 
     # ----- descriptions -------------------------------------------------------------------
 
@@ -343,6 +371,9 @@ class Sweep:
             {"weight": [w.tolist()], "bias": [float(b)]}
             for w, b in zip(weights, biases, strict=True)
         )
+
+    def _run_dir_text(self) -> str | None:
+        return None if self.run_dir is None else str(self.run_dir)
 
     def _run_label(self) -> str:
         c = self.config

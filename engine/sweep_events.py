@@ -98,16 +98,19 @@ class SweepFinished:
     message: str
     best_lam: float | None  # lowest final test loss (train loss without a test split)
     results: tuple[MemberResult, ...] = field(compare=False)
-    run_dir: str | None = None
+    run_dir: str | None = None  # set whenever the sweep wrote files, whatever its status
+    partial_epoch_steps: int = 0  # as in a run's Finished: steps into the epoch after `epochs`
 
     def to_json(self) -> dict[str, Any]:
         return {
             "event": "sweep_finished",
             "status": self.status,
             "epochs": self.epochs,
+            "partial_epoch_steps": self.partial_epoch_steps,
             "message": self.message,
             "best_lam": self.best_lam,
             "results": [r.to_json() for r in self.results],
+            "run_dir": self.run_dir,
         }
 
 

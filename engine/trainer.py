@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from engine.config import ConfigError, RunConfig, check_lam, check_lr
 from engine.data import Dataset, epoch_batches, load_dataset
 from engine.device import resolve_device
+from engine.diagnosis import divergence_cause
 from engine.events import (
     Epoch,
     Event,
@@ -31,6 +32,7 @@ from engine.events import (
     StateChanged,
     TensorWeights,
 )
+from engine.limits import check_fits
 from engine.models import build_model
 from engine.regularization import (
     build_optimizer,
@@ -49,6 +51,19 @@ STATS_INTERVAL_S = 0.05  # per-parameter statistics at most 20 times a second
 SMALL_MODEL_WEIGHTS = 32  # show the weights themselves up to this many
 
 
+@dataclass(frozen=True)
+class _EpochEnd:
+    """An epoch measured at its final weights, waiting for its train loss (see _train_epoch)."""
+
+    epoch: int
+    test: torch.Tensor | None
+    sq_norm: torch.Tensor
+    lam: float
+    lr: float
+    elapsed_s: float
+    stats: tuple[ParamStats, ...] | None
+
+
 class Trainer:
     """One training run. Construct it (validates and loads everything, may raise ConfigError),
     then `start()` it on a thread or `run()` it on this one."""
@@ -62,10 +77,10 @@ class Trainer:
         stats_interval_s: float = STATS_INTERVAL_S,
     ) -> None:
         self.config = config.resolved()
-        if self.config.reg == "none" and self.config.lam:
-            self.config = replace(self.config, lam=0.0)
         self.device = resolve_device(self.config.device)
         self.dataset = dataset if dataset is not None else load_dataset(self.config)
+        d = self.dataset
+        check_fits(self.config, d.n_features, d.n_train + d.n_test, self.device)
         self._on_event = on_event
         self._stats_interval_s = stats_interval_s
 
@@ -80,7 +95,6 @@ class Trainer:
             self.config, self._penalized, [p for _, p in free], self._lam, self._lr
         )
 
-        d = self.dataset
         self._x, self._y = d.x_train.to(self.device), d.y_train.to(self.device)
         self._x_test = None if d.x_test is None else d.x_test.to(self.device)
         self._y_test = None if d.y_test is None else d.y_test.to(self.device)
@@ -94,7 +108,8 @@ class Trainer:
         self._recorder: RunRecorder | None = None
         self._thread: threading.Thread | None = None
         self.status = "ready"
-        self.epoch = 0
+        self.epoch = 0  # epochs trained and reported
+        self._diverged: tuple[str, str] | None = None
         self.run_dir = (
             new_run_dir(self.config.runs_dir, self._run_label()) if self.config.save else None
         )
@@ -163,6 +178,8 @@ class Trainer:
         recorder: RunRecorder | None = None
         status, message = "completed", ""
         self._t0, self._paused_s, self._last_stats = time.perf_counter(), 0.0, float("-inf")
+        self._pending: _EpochEnd | None = None
+        self._partial_steps = 0
         try:
             self.status = "running"
             if self.run_dir is not None:
@@ -171,99 +188,169 @@ class Trainer:
                 )
             self._emit(self._started_event())
             for epoch in range(1, int(self.config.epochs) + 1):  # type: ignore[arg-type]
-                if not self._train_epoch():
-                    status, message = "stopped", f"stopped by request after epoch {self.epoch}"
+                ended = self._train_epoch(epoch)
+                if ended:
+                    status, message = ended
                     break
-                self.epoch = epoch
-                event = self._measure(epoch, last=epoch == self.config.epochs)
-                if recorder is not None:
-                    recorder.log_epoch(
-                        (
-                            epoch,
-                            event.train_loss,
-                            event.test_loss,
-                            event.penalty,
-                            event.objective,
-                            event.weight_sq_norm,
-                            event.lam,
-                            event.lr,
-                            round(event.elapsed_s, 6),
-                        )
-                    )
-                self._emit(event)
-                if not math.isfinite(event.train_loss):
-                    status = "diverged"
-                    message = (
-                        f"diverged at epoch {epoch}: the training loss is {event.train_loss} "
-                        f"(lr {event.lr:g} is too large for this problem?)"
-                    )
-                    break
+            else:
+                self._report_last_epoch()
+                if self._diverged is not None:
+                    status, message = self._diverged
         except Exception as exc:  # the thread must end with an event, never a traceback
             status, message = "failed", f"{type(exc).__name__}: {exc}"
-        finished = Finished(status, self.epoch, message, self._weights(), self._run_dir_text())
         self.status = status
+        finished = Finished(
+            status,
+            self.epoch,
+            message,
+            self._weights(),
+            self._run_dir_text(),
+            self._partial_steps,
+        )
         try:
             if recorder is not None:
                 recorder.close(self.model.state_dict())
         except Exception as exc:
-            finished = Finished("failed", self.epoch, f"saving failed: {exc}", finished.weights)
+            note = f"saving failed: {exc}"
+            message = f"{message}; {note}" if message else note
+            finished = replace(finished, status="failed", message=message)
             self.status = "failed"
         # A consumer that fails on the last event cannot be told anything more.
         with contextlib.suppress(Exception):
             self._emit(finished)
         return finished
 
-    def _train_epoch(self) -> bool:
-        """One pass over the training rows; False if a stop arrived."""
+    def _train_epoch(self, epoch: int) -> tuple[str, str] | None:
+        """One pass over the training rows, then the epoch's report. Returns (status, message)
+        when the run ends here instead: a stop, or a divergence found in a report.
+
+        The whole step is visible here. Commands and the stop flag are looked at before a step,
+        never after it, so a stop leaves the weights of the last step that was reported. A
+        full-batch step's data loss is the previous epoch's train loss (the same weights, the
+        same rows), so that epoch is reported from this forward pass instead of a second one.
+        """
         model, optimizer = self.model, self.optimizer
         batches = epoch_batches(
             self._x.shape[0],
-            int(self.config.batch_size),
+            int(self.config.batch_size),  # type: ignore[arg-type]
             self._batch_generator,
-            self.device,  # type: ignore[arg-type]
+            self.device,
         )
-        for idx in batches if batches is not None else (None,):
+        batch_mean = self.config.train_loss == "batch-mean"
+        loss_sum = torch.zeros((), device=self.device)
+        for step, idx in enumerate(batches if batches is not None else (None,)):
             xb, yb = (self._x, self._y) if idx is None else (self._x[idx], self._y[idx])
-            loss = F.mse_loss(model(xb), yb)
+            data_loss = F.mse_loss(model(xb), yb)
+            if self._pending is not None and not self._report(data_loss.detach()):
+                return self._diverged  # type: ignore[return-value]
+            if self._wake.is_set():
+                self._service_commands()
+            if self._stop.is_set():
+                self._partial_steps = step
+                return "stopped", self._stopped_message(step, batches)
+            loss = data_loss
             if self._loss_lam:  # l2 mode: the penalty is part of the loss
                 loss = loss + self._loss_lam * squared_norm(self._penalized)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if self._wake.is_set():
-                self._service_commands()
-            if self._stop.is_set():
-                return False
-        return True
+            if batch_mean:
+                loss_sum += data_loss.detach() * yb.shape[0]
+        self.epoch = epoch
+        self._pending = self._epoch_end(epoch)
+        if batch_mean:
+            train = loss_sum / self._y.shape[0]
+        elif batches is not None:  # minibatches: the loss at the final weights costs a pass
+            train = self._full_train_loss()
+        else:
+            return None  # reported by the next step's forward pass, or _report_last_epoch
+        return None if self._report(train) else self._diverged
+
+    def _report_last_epoch(self) -> None:
+        if self._pending is not None:
+            self._report(self._full_train_loss())
 
     @torch.no_grad()
-    def _measure(self, epoch: int, last: bool) -> Epoch:
-        """The epoch's numbers at its final weights, with a single host sync."""
-        train = F.mse_loss(self.model(self._x), self._y)
-        test = (
-            F.mse_loss(self.model(self._x_test), self._y_test)
-            if self._x_test is not None
-            else torch.full_like(train, float("nan"))
-        )
-        sq = squared_norm(self._penalized)
-        train_loss, test_loss, sq_norm = torch.stack([train, test, sq]).tolist()
+    def _full_train_loss(self) -> torch.Tensor:
+        return F.mse_loss(self.model(self._x), self._y)
+
+    @torch.no_grad()
+    def _epoch_end(self, epoch: int) -> _EpochEnd:
+        """What an epoch's report needs from its final weights, before the next step moves
+        them: the test loss and ‖w‖² as device tensors (no host sync yet), the statistics."""
         now = time.perf_counter()
         stats = None
-        if last or now - self._last_stats >= self._stats_interval_s:
+        if epoch == self.config.epochs or now - self._last_stats >= self._stats_interval_s:
             stats, self._last_stats = self._param_stats(), now
-        penalty = self._lam * sq_norm
-        return Epoch(
-            epoch=epoch,
+        test = None
+        if self._x_test is not None:
+            test = F.mse_loss(self.model(self._x_test), self._y_test)
+        return _EpochEnd(
+            epoch,
+            test,
+            squared_norm(self._penalized),
+            self._lam,
+            self._lr,
+            now - self._t0 - self._paused_s,
+            stats,
+        )
+
+    def _report(self, train: torch.Tensor) -> bool:
+        """Complete the pending epoch with its train loss (one host sync), record it, then tell
+        the consumer. False when the run diverged there (self._diverged says how)."""
+        end, self._pending = self._pending, None
+        assert end is not None
+        test = train if end.test is None else end.test
+        train_loss, test_loss, sq_norm = torch.stack([train, test, end.sq_norm]).tolist()
+        penalty = end.lam * sq_norm
+        event = Epoch(
+            epoch=end.epoch,
             train_loss=train_loss,
-            test_loss=test_loss if self._x_test is not None else None,
+            test_loss=test_loss if end.test is not None else None,
             penalty=penalty,
             objective=train_loss + penalty,
             weight_sq_norm=sq_norm,
-            lam=self._lam,
-            lr=self._lr,
-            elapsed_s=now - self._t0 - self._paused_s,
-            param_stats=stats,
+            lam=end.lam,
+            lr=end.lr,
+            elapsed_s=end.elapsed_s,
+            param_stats=end.stats,
         )
+        if self._recorder is not None:  # on disk before any consumer sees it
+            self._recorder.log_epoch(
+                (
+                    event.epoch,
+                    event.train_loss,
+                    event.test_loss,
+                    event.penalty,
+                    event.objective,
+                    event.weight_sq_norm,
+                    event.lam,
+                    event.lr,
+                    round(event.elapsed_s, 6),
+                )
+            )
+        self._emit(event)
+        if math.isfinite(train_loss):
+            return True
+        self.epoch = end.epoch
+        self._diverged = (
+            "diverged",
+            f"diverged at epoch {end.epoch}: the training loss is {train_loss} "
+            f"({self._divergence_hint(end)})",
+        )
+        return False
+
+    def _divergence_hint(self, end: _EpochEnd) -> str:
+        return divergence_cause(self.config, self.dataset, end.lam, end.lr)
+
+    def _stopped_message(self, step: int, batches: list[torch.Tensor] | None) -> str:
+        message = f"stopped by request after epoch {self.epoch}"
+        if step and batches is not None:
+            message += (
+                f" and {step} of {len(batches)} steps of epoch {self.epoch + 1} "
+                "(the final weights include those steps)"
+            )
+        return message
 
     def _param_stats(self) -> tuple[ParamStats, ...]:
         named = list(self.model.named_parameters())
@@ -290,7 +377,7 @@ class Trainer:
 
     def _service_commands(self) -> None:
         """Apply queued commands; while paused, wait here, between two optimizer steps."""
-        was_paused = self._paused
+        was_paused, paused_at = self._paused, 0.0
         while True:
             with self._lock:
                 commands, self._commands = self._commands, []
@@ -308,15 +395,18 @@ class Trainer:
                     self._paused = False
             if self._paused != was_paused:
                 was_paused = self._paused
+                if self._paused:
+                    paused_at = time.perf_counter()  # the pause is not training time
+                    if self._recorder is not None:
+                        # Whoever sees `paused` finds every reported epoch on disk.
+                        self._recorder.flush()
+                else:
+                    self._paused_s += time.perf_counter() - paused_at
                 self.status = "paused" if self._paused else "running"
                 self._emit(StateChanged(self.status))
             if not self._paused or self._stop.is_set():
                 break
-            if self._recorder is not None:
-                self._recorder.flush()  # a pause may be long: its rows reach the disk now
-            waited_from = time.perf_counter()
             self._wake.wait()
-            self._paused_s += time.perf_counter() - waited_from
 
     def _queue(self, name: str, value: Any) -> None:
         with self._lock:

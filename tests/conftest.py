@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,3 +91,12 @@ def auto_means_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     present explicitly and checks it against the CPU with a tolerance fit for that.
     """
     monkeypatch.setattr("engine.device.auto_device", lambda: torch.device("cpu"))
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)

@@ -6,12 +6,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, WDTUI, epochs_of, finished_of
+from conftest import ROOT, WDTUI, epochs_of, finished_of, wait_until
 
 from engine.config import RunConfig
 from engine.runs import METRIC_COLUMNS, read_metrics
@@ -50,6 +49,12 @@ def test_no_save_writes_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def data_rows(runs_dir: Path) -> int:
+    """Whole rows in the (only) run's metrics.csv so far."""
+    found = list(runs_dir.glob("*/metrics.csv"))
+    return max(0, found[0].read_text().count("\n") - 1) if found else 0
+
+
 def test_sigkill_keeps_every_flushed_epoch(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [
@@ -67,17 +72,11 @@ def test_sigkill_keeps_every_flushed_epoch(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        metrics = None
-        while time.monotonic() < deadline:
-            found = list(tmp_path.glob("*/metrics.csv"))
-            if found and len(found[0].read_text().splitlines()) > 1:
-                metrics = found[0]
-                break
-            time.sleep(0.1)
-        assert metrics is not None, "the run never flushed an epoch"
-        time.sleep(1.5)  # at least one more one-second flush
-        flushed_before_kill = len(metrics.read_text().splitlines()) - 1
+        wait_until(lambda: data_rows(tmp_path) > 0, 60, "the first flushed epoch")
+        (metrics,) = tmp_path.glob("*/metrics.csv")
+        first_flush = data_rows(tmp_path)
+        wait_until(lambda: data_rows(tmp_path) > first_flush, 30, "the next one-second flush")
+        flushed_before_kill = data_rows(tmp_path)
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
@@ -96,10 +95,7 @@ def test_ctrl_c_stops_cleanly_and_saves(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list(tmp_path.glob("*/metrics.csv")):
-        time.sleep(0.1)
-    time.sleep(0.5)
+    wait_until(lambda: data_rows(tmp_path) > 0, 60, "the first flushed epoch")
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err

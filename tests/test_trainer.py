@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 
 import pytest
+import torch
 from conftest import EventQueue, epochs_of, finished_of, run_to_end
 
 from engine.config import ConfigError, RunConfig
@@ -88,16 +88,19 @@ def test_pause_stops_epochs_and_resume_continues(events: EventQueue) -> None:
         events.wait_for(lambda e: isinstance(e, StateChanged) and e.state == "paused")
         assert trainer.status == "paused"
         paused_at = trainer.epoch
-        time.sleep(0.3)
-        arrived = [e for e in events.drain() if isinstance(e, Epoch)]
-        assert trainer.epoch == paused_at and max(e.epoch for e in arrived) <= paused_at
         trainer.resume()
         events.wait_for(lambda e: isinstance(e, StateChanged) and e.state == "running")
         events.wait_for(is_epoch(paused_at + 3))
     finally:
         trainer.stop()
         assert trainer.join(10)
-    done = finished_of(events.drain())
+    # Between `paused` and `running` no epoch was trained or reported.
+    seen = events.drain()
+    paused = next(i for i, e in enumerate(seen) if isinstance(e, StateChanged))
+    running = paused + 1
+    assert seen[running] == StateChanged("running")
+    assert [e.epoch for e in seen[paused:] if isinstance(e, Epoch)][:1] == [paused_at + 1]
+    done = finished_of(seen)
     assert done.status == "stopped" and done.epochs >= paused_at + 3
 
 
@@ -129,25 +132,30 @@ def test_stop_while_paused_ends_promptly(events: EventQueue) -> None:
     assert not any(t.name == "wdtui-trainer" for t in threading.enumerate())
 
 
-def test_paused_time_is_not_counted_as_training_time(events: EventQueue) -> None:
-    trainer = Trainer(RunConfig(preset="line", epochs=10**7, save=False), events)
-    trainer.start()
-    try:
-        events.wait_for(is_epoch(1))
-        trainer.pause()
-        before = events.wait_for(lambda e: isinstance(e, StateChanged))
-        last = [e for e in events.seen if isinstance(e, Epoch)][-1]
-        wall_before = time.perf_counter()
-        time.sleep(1.0)
-        trainer.resume()
-        after = events.wait_for(is_epoch(last.epoch + 1))
-        wall_gap = time.perf_counter() - wall_before
-        # The clock moved on by the pause plus a little training; elapsed_s only by the latter.
-        assert after.elapsed_s - last.elapsed_s <= wall_gap - 0.9
-        assert before.state == "paused"
-    finally:
-        trainer.stop()
-        trainer.join(10)
+def test_paused_time_is_not_counted_as_training_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clock that jumps an hour while the trainer is paused: elapsed_s must not see it."""
+    clock = {"now": 0.0}
+
+    def fake_perf_counter() -> float:
+        clock["now"] += 1e-3  # every reading moves time on a little
+        return clock["now"]
+
+    monkeypatch.setattr("engine.trainer.time.perf_counter", fake_perf_counter)
+    seen: list = []
+
+    def sink(event) -> None:
+        seen.append(event)
+        if isinstance(event, Epoch) and event.epoch == 3:
+            trainer.pause()
+        elif event == StateChanged("paused"):
+            clock["now"] += 3600.0
+            trainer.resume()
+
+    trainer = Trainer(RunConfig(preset="line", epochs=6, save=False), sink)
+    trainer.run()
+    elapsed = [e.elapsed_s for e in epochs_of(seen)]
+    assert StateChanged("paused") in seen and len(elapsed) == 6
+    assert elapsed[-1] < 1.0  # the hour paused is not in it
 
 
 def test_divergence_ends_the_run_at_the_first_non_finite_epoch() -> None:
@@ -221,3 +229,62 @@ def test_cpu_runs_use_the_configured_thread_count_and_restore_it(count: int) -> 
     trainer.run()
     assert set(inside) == {count}
     assert torch.get_num_threads() == before
+
+
+def test_one_forward_pass_over_the_training_rows_per_full_batch_epoch() -> None:
+    """The step's own forward pass gives the previous epoch's train loss; only the last epoch
+    needs one more."""
+    trainer = Trainer(RunConfig(preset="highdim", batch_size=0, epochs=9, save=False), print)
+    rows_seen: list[int] = []
+    forward = trainer.model.forward
+
+    def counting(x):
+        rows_seen.append(x.shape[0])
+        return forward(x)
+
+    trainer.model.forward = counting
+    trainer._on_event = lambda e: None
+    trainer.run()
+    n_train, n_test = trainer.dataset.n_train, trainer.dataset.n_test
+    assert rows_seen.count(n_train) == 9 + 1 and rows_seen.count(n_test) == 9
+
+
+@pytest.mark.parametrize("batch_size", [0, 5])
+def test_train_loss_is_the_loss_at_the_epochs_final_weights(batch_size: int) -> None:
+    """Checked as each event arrives, when the weights are still the epoch's final ones,
+    against the definition computed independently: the MSE over every training row."""
+    checked: list[int] = []
+
+    def sink(event) -> None:
+        if isinstance(event, Epoch):
+            with torch.no_grad():
+                x, y = trainer.dataset.x_train, trainer.dataset.y_train
+                assert event.train_loss == torch.nn.functional.mse_loss(trainer.model(x), y).item()
+            checked.append(event.epoch)
+
+    config = RunConfig(preset="highdim", batch_size=batch_size, lam=0.1, epochs=12, save=False)
+    trainer = Trainer(config, sink)
+    trainer.run()
+    assert checked == list(range(1, 13))
+
+
+def test_batch_mean_is_the_mean_of_the_epochs_minibatch_losses() -> None:
+    """Against a hand-written loop with torch's SGD: the same batches, the same losses."""
+    config = RunConfig(preset="highdim", lam=0.1, epochs=5, train_loss="batch-mean", save=False)
+    _, events = run_to_end(**{k: v for k, v in config.__dict__.items() if k != "save"})
+    trainer = Trainer(config, lambda e: None)  # a fresh model with the same initial weights
+    model, data = trainer.model, trainer.dataset
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.resolved().lr)
+    generator = torch.Generator().manual_seed(config.seed + 2)
+    expected = []
+    for _ in range(5):
+        total = 0.0
+        for idx in torch.randperm(data.n_train, generator=generator).split(5):
+            data_loss = torch.nn.functional.mse_loss(model(data.x_train[idx]), data.y_train[idx])
+            loss = data_loss + 0.1 * model.weight.pow(2).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += data_loss.item() * len(idx)
+        expected.append(total / data.n_train)
+    assert [e.train_loss for e in epochs_of(events)] == pytest.approx(expected, rel=1e-6)
