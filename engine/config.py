@@ -7,7 +7,9 @@ the sweep and the UI all see the same concrete numbers.
 
 from __future__ import annotations
 
+import difflib
 import math
+import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,38 @@ MODELS = ("linear", "mlp")
 ACTIVATIONS = ("relu", "tanh")
 INITS = ("default", "zeros")
 OPTIMIZERS = ("sgd", "adam", "adamw")
+# What an epoch's train loss is: the loss at its final weights (d2l's, free with full batches),
+# or the mean of its minibatch losses (free always; the exact one costs a pass over the rows).
+TRAIN_LOSSES = ("exact", "batch-mean")
 REG_MODES = ("l2", "wd", "none")
+
+
+# Keys a saved config.json holds besides RunConfig's own fields: written by
+# engine/runs.py `config_record` (where and on what a run ran) and by the sweep (its λ list).
+# `--config` and `RunConfig.from_dict` accept these and refuse any other unknown key (a typo
+# such as "lamda" must not be ignored). A writer that adds a key to config.json adds it here.
+RECORD_KEYS = ("resolved_device", "torch_version", "n_train", "n_test", "features", "lams")
+
+# Training runs in float32: a λ or lr beyond its range would become inf inside torch (and 2λ is
+# what `wd` hands the optimizer); one below its smallest normal number would become 0 (or lose
+# its precision), and the run would "complete" without moving.
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.1754943508222875e-38  # the smallest positive normal float32
+
+# A fixed cap, not one derived from this machine's cores: a config.json saved on a big machine
+# must replay anywhere. 1024 is above any single machine's core count (more threads than cores
+# never helps) and far below where thread creation fails (65536 crashed torch's OpenMP pool).
+MAX_CPU_THREADS = 1024
+# Wider layers than this are a typo; it also keeps every size far from int64 overflow in torch.
+MAX_HIDDEN_WIDTH = 2**31
 
 
 class ConfigError(ValueError):
     """A setting a user gave is not valid. The message is one line, fit to show as is."""
+
+
+class DataError(ConfigError):
+    """The data a user pointed at cannot be used. The message is one line."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +76,8 @@ CSV_DEFAULTS = PresetDefaults(lr=0.01, lam=0.01, epochs=100, batch_size=0, stand
 
 @dataclass(frozen=True)
 class RunConfig:
-    # data
-    preset: str | None = "line"
+    # data: a preset or a CSV (None and no data: the `line` preset)
+    preset: str | None = None
     data: str | None = None
     target: str | None = None
     test_fraction: float | None = None  # None: the preset's own split (0.2 for a CSV)
@@ -65,6 +94,7 @@ class RunConfig:
     momentum: float = 0.0
     epochs: int | None = None
     batch_size: int | None = None
+    train_loss: str = "exact"  # TRAIN_LOSSES
     # regularization: objective = MSE + lam * sum of ||w||^2 over the penalized parameters
     reg: str = "l2"
     lam: float | None = None
@@ -78,18 +108,31 @@ class RunConfig:
     def resolved(self) -> RunConfig:
         """Fill the preset's defaults in and validate everything; raises ConfigError."""
         if self.data is not None:
+            if self.preset is not None:
+                raise ConfigError(
+                    f"--preset {self.preset} and --data {self.data} exclude each other: a run "
+                    "trains on a built-in problem or on a CSV file"
+                )
             defaults = CSV_DEFAULTS
         else:
-            if self.preset not in PRESETS:
+            if self.preset is not None and self.preset not in PRESETS:
                 raise ConfigError(
                     f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}"
                 )
-            defaults = PRESET_DEFAULTS[self.preset]
+            defaults = PRESET_DEFAULTS[self.preset or "line"]
+        lam = defaults.lam if self.lam is None else self.lam
+        if self.reg == "none":
+            # No penalty: λ is 0, never the preset's default. (The command line refuses a
+            # nonzero --lam with `none`; the explorer keeps its live λ while it switches modes.)
+            if self.lam is not None:
+                check_lam(self.lam)
+            lam = 0.0
         cfg = replace(
             self,
-            preset=None if self.data is not None else self.preset,
+            preset=None if self.data is not None else (self.preset or "line"),
+            data=None if self.data is None else _absolute_file(self.data),
             lr=defaults.lr if self.lr is None else self.lr,
-            lam=defaults.lam if self.lam is None else self.lam,
+            lam=lam,
             epochs=defaults.epochs if self.epochs is None else self.epochs,
             batch_size=defaults.batch_size if self.batch_size is None else self.batch_size,
             hidden=tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else self.hidden,
@@ -113,7 +156,13 @@ class RunConfig:
             raise ConfigError("--momentum applies to --optimizer sgd only")
         _whole("epochs", self.epochs)
         _whole("batch size", self.batch_size, "0 = full batch")
+        _choice("train loss", self.train_loss, TRAIN_LOSSES)
         _whole("CPU threads", self.cpu_threads, "0 = torch's default")
+        if self.cpu_threads > MAX_CPU_THREADS:
+            raise ConfigError(
+                f"CPU threads must be at most {MAX_CPU_THREADS}, got {self.cpu_threads} "
+                f"(this machine has {os.cpu_count() or 1} cores)"
+            )
         if self.test_fraction is not None and (
             not _finite(self.test_fraction) or not 0 <= self.test_fraction < 1
         ):
@@ -147,6 +196,11 @@ class RunConfig:
             isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden
         ):
             raise ConfigError(f"hidden sizes must be positive whole numbers, got {self.hidden!r}")
+        if any(h > MAX_HIDDEN_WIDTH for h in self.hidden):
+            widest = max(self.hidden)
+            raise ConfigError(
+                f"hidden sizes must be at most {MAX_HIDDEN_WIDTH} (2**31), got {widest}"
+            )
         _whole("seed", self.seed)
         if self.seed >= 2**63:
             raise ConfigError(f"seed must be below 2**63, got {self.seed}")
@@ -159,7 +213,7 @@ class RunConfig:
     @property
     def source_name(self) -> str:
         """The preset, or the CSV's file name: what a run folder's name starts with."""
-        return str(self.preset) if self.data is None else Path(self.data).name
+        return (self.preset or "line") if self.data is None else Path(self.data).name
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -168,11 +222,38 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """A config from a saved config.json's object; an unknown key is a ConfigError."""
+        check_keys(data)
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         if isinstance(kwargs.get("hidden"), list):
             kwargs["hidden"] = tuple(kwargs["hidden"])
         return cls(**kwargs)
+
+
+def check_keys(saved: dict[str, Any], where: str = "config.json") -> None:
+    """Refuse a key that is neither a setting nor one of RECORD_KEYS (a typo: "lamda")."""
+    accepted = [f.name for f in fields(RunConfig)] + list(RECORD_KEYS)
+    for key in saved:
+        if key not in accepted:
+            close = difflib.get_close_matches(str(key), accepted, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{where}: unknown setting {key!r}{hint}")
+
+
+def _absolute_file(data: object) -> object:
+    """A CSV path made absolute (so a saved config.json works from any folder), or an error
+    naming the path as the user wrote it."""
+    if not isinstance(data, str):
+        return data  # _validate_types says what is wrong
+    if not data.strip():
+        raise DataError("--data needs a file name, got ''")
+    path = os.path.abspath(os.path.expanduser(data))
+    if not os.path.exists(path):
+        raise DataError(f"no such file: {data}")
+    if not os.path.isfile(path):
+        raise DataError(f"{data} is not a regular file")
+    return path
 
 
 def _finite(value: object) -> bool:
@@ -190,26 +271,32 @@ def _whole(name: str, value: object, note: str = "") -> None:
         raise ConfigError(f"{name} must be a whole number >= 0{extra}, got {value}")
 
 
-# Training runs in float32: a λ or lr beyond its range would become inf inside torch (and 2λ is
-# what `wd` hands the optimizer).
-FLOAT32_MAX = 3.4028234663852886e38
-
-
 def check_lam(lam: object) -> float:
-    """λ must be a finite number >= 0 (and 2λ within float32)."""
+    """λ must be a finite number >= 0 that float32 holds: 2λ finite, a nonzero λ not below the
+    smallest normal float32 (it would act as 0)."""
     if not _finite(lam) or lam < 0:  # type: ignore[operator]
         raise ConfigError(f"λ must be a finite number >= 0, got {lam}")
     if lam > FLOAT32_MAX / 2:  # type: ignore[operator]
         raise ConfigError(f"λ must be at most {FLOAT32_MAX / 2:.3g} (float32), got {lam}")
+    if 0 < lam < FLOAT32_TINY:  # type: ignore[operator]
+        raise ConfigError(
+            f"λ must be 0 or at least {FLOAT32_TINY:.3g} (float32's smallest normal number; "
+            f"smaller is 0 in training), got {lam}"
+        )
     return float(lam)  # type: ignore[arg-type]
 
 
 def check_lr(lr: object) -> float:
-    """The learning rate must be a finite number > 0 (within float32)."""
+    """The learning rate must be a finite number > 0 that float32 holds as a normal number."""
     if not _finite(lr) or lr <= 0:  # type: ignore[operator]
         raise ConfigError(f"learning rate must be a finite number > 0, got {lr}")
     if lr > FLOAT32_MAX:  # type: ignore[operator]
         raise ConfigError(f"learning rate must be at most {FLOAT32_MAX:.3g} (float32), got {lr}")
+    if lr < FLOAT32_TINY:  # type: ignore[operator]
+        raise ConfigError(
+            f"learning rate must be at least {FLOAT32_TINY:.3g} (float32's smallest normal "
+            f"number; smaller is 0 in training), got {lr}"
+        )
     return float(lr)  # type: ignore[arg-type]
 
 
@@ -246,9 +333,12 @@ __all__ = [
     "OPTIMIZERS",
     "PRESETS",
     "PRESET_DEFAULTS",
+    "RECORD_KEYS",
     "REG_MODES",
     "ConfigError",
+    "DataError",
     "RunConfig",
+    "check_keys",
     "check_lam",
     "check_lr",
     "parse_hidden",

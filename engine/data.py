@@ -13,11 +13,12 @@ from pathlib import Path
 
 import torch
 
-from engine.config import ConfigError, RunConfig
+from engine.config import DataError, RunConfig
 
+__all__ = ["DataError", "Dataset", "column_list", "epoch_batches", "load_dataset", "read_csv"]
 
-class DataError(ConfigError):
-    """The data a user pointed at cannot be used. The message is one line."""
+COLUMNS_SHOWN = 5  # a message lists this many columns of a wide file, then a count
+COLUMN_NAME_SHOWN = 40  # characters of one column's name in such a list
 
 
 @dataclass
@@ -155,8 +156,16 @@ def read_csv(path: str, target: str) -> tuple[torch.Tensor, torch.Tensor, list[s
     if not rows:
         raise DataError(f"{path} is empty")
     header = [name.strip() for name in rows[0]]
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise DataError(
+                f"{path} has two columns named {name!r}: rename one (each column must have "
+                "its own name)"
+            )
+        seen.add(name)
     if target not in header:
-        raise DataError(f"{path} has no column {target!r}; its columns: {', '.join(header)}")
+        raise DataError(f"{path} has no column {target!r}; {column_list(header)}")
     if len(header) < 2:
         raise DataError(f"{path} needs at least one feature column besides {target!r}")
     if len(rows) < 3:
@@ -191,6 +200,23 @@ def read_csv(path: str, target: str) -> tuple[torch.Tensor, torch.Tensor, list[s
     t = header.index(target)
     features = [i for i in range(len(header)) if i != t]
     return table[:, features], table[:, t : t + 1], [header[i] for i in features]
+
+
+def column_list(header: list[str]) -> str:
+    """'the file has 3 columns: 'a', 'b', 'y'', shortened for a wide file to a few and a count:
+    one line of a readable length, whatever the file."""
+
+    def shown(name: str) -> str:
+        if len(name) > COLUMN_NAME_SHOWN:
+            name = name[: COLUMN_NAME_SHOWN - 1] + "…"
+        return repr(name)
+
+    n = len(header)
+    noun = "column" if n == 1 else "columns"
+    if n <= COLUMNS_SHOWN + 1:  # "… (and 1 more)" would be no shorter than the name
+        return f"the file has {n} {noun}: {', '.join(shown(h) for h in header)}"
+    first = ", ".join(shown(h) for h in header[:COLUMNS_SHOWN])
+    return f"the file has {n} columns: {first}, … (and {n - COLUMNS_SHOWN} more)"
 
 
 def epoch_batches(

@@ -13,18 +13,21 @@ import torch
 from torch import nn
 
 from engine.config import RunConfig
+from engine.limits import check_fits, layer_sizes
+
+__all__ = ["ACTIVATION_MODULES", "build_model", "layer_sizes"]
 
 ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
-def layer_sizes(config: RunConfig, n_features: int) -> list[int]:
-    """[in, hidden..., 1]: the widths of every linear layer, in order."""
-    hidden = list(config.hidden) if config.model == "mlp" else []
-    return [n_features, *hidden, 1]
-
-
 def build_model(config: RunConfig, n_features: int) -> nn.Module:
-    """A freshly initialised model on the CPU; the same config always gives the same weights."""
+    """A freshly initialised model on the CPU; the same config always gives the same weights.
+
+    A model whose parameters alone cannot fit in the CPU's memory is refused (ConfigError)
+    before any layer is allocated; the trainer and the sweep check the whole run first
+    (engine/limits.py `check_fits`).
+    """
+    check_fits(config, n_features, 0, "cpu", training=False)
     sizes = layer_sizes(config, n_features)
     layers = [nn.Linear(n_in, n_out) for n_in, n_out in itertools.pairwise(sizes)]
     generator = torch.Generator().manual_seed(config.seed + 1)

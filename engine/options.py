@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 from dataclasses import fields
-from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from engine.config import (
     ACTIVATIONS,
@@ -16,10 +17,15 @@ from engine.config import (
     OPTIMIZERS,
     PRESETS,
     REG_MODES,
+    TRAIN_LOSSES,
     ConfigError,
     RunConfig,
+    check_keys,
+    check_lam,
     parse_hidden,
 )
+
+CONFIG_MAX_BYTES = 1 << 20  # a config.json is a few hundred bytes; 1 MiB is generous
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -43,7 +49,8 @@ def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = Tr
         help="start from a saved run's settings (runs/<id>/config.json); flags override them",
     )
     data = parser.add_argument_group("data")
-    data.add_argument("--preset", choices=PRESETS, default="line", help="built-in problem")
+    # No default here: "not given" must differ from "line" (a --config's CSV, or --data).
+    data.add_argument("--preset", choices=PRESETS, help="built-in problem (line)")
     data.add_argument("--data", metavar="FILE.csv", help="a numeric CSV with a header row")
     data.add_argument("--target", metavar="COL", help="the CSV column to predict")
     data.add_argument(
@@ -69,6 +76,13 @@ def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = Tr
     optim.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
     optim.add_argument("--epochs", type=int)
     optim.add_argument("--batch-size", type=int, help="rows per step; 0 = full batch")
+    optim.add_argument(
+        "--train-loss",
+        choices=TRAIN_LOSSES,
+        default="exact",
+        help="an epoch's train loss: at its final weights (exact; one extra pass over the rows "
+        "with minibatches) or the mean of its minibatch losses (batch-mean, free)",
+    )
 
     reg = parser.add_argument_group("regularization: objective = MSE + λ·Σ‖w‖²")
     reg.add_argument(
@@ -80,7 +94,10 @@ def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = Tr
     if with_lam:
         reg.add_argument("--lam", type=float, help="λ, the weight-decay coefficient (>= 0)")
     reg.add_argument(
-        "--decay-bias", action="store_true", help="penalize biases too (default: weights only)"
+        "--decay-bias",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="penalize biases too (default: weights only)",
     )
 
     where = parser.add_argument_group("where")
@@ -90,30 +107,85 @@ def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = Tr
         type=int,
         default=1,
         metavar="N",
-        help="torch threads for a CPU run (1: small models run fastest so; 0 = torch's default)",
+        help="torch threads for a CPU run (1: small models run fastest so; 0 = torch's default; "
+        "at most 1024)",
     )
     where.add_argument("--runs-dir", default="runs", metavar="DIR")
-    where.add_argument("--no-save", dest="save", action="store_false", help="write no files")
+    where.add_argument(
+        "--save",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write the run's files under --runs-dir (default: on)",
+    )
 
 
 def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
-    """Parse argv; with --config FILE, the file's settings become the defaults flags override."""
+    """Parse argv; with --config FILE, the file's settings become the defaults flags override.
+
+    The parsed file is kept as `args.saved_config` (None without --config). A flag given on the
+    command line overrides the file, and so does what it implies: `--preset` replaces a saved
+    CSV run's data (and target), `--data` a saved preset, `--reg none` the saved λ.
+    """
     first = parser.parse_args(argv)
     if not getattr(first, "config", None):
+        first.saved_config = None
         return first
+    saved = read_config_file(first.config)
     try:
-        saved = json.loads(Path(first.config).read_text())
+        check_keys(saved, f"--config {first.config}")
+    except ConfigError as exc:
+        fail(str(exc))
+    known = {f.name for f in fields(RunConfig)}
+    defaults = {k: v for k, v in saved.items() if k in known and hasattr(first, k)}
+    if first.preset is not None and first.data is None:
+        defaults["data"] = None
+        if first.target is None:
+            defaults["target"] = None
+    if first.data is not None and first.preset is None:
+        defaults["preset"] = None
+    if first.reg == "none" and getattr(first, "lam", None) is None and hasattr(first, "lam"):
+        defaults["lam"] = None
+    parser.set_defaults(**defaults)
+    args = parser.parse_args(argv)
+    args.saved_config = saved
+    return args
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """A saved config.json's object: a regular file of at most CONFIG_MAX_BYTES, read so (never
+    /dev/zero's endless bytes, never a FIFO that blocks). Bad input ends here: one line."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            fail(f"cannot read --config {path}: not a regular file")
+        with open(path, "rb") as handle:
+            raw = handle.read(CONFIG_MAX_BYTES + 1)
+        if len(raw) > CONFIG_MAX_BYTES:
+            fail(
+                f"cannot read --config {path}: larger than {CONFIG_MAX_BYTES // 1024} KiB "
+                "(a config.json is a few hundred bytes)"
+            )
+        saved = json.loads(raw.decode("utf-8"))
         if not isinstance(saved, dict):
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as exc:
-        fail(f"cannot read --config {first.config}: {exc}")
-    known = {f.name for f in fields(RunConfig)}
-    parser.set_defaults(**{k: v for k, v in saved.items() if k in known and hasattr(first, k)})
-    return parser.parse_args(argv)
+        fail(f"cannot read --config {path}: {_one_line(exc)}")
+    except RecursionError:
+        fail(f"cannot read --config {path}: nested too deeply")
+    return saved
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The resolved config the options describe; raises ConfigError."""
+    lam = getattr(args, "lam", None)
+    if args.reg == "none" and lam is not None and check_lam(lam) != 0:
+        raise ConfigError(
+            f"mode none has no penalty: λ {lam:g} would be ignored; drop --lam or use --reg l2/wd"
+        )
     return RunConfig(
         preset=args.preset,
         data=args.data,
@@ -130,8 +202,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         momentum=args.momentum,
         epochs=args.epochs,
         batch_size=args.batch_size,
+        train_loss=args.train_loss,
         reg=args.reg,
-        lam=getattr(args, "lam", None),
+        lam=lam,
         decay_bias=args.decay_bias,
         device=args.device,
         cpu_threads=args.cpu_threads,

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from engine.config import ConfigError
-from engine.headless import EXIT_BAD_INPUT, JsonLines, build_or_exit, train_to_exit_code
+from engine.headless import (
+    EXIT_BAD_INPUT,
+    JsonLines,
+    build_or_exit,
+    silence_stdout,
+    train_to_exit_code,
+)
 from engine.options import (
     OneLineParser,
     add_training_options,
@@ -54,21 +58,31 @@ def sweep_command(argv: list[str]) -> int:
                 "--lam sets one λ (wdtui run); a sweep takes --lams LIST or --lam-grid START:STOP:N"
             )
         if args.lams is None and args.lam_grid is None:
-            args.lams = _saved_lams(args.config)
+            args.lams = saved_lams(args.saved_config)
         lams = resolve_lams(args.lams, args.lam_grid, args.with_zero)
         return Sweep(config_from_args(args), lams, sink)
 
     return train_to_exit_code(build_or_exit(build), sink)
 
 
-def _saved_lams(config_path: str | None) -> str | None:
-    """A saved sweep's λ list (its config.json has `lams`), as --lams text; None otherwise."""
-    if not config_path:
+def saved_lams(saved: dict[str, Any] | None) -> str | None:
+    """A saved sweep's λ list (its config.json has `lams`), as --lams text; None without one.
+
+    A `lams` that is not a non-empty list of numbers is refused: running the default grid
+    instead would hide the mistake.
+    """
+    if saved is None or "lams" not in saved:
         return None
-    saved = json.loads(Path(config_path).read_text())  # parse_training_args has read it already
-    lams = saved.get("lams")
-    if not isinstance(lams, list):
-        return None
+    lams = saved["lams"]
+    if (
+        not isinstance(lams, list)
+        or not lams
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in lams)
+    ):
+        shown = repr(lams)
+        if len(shown) > 60:
+            shown = shown[:59] + "…"
+        raise ConfigError(f"config.json's lams must be a list of numbers (λ values), got {shown}")
     return ",".join(repr(v) for v in lams)
 
 
@@ -94,7 +108,10 @@ class _Table:
                 if self.last is not None:
                     self.progress.update(self.last.epoch, self._epoch_text(self.last), force=True)
                 self.progress.close()
-            print(summary_text(event, self.last, self.device))
+            try:
+                print(summary_text(event, self.last, self.device))
+            except BrokenPipeError:  # `| true`: nobody reads the table
+                silence_stdout()
 
     def _epoch_text(self, e: SweepEpoch) -> str:
         rate = e.epoch / e.elapsed_s if e.elapsed_s > 0 else 0.0

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -147,7 +151,15 @@ BAD_INPUTS = [
     (["--seed", "99999999999999999999999"], "seed must be below 2**63"),
     (["--lr", "1e39"], "learning rate must be at most 3.4e+38 (float32)"),
     (["--lam", "1e39"], "λ must be at most 1.7e+38 (float32)"),
-    (["--model", "mlp", "--hidden", "10000000,10000000"], "cannot start: RuntimeError"),
+    (["--model", "mlp", "--hidden", "10000000,10000000"], "wdtui allows at most 1.1e+12"),
+    (["--model", "mlp", "--hidden", "99999999999999999999"], "hidden sizes must be at most"),
+    (["--cpu-threads", "2147483648"], "CPU threads must be at most 1024, got 2147483648"),
+    (["--cpu-threads", "65536"], "CPU threads must be at most 1024, got 65536"),
+    (["--lr", "1e-50"], "learning rate must be at least 1.18e-38"),
+    (["--lam", "1e-50"], "λ must be 0 or at least 1.18e-38"),
+    (["--preset", "highdim", "--data", "{good}", "--target", "y"], "exclude each other"),
+    (["--reg", "none", "--lam", "5"], "mode none has no penalty: λ 5 would be ignored"),
+    (["--data", "{dup}", "--target", "y"], "has two columns named 'a'"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ]
 
@@ -158,6 +170,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(capsys, tmp_path, args, mess
         "{empty}": csv_file(tmp_path, "empty.csv", ""),
         "{text}": csv_file(tmp_path, "text.csv", "a,y\n1,2\noops,3\n"),
         "{good}": csv_file(tmp_path, "good.csv", "a,y\n1,2\n2,3\n3,5\n"),
+        "{dup}": csv_file(tmp_path, "dup.csv", "a,b,a,y\n1,2,3,4\n2,3,4,5\n3,5,6,7\n"),
     }
     args = [files.get(a, a) for a in args]
     code, out, err = run_cli(capsys, "--no-save", *args)
@@ -256,3 +269,214 @@ def test_a_hand_edited_config_json_is_checked(capsys, tmp_path, setting, message
     saved.write_text(json.dumps({"preset": "line", "epochs": 2, **setting}))
     code, _, err = run_cli(capsys, "--config", str(saved), "--no-save")
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+# ----- refusals up front, and what flags over a --config mean -------------------------------
+
+
+def started_config(out: str) -> dict:
+    started = json.loads(out.splitlines()[0])
+    assert started["event"] == "started"
+    return started["config"]
+
+
+def test_mode_none_needs_no_lam_and_refuses_a_nonzero_one(capsys) -> None:
+    for extra in ([], ["--lam", "0"], ["--preset", "highdim"]):
+        code, out, err = run_cli(capsys, "--reg", "none", "--jsonl", "--no-save", "--epochs", "1",
+                                 *extra)  # fmt: skip
+        assert code == 0, err
+        assert started_config(out)["lam"] == 0.0  # never the preset's default λ
+    code, out, err = run_cli(capsys, "--reg", "none", "--lam", "5", "--no-save")
+    assert code == 2 and out == ""
+    assert err == (
+        "wdtui: error: mode none has no penalty: λ 5 would be ignored; drop --lam or use "
+        "--reg l2/wd\n"
+    )
+
+
+def test_a_model_too_large_for_memory_is_refused_before_allocating(capsys, monkeypatch) -> None:
+    # The machine's memory is pinned, so the verdict does not depend on the test machine.
+    monkeypatch.setattr("engine.limits.cpu_available_bytes", lambda: 22 * 10**9)
+    code, out, err = run_cli(capsys, "--no-save", "--model", "mlp", "--hidden", "100000,100000")
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and err.startswith("wdtui: error: this model (")
+    assert "needs about" in err and err.endswith("the CPU has 22 GB available\n")
+
+
+def run_measuring_peak_rss(args: list[str], tmp_path, timeout: float = 120) -> tuple[int, str, int]:
+    """Run `wdtui ARGS` in a fresh process: (exit status, stderr, its peak RSS in bytes)."""
+    err_path = tmp_path / "stderr"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen([*WDTUI, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+    deadline = threading.Timer(timeout, proc.kill)
+    deadline.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        deadline.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, err_path.read_text(), usage.ru_maxrss * 1024  # KiB on Linux
+
+
+@pytest.mark.parametrize(
+    ("hidden", "message"),
+    [
+        ("99999999999999999999", "hidden sizes must be at most 2147483648 (2**31)"),
+        ("1000000,1000000", "needs about 8.0 TB to train"),
+    ],
+)
+def test_a_huge_model_is_refused_from_its_size_alone(tmp_path, hidden, message) -> None:
+    code, err, peak = run_measuring_peak_rss(
+        ["run", "--no-save", "--model", "mlp", "--hidden", hidden], tmp_path
+    )
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
+    assert peak < 3 * 2**30  # torch's own footprint, not the model's
+
+
+def test_config_must_be_a_small_regular_file(capsys, tmp_path) -> None:
+    big = tmp_path / "big.json"
+    big.write_text("{" + " " * (1 << 20) + "}")
+    for path, message in [
+        (str(tmp_path), "not a regular file"),
+        (str(big), "larger than 1024 KiB"),
+    ]:
+        code, _, err = run_cli(capsys, "--config", path, "--no-save")
+        assert code == 2 and err == f"wdtui: error: cannot read --config {path}: {message}" + (
+            " (a config.json is a few hundred bytes)\n" if "larger" in message else "\n"
+        )
+    # /dev/zero never ends and a FIFO never opens: both are refused before any read.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", str(fifo)):
+        proc = subprocess.run([*WDTUI, "run", "--config", path], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 2
+        assert proc.stderr == f"wdtui: error: cannot read --config {path}: not a regular file\n"
+
+
+def test_an_unknown_key_in_config_json_is_named(capsys, tmp_path) -> None:
+    saved = tmp_path / "config.json"
+    saved.write_text(json.dumps({"preset": "line", "lamda": 99}))
+    code, _, err = run_cli(capsys, "--config", str(saved), "--no-save")
+    assert code == 2
+    assert err == (
+        f"wdtui: error: --config {saved}: unknown setting 'lamda' (did you mean 'lam'?)\n"
+    )
+
+
+def test_a_sweeps_config_json_runs_as_a_run(capsys, tmp_path) -> None:
+    assert main(["sweep", "--epochs", "1", "--lams", "0,0.5", "--runs-dir", str(tmp_path)]) == 0
+    (sweep_dir,) = list(tmp_path.iterdir())
+    capsys.readouterr()
+    code, out, err = run_cli(capsys, "--config", str(sweep_dir / "config.json"), "--no-save",
+                             "--jsonl")  # fmt: skip
+    assert code == 0, err
+    assert started_config(out)["lam"] == 0.01  # its "lam": null is the preset's default
+
+
+def write_csv(tmp_path, name: str = "d.csv") -> str:
+    path = tmp_path / name
+    path.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{2 * i + 1}\n" for i in range(12)))
+    return str(path)
+
+
+def test_preset_and_data_flags_override_a_saved_config(capsys, tmp_path) -> None:
+    csv = write_csv(tmp_path)
+    assert main(["run", "--data", csv, "--target", "y", "--epochs", "1",
+                 "--runs-dir", str(tmp_path / "csv")]) == 0  # fmt: skip
+    assert main(["run", "--preset", "poly", "--epochs", "1",
+                 "--runs-dir", str(tmp_path / "poly")]) == 0  # fmt: skip
+    capsys.readouterr()
+    (csv_dir,) = list((tmp_path / "csv").iterdir())
+    (poly_dir,) = list((tmp_path / "poly").iterdir())
+    csv_config, poly_config = str(csv_dir / "config.json"), str(poly_dir / "config.json")
+    saved = json.loads(Path(csv_config).read_text())
+    assert saved["preset"] is None and saved["data"] == csv
+
+    def started(*args: str) -> dict:
+        code, out, err = run_cli(capsys, "--no-save", "--jsonl", *args)
+        assert code == 0, err
+        return started_config(out)
+
+    assert started("--config", csv_config)["data"] == csv  # "preset": null replays as is
+    assert started("--config", poly_config)["preset"] == "poly"  # and "data": null
+    # --preset over a CSV run's config: that preset, its data and target gone.
+    switched = started("--config", csv_config, "--preset", "highdim")
+    assert (switched["preset"], switched["data"], switched["target"]) == ("highdim", None, None)
+    # --data over a preset run's config: that CSV, the preset gone.
+    switched = started("--config", poly_config, "--data", csv, "--target", "y")
+    assert (switched["preset"], switched["data"]) == (None, csv)
+    # Both on one command line contradict each other.
+    code, _, err = run_cli(capsys, "--config", csv_config, "--preset", "line", "--data", csv)
+    assert code == 2 and "exclude each other" in err and len(err.splitlines()) == 1
+
+
+def test_a_relative_data_path_in_config_json_works_from_anywhere(capsys, tmp_path,
+                                                                 monkeypatch) -> None:  # fmt: skip
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write_csv(tmp_path / "a")
+    monkeypatch.chdir(tmp_path / "a")
+    assert main(["run", "--data", "d.csv", "--target", "y", "--epochs", "1",
+                 "--runs-dir", "runs"]) == 0  # fmt: skip
+    (run_dir,) = list((tmp_path / "a" / "runs").iterdir())
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["data"] == str(tmp_path / "a" / "d.csv")
+    monkeypatch.chdir(tmp_path / "b")
+    capsys.readouterr()
+    code, out, err = run_cli(capsys, "--config", str(run_dir / "config.json"), "--no-save",
+                             "--jsonl")  # fmt: skip
+    assert code == 0, err
+    assert started_config(out)["data"] == str(tmp_path / "a" / "d.csv")
+
+
+def test_flags_turn_off_decay_bias_and_save_that_a_config_set(capsys, tmp_path) -> None:
+    saved = tmp_path / "config.json"
+    saved.write_text(json.dumps({"preset": "line", "epochs": 1, "decay_bias": True,
+                                 "save": False}))  # fmt: skip
+    runs = tmp_path / "runs"
+    code, out, _ = run_cli(capsys, "--config", str(saved), "--jsonl", "--runs-dir", str(runs))
+    config = started_config(out)
+    assert code == 0 and config["decay_bias"] is True and config["save"] is False
+    assert not runs.exists()
+    code, out, _ = run_cli(capsys, "--config", str(saved), "--jsonl", "--runs-dir", str(runs),
+                           "--no-decay-bias", "--save")  # fmt: skip
+    started = json.loads(out.splitlines()[0])
+    assert code == 0 and started["config"]["decay_bias"] is False
+    assert started["config"]["save"] is True and len(list(runs.iterdir())) == 1
+    assert {p["name"]: p["penalized"] for p in started["parameters"]} == {
+        "weight": True,
+        "bias": False,
+    }
+
+
+# A real SIGINT, sent by the process to itself the moment it starts importing torch (the slow
+# part of starting up): deterministic, unlike a signal from outside racing the import.
+INTERRUPT_DURING_IMPORT = """
+import os, signal, sys
+
+class InterruptTorchImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, InterruptTorchImport())
+from tui.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_ctrl_c_while_torch_loads_exits_130_quietly(command) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_DURING_IMPORT, command, "--no-save"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 130
+    assert proc.stderr == "" and proc.stdout == ""

@@ -97,6 +97,8 @@ def test_zero_test_fraction_means_no_test_split() -> None:
         ("a,y\n1,2\n3,1e39\n", "y", "line 3, column 'y': '1e39' is too large for float32"),
         ("y\n1\n2\n", "y", "at least one feature column"),
         ("a,y\n1,2\n", "y", "at least 2 data rows"),
+        ("a,b,a,y\n1,2,3,4\n5,6,7,8\n", "y", "has two columns named 'a': rename one"),
+        ("a, y,y\n1,2,3\n4,5,6\n", "a", "has two columns named 'y'"),
     ],
 )
 def test_bad_csv_is_one_clear_error(tmp_path, content: str, target: str, message: str) -> None:
@@ -109,3 +111,18 @@ def test_bad_csv_is_one_clear_error(tmp_path, content: str, target: str, message
 def test_missing_csv_is_a_data_error(tmp_path) -> None:
     with pytest.raises(DataError, match="no such file"):
         load_dataset(RunConfig(data=str(tmp_path / "nope.csv"), target="y").resolved())
+
+
+def test_a_wide_files_missing_column_lists_a_few_names_and_a_count(tmp_path) -> None:
+    names = [f"c{i}" for i in range(2000)]
+    rows = [",".join(names), ",".join("1" * 2000), ",".join("2" * 2000)]
+    csv = write_csv(tmp_path / "wide.csv", "\n".join(rows) + "\n")
+    with pytest.raises(DataError) as info:
+        load_dataset(RunConfig(data=csv, target="foo").resolved())
+    assert str(info.value) == (
+        f"{csv} has no column 'foo'; the file has 2000 columns: 'c0', 'c1', 'c2', 'c3', 'c4', "
+        "… (and 1995 more)"
+    )
+    small = write_csv(tmp_path / "small.csv", "a,b,y\n1,2,3\n4,5,6\n")
+    with pytest.raises(DataError, match=r"the file has 3 columns: 'a', 'b', 'y'$"):
+        load_dataset(RunConfig(data=small, target="z").resolved())

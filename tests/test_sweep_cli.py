@@ -149,7 +149,16 @@ def test_jsonl_has_the_documented_shapes(capsys) -> None:
                           "elapsed_s"}  # fmt: skip
     assert epoch["epoch"] == 1
     assert all(len(epoch[key]) == 3 for key in ("train_loss", "test_loss", "weight_sq_norm"))
-    assert set(done) == {"event", "status", "epochs", "message", "best_lam", "results"}
+    assert set(done) == {
+        "event",
+        "status",
+        "epochs",
+        "partial_epoch_steps",
+        "message",
+        "best_lam",
+        "results",
+        "run_dir",
+    }
     assert done["status"] == "completed" and done["epochs"] == 3
     assert done["best_lam"] in (0.0, 0.1, 1.0)
     tests = [r["test_loss"] for r in done["results"]]
@@ -230,3 +239,17 @@ def test_config_from_a_run_or_a_sweep(capsys, tmp_path) -> None:
         "--lam-grid", "1:10:2",
     )  # fmt: skip
     assert code == 0 and json.loads(out.splitlines()[0])["lams"] == [1.0, 10.0]
+
+
+@pytest.mark.parametrize("lams", ["abc", 3, None, [], [0.1, "a"], [True]], ids=repr)
+def test_a_saved_lams_that_is_not_a_list_of_numbers_is_refused(capsys, tmp_path, lams) -> None:
+    saved = tmp_path / "config.json"
+    saved.write_text(json.dumps({"preset": "line", "epochs": 1, "lam": None, "lams": lams}))
+    code, out, err = sweep_cli(capsys, "--config", str(saved), "--no-save", "--jsonl")
+    assert code == 2 and out == ""
+    assert err.startswith("wdtui: error: config.json's lams must be a list of numbers")
+    assert len(err.splitlines()) == 1
+    # --lams on the command line overrides the file's list, whatever it holds.
+    code, out, _ = sweep_cli(capsys, "--config", str(saved), "--no-save", "--jsonl",
+                             "--lams", "0,1")  # fmt: skip
+    assert code == 0 and json.loads(out.splitlines()[0])["lams"] == [0.0, 1.0]

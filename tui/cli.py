@@ -8,10 +8,20 @@ USAGE = """usage: wdtui [training options]        open the explorer (wdtui --hel
        wdtui run [options] [--jsonl]   train one run headless (wdtui run --help)
        wdtui sweep [options] [--jsonl] train many λ at once (wdtui sweep --help)
 """
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command Ctrl+C ended
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    # Ctrl+C before training starts (while torch loads, which takes a second or more) ends
+    # quietly: no KeyboardInterrupt traceback. Once a run trains, engine/headless.py turns
+    # SIGINT into a clean stop instead.
+    try:
+        return _command(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _command(argv: list[str]) -> int:
     if argv[:1] == ["run"]:
         from engine.headless import run_command
 
