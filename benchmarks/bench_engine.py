@@ -1,13 +1,15 @@
-"""Epochs/s of a bare hand-written PyTorch loop vs the engine vs `wdtui run --jsonl`.
+"""Epochs/s of the loop a person writes vs the engine vs `wdtui run --jsonl`.
 
-All three do the same math in one process, interleaved, best of --repeats:
-a full-batch or minibatch SGD step on MSE + λ‖w‖², then the epoch's train loss, test loss and
-‖w‖² at the final weights with one host sync. The engine also emits events (consumed), saves
-metrics.csv and weights.pt; the CLI also serialises every event to JSON on stdout (captured in
-memory; its rate is the last epoch's own elapsed_s, so option parsing and data loading are left
-out, as they are for the other two).
+The person's loop (benchmarks/person_loop.py): the step, then the step's own loss as the train
+loss, the test loss and ‖w‖², with one host sync. The engine does the same work (its train loss
+is the loss at the epoch's final weights, taken from the next step's forward pass), emits events
+(consumed), saves metrics.csv and weights.pt; the CLI also writes every event as JSON (captured
+in memory; its rate is the last epoch's own elapsed_s, so option parsing and data loading are
+left out, as they are for the other two). All three run in one process, interleaved, best of
+--repeats. Then whole processes: `python benchmarks/person_loop.py` against `wdtui run --jsonl`
+(stdout to /dev/null), wall time from exec to exit, interpreter and torch start-up included.
 
-    python benchmarks/bench_engine.py                     # line and highdim on the CPU
+    python benchmarks/bench_engine.py                     # line, highdim, MLP 256-256 on the CPU
     python benchmarks/bench_engine.py --device cuda --mlp 1024,1024 --mlp-rows 65536
 """
 
@@ -18,61 +20,30 @@ import contextlib
 import io
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from engine.config import RunConfig
-from engine.data import load_dataset
 from engine.device import resolve_device
 from engine.headless import run_command
-from engine.models import build_model
 from engine.threads import cpu_threads
 from engine.trainer import Trainer
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from person_loop import train as person_train
 
-def bare_loop(config: RunConfig) -> float:
-    """The reference: what a person would write by hand. Returns epochs/s."""
-    device = resolve_device(config.device)
-    # The same CPU thread count as the engine (1 by default), or the ratio measures threading.
-    with cpu_threads(device, config.cpu_threads):
-        return _bare_loop(config, device)
+HERE = Path(__file__).resolve().parent
 
 
-def _bare_loop(config: RunConfig, device: torch.device) -> float:
-    data = load_dataset(config)
-    x, y = data.x_train.to(device), data.y_train.to(device)
-    xt, yt = data.x_test.to(device), data.y_test.to(device)
-    model = build_model(config, data.n_features).to(device)
-    weights = [p for p in model.parameters() if p.ndim >= 2]
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
-    generator = torch.Generator().manual_seed(config.seed + 2)
-    n, bs, lam = x.shape[0], config.batch_size, config.lam
-    start = time.perf_counter()
-    for _ in range(config.epochs):
-        if bs and bs < n:
-            batches = torch.randperm(n, generator=generator).to(device).split(bs)
-        else:
-            batches = [None]
-        for idx in batches:
-            xb, yb = (x, y) if idx is None else (x[idx], y[idx])
-            loss = F.mse_loss(model(xb), yb) + lam * sum(w.pow(2).sum() for w in weights)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        with torch.no_grad():
-            numbers = torch.stack(
-                [
-                    F.mse_loss(model(x), y),
-                    F.mse_loss(model(xt), yt),
-                    sum(w.pow(2).sum() for w in weights),
-                ]
-            ).tolist()
-    assert numbers[0] == numbers[0]
-    return config.epochs / (time.perf_counter() - start)
+def person_loop(config: RunConfig) -> float:
+    """The reference, on the same CPU thread count as the engine (1 by default). Epochs/s."""
+    with cpu_threads(resolve_device(config.device), config.cpu_threads):
+        return person_train(config)
 
 
 def engine_run(config: RunConfig, runs_dir: str) -> float:
@@ -99,13 +70,34 @@ def bench(name: str, args: list[str], config: RunConfig, repeats: int) -> None:
     bare, eng, cli = [], [], []
     with tempfile.TemporaryDirectory() as runs_dir:
         for _ in range(repeats):
-            bare.append(bare_loop(config))
+            bare.append(person_loop(config))
             eng.append(engine_run(config, runs_dir))
             cli.append(cli_run(args, runs_dir))
     b, e, c = max(bare), max(eng), max(cli)
     print(
-        f"{name:<34} bare {b:>9,.0f} ep/s   engine {e:>9,.0f} ep/s ({e / b:.2f}×)   "
-        f"wdtui run --jsonl {c:>9,.0f} ep/s ({c / b:.2f}×)"
+        f"{name:<38} person {b:>7,.0f} ep/s   engine {e:>9,.0f} ep/s ({e / b:.2f}×)   "
+        f"wdtui run --jsonl {c:>7,.0f} ep/s ({c / b:.2f}×)"
+    )
+
+
+def whole_processes(epochs: int, repeats: int) -> None:
+    """`line` as whole programs: the person's script against `wdtui run --jsonl`."""
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    person = [sys.executable, str(HERE / "person_loop.py"), "--epochs", str(epochs)]
+    person_s, wdtui_s = [], []
+    with tempfile.TemporaryDirectory() as runs_dir:
+        wdtui = [sys.executable, "-m", "tui.cli", "run", "--jsonl", "--epochs", str(epochs)]
+        wdtui += ["--runs-dir", runs_dir]
+        for _ in range(repeats):
+            for command, times in ((person, person_s), (wdtui, wdtui_s)):
+                start = time.perf_counter()
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+                times.append(time.perf_counter() - start)
+    p, w = min(person_s), min(wdtui_s)
+    name = f"line, {epochs} epochs, whole processes"
+    print(
+        f"{name:<38} person {p:>7.2f} s   wdtui run --jsonl {w:.2f} s "
+        f"({epochs / p:,.0f} vs {epochs / w:,.0f} epochs/s: {p / w:.2f}×)"
     )
 
 
@@ -126,15 +118,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--mlp", help="also time an MLP with these hidden sizes, e.g. 512,512")
-    parser.add_argument("--mlp-epochs", type=int, default=300)
+    parser.add_argument("--mlp", default="256,256", help="the MLP's hidden sizes")
+    parser.add_argument("--mlp-epochs", type=int, default=150)
     parser.add_argument(
-        "--mlp-rows", type=int, default=4096, help="rows of the synthetic CSV the MLP trains on"
+        "--mlp-rows", type=int, default=8192, help="rows of the synthetic CSV the MLP trains on"
     )
+    parser.add_argument("--process-epochs", type=int, default=20000)
     args = parser.parse_args()
     print(
         f"torch {torch.__version__}, device {args.device}, {os.cpu_count()} CPUs, "
-        f"1 torch thread on the CPU (the engine's default); best of {args.repeats}"
+        f"1 torch thread on the CPU (the engine's default); best of {args.repeats}; "
+        "ratios against the person's loop"
     )
     cases = [
         ("line (full batch, 4000 epochs)", ["--preset", "line", "--epochs", "4000"]),
@@ -143,7 +137,7 @@ def main() -> None:
             ["--preset", "highdim", "--epochs", "800", "--lam", "3"],
         ),
     ]
-    if args.mlp:
+    if args.mlp != "none":
         csv = write_regression_csv(args.mlp_rows, features=32)
         mlp_case = ["--data", csv, "--target", "y", "--model", "mlp", "--hidden", args.mlp]
         mlp_case += ["--batch-size", "0", "--epochs", str(args.mlp_epochs), "--lam", "0.001"]
@@ -155,6 +149,8 @@ def main() -> None:
     for name, case in cases:
         case = [*case, "--device", args.device]
         bench(name, case, config_from_args(options.parse_args(case)), args.repeats)
+    if args.device == "cpu":
+        whole_processes(args.process_epochs, args.repeats)
     sys.stdout.flush()
 
 

@@ -113,7 +113,7 @@ class Epoch:
     lam: float
     lr: float
     elapsed_s: float  # wall time since the run started, pauses excluded
-    # Fresh per-parameter statistics, at most ~20 times a second (and always on the last epoch):
+    # Fresh per-parameter statistics, at most 4 times a second (and always on the last epoch):
     # computing them every epoch would cost a fast run a third of its speed.
     param_stats: tuple[ParamStats, ...] | None = field(default=None, compare=False)
 

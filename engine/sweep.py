@@ -169,10 +169,10 @@ class Sweep:
                             f"{self.epoch + 1} (the final weights include those steps)"
                         )
                     break
-                self.epoch = epoch
                 event = self._measure(epoch)
                 if log is not None:
                     self._log_epoch(log, event)
+                self.epoch = epoch  # on disk first, then announced
                 self._on_event(event)
         except Exception as exc:  # the thread must end with an event, never a traceback
             status, message = "failed", f"{type(exc).__name__}: {exc}"

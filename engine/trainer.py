@@ -47,7 +47,9 @@ from engine.runs import RunRecorder, config_record, new_run_dir
 from engine.threads import cpu_threads
 
 EventSink = Callable[[Event], None]
-STATS_INTERVAL_S = 0.05  # per-parameter statistics at most 20 times a second
+# Per-parameter statistics at most 4 times a second: the explorer's weight tables redraw at that
+# rate, and on a slow epoch (a wide MLP) computing them every epoch costs a few percent.
+STATS_INTERVAL_S = 0.25
 SMALL_MODEL_WEIGHTS = 32  # show the weights themselves up to this many
 
 
@@ -198,7 +200,6 @@ class Trainer:
                     status, message = self._diverged
         except Exception as exc:  # the thread must end with an event, never a traceback
             status, message = "failed", f"{type(exc).__name__}: {exc}"
-        self.status = status
         finished = Finished(
             status,
             self.epoch,
@@ -214,7 +215,7 @@ class Trainer:
             note = f"saving failed: {exc}"
             message = f"{message}; {note}" if message else note
             finished = replace(finished, status="failed", message=message)
-            self.status = "failed"
+        self.status = finished.status  # only once the files are saved
         # A consumer that fails on the last event cannot be told anything more.
         with contextlib.suppress(Exception):
             self._emit(finished)
@@ -237,7 +238,7 @@ class Trainer:
             self.device,
         )
         batch_mean = self.config.train_loss == "batch-mean"
-        loss_sum = torch.zeros((), device=self.device)
+        loss_sum = torch.zeros((), device=self.device) if batch_mean else None
         for step, idx in enumerate(batches if batches is not None else (None,)):
             xb, yb = (self._x, self._y) if idx is None else (self._x[idx], self._y[idx])
             data_loss = F.mse_loss(model(xb), yb)
@@ -254,11 +255,10 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if batch_mean:
+            if loss_sum is not None:
                 loss_sum += data_loss.detach() * yb.shape[0]
-        self.epoch = epoch
         self._pending = self._epoch_end(epoch)
-        if batch_mean:
+        if loss_sum is not None:
             train = loss_sum / self._y.shape[0]
         elif batches is not None:  # minibatches: the loss at the final weights costs a pass
             train = self._full_train_loss()
@@ -329,10 +329,10 @@ class Trainer:
                     round(event.elapsed_s, 6),
                 )
             )
+        self.epoch = end.epoch
         self._emit(event)
         if math.isfinite(train_loss):
             return True
-        self.epoch = end.epoch
         self._diverged = (
             "diverged",
             f"diverged at epoch {end.epoch}: the training loss is {train_loss} "
