@@ -486,7 +486,7 @@ async def test_small_linear_model_shows_weights_beside_the_ridge_optimum() -> No
         assert values.display
         row = values.get_row("weight:0")  # type: ignore[attr-defined]
         label, value, optimum, true = row
-        assert label == "w·x" and true == "3"
+        assert str(label) == "w·x" and true == "3"
         # SGD on this convex problem ends at the closed-form optimum.
         assert float(value) == pytest.approx(float(optimum), rel=1e-3)
 
@@ -509,7 +509,7 @@ async def test_adamw_with_decoupled_decay_shows_no_ridge_optimum() -> None:
         assert value_columns(app) == ["weight", "value", "true"]
         assert "optimum" not in str(values.border_title)
         label, value, true = values.get_row("weight:0")
-        assert label == "w·x" and value and true == "3"
+        assert str(label) == "w·x" and value and true == "3"
 
         app.query_one("#optim", Select).value = "sgd"
         await keys(pilot, "r")
@@ -569,3 +569,21 @@ async def test_leaving_the_app_any_way_stops_the_trainer() -> None:
         await running(pilot)
     # The test harness tearing the app down (no quit key) still stops and joins it.
     assert not live_trainer_threads()
+
+
+@sync
+async def test_mode_none_restarts_at_lambda_zero_and_l2_brings_the_lambda_back() -> None:
+    """λ in mode none is 0 (the engine refuses another); the λ chosen before comes back with
+    l2 or wd."""
+    app = make_app(lam=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        for mode, lam in (("none", 0.0), ("l2", 0.5), ("none", 0.0), ("wd", 0.5)):
+            run = app.current_run
+            app.query_one("#mode", Select).value = mode
+            await keys(pilot, "r")
+            await wait_for(pilot, lambda run=run: app.current_run is not run, f"a {mode} run")
+            assert app.current_run is not None
+            assert (app.current_run.config.reg, app.current_run.config.lam) == (mode, lam)
+            await running(pilot, min_epoch=1)
+            assert app.current_run.lam == lam

@@ -4,10 +4,18 @@ Threading (DESIGN.md): the trainer calls `_on_trainer_event` on its own thread, 
 appends to a deque (and, for the rare state events, posts a wake-up message, which is
 thread-safe and non-blocking). A timer on the UI thread drains the deque ten times a second
 and redraws what changed; nothing is rendered once per epoch, and the trainer never waits.
+
+Quitting (q, ctrl+q, SIGTERM, SIGHUP) stops the trainer and the sweep, and waits on a thread of
+its own until both have saved, however long the optimizer step in flight takes; the UI stays
+live meanwhile, and a second q leaves at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -24,10 +32,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from engine.config import ConfigError, RunConfig, check_lam, check_lr
+from tui.datasets import DatasetCache
+from tui.palette import Palette
 from tui.run_state import RunState
 from tui.screens.help_screen import HelpScreen
 from tui.screens.sweep_screen import SweepScreen
-from tui.widgets.controls import CSV_PRESET, Controls
+from tui.widgets.controls import CSV_PRESET, Controls, preset_of
 from tui.widgets.loss_chart import MAX_OVERLAYS, LossChart, legend_text
 from tui.widgets.readout import Readout
 from tui.widgets.status_line import StatusLine
@@ -36,6 +46,7 @@ from tui.widgets.weight_table import WeightPanel
 if TYPE_CHECKING:  # torch-backed modules: loaded on a thread after the first paint
     from engine.events import Event
     from engine.ridge import RidgePath
+    from engine.sweep import Sweep
     from engine.trainer import Trainer
 
 # Render rates. The trainer thread needs the GIL for every small torch op, so each ms the UI
@@ -52,7 +63,13 @@ UI_CPU_BUDGET = 0.10
 CHART_MAX_WAIT_S = 0.5
 TABLE_INTERVAL_S = 0.25
 LAM_FLOOR = 1e-4  # stepping λ up from 0 lands here; stepping below it lands on 0
-JOIN_TIMEOUT_S = 10.0
+JOIN_TIMEOUT_S = 10.0  # a restart waits this long for the run it replaces
+QUIT_NOTE = "stopping: saving the run… (q again: quit now, without waiting)"
+# What a terminal's end or a service manager sends (`wdtui run` saves on these too); Textual's
+# Linux driver handles SIGTSTP, SIGCONT, SIGWINCH (and SIGTTOU/SIGTTIN while starting), not
+# these, so without a handler they would kill the app: no weights.pt, and the terminal left in
+# the alternate screen with mouse reporting on.
+QUIT_SIGNALS = ("SIGTERM", "SIGHUP")
 
 
 def step_lam(lam: float, up: bool) -> float:
@@ -67,22 +84,65 @@ class TrainerWoke(Message):
 
 
 class EngineLoaded(Message):
-    """The torch-backed engine finished importing (on a thread): the first run can start."""
+    """The torch-backed engine finished importing and the first run's data loaded (on a
+    thread): the first run can start, unless `error` says why not."""
 
     def __init__(self, error: str = "") -> None:
         super().__init__()
         self.error = error
 
 
+class RunsSaved(Message):
+    """Quitting: the trainer and the sweep have ended and saved; the app can exit."""
+
+
 def _load_engine(app: WeightDecayApp) -> None:
-    """Import torch and the trainer off the UI thread, so the screen is up within a moment
-    instead of after the ~1.5 s torch takes to import."""
+    """Import torch and the trainer, and load the first run's data, off the UI thread: the
+    screen is up within a moment instead of after the ~1.5 s torch takes to import, and stays
+    live while a large CSV loads (seconds)."""
     try:
         import engine.trainer  # noqa: F401
     except Exception as exc:  # a broken torch install: say so on screen
         app.post_message(EngineLoaded(f"cannot load PyTorch: {type(exc).__name__}: {exc}"))
+        return
+    try:
+        app.datasets.get(app.initial_config)
+    except Exception as exc:  # a bad CSV: the app stays up and says why
+        app.post_message(EngineLoaded(cannot_start(exc)))
     else:
         app.post_message(EngineLoaded())
+
+
+def _join_then_tell(app: WeightDecayApp, jobs: list[Trainer | Sweep]) -> None:
+    """Quitting, on a thread of its own: wait for each job to end and save (however long its
+    step in flight takes), then tell the app."""
+    for job in jobs:
+        job.join()
+    if app._hung_up:
+        # A hangup took the terminal: there is nothing to restore, and Textual's shutdown would
+        # block for ever writing to it (its output thread dies on the first write, and its
+        # queue then fills). The runs are saved: leave now.
+        os._exit(0)
+    app.post_message(RunsSaved())
+
+
+def terminal_hung_up() -> bool:
+    """True after a hangup: every write to the terminal, even an empty one, then fails (EIO).
+    Checked on the stream Textual's Linux driver draws on."""
+    stream = sys.__stderr__
+    if stream is None:
+        return False
+    try:
+        os.write(stream.fileno(), b"")
+    except OSError:
+        return True
+    return False
+
+
+def cannot_start(exc: Exception) -> str:
+    if isinstance(exc, ConfigError):  # one line written for the user
+        return f"cannot start: {exc}"
+    return f"cannot start: {type(exc).__name__}: {exc}"  # bad CSV, unreadable file
 
 
 class WeightDecayApp(App[int]):
@@ -101,11 +161,30 @@ class WeightDecayApp(App[int]):
         Binding("asterisk", "lr_up", "lr×2", key_display="*"),
         Binding("slash", "lr_down", "lr÷2", key_display="/"),
         Binding("y", "toggle_log", "Log y"),
-        Binding("r", "restart", "Restart"),
-        Binding("n", "new_run", "New run"),
+        # Every run keeps its own folder: r and n both stop and save the current run first.
+        Binding(
+            "r",
+            "restart",
+            "Restart",
+            tooltip="A new run from the start with the controls' settings; the current run is "
+            "stopped, saved in its own folder, and leaves the chart",
+        ),
+        Binding(
+            "n",
+            "new_run",
+            "New run",
+            tooltip="A new run with the controls' settings; the current run is stopped, saved "
+            "in its own folder, and stays on the chart, dimmed",
+        ),
         Binding("s", "stop", "Stop"),
         Binding("w", "sweep", "Sweep λ"),
-        Binding("q", "quit", "Quit"),
+        Binding(
+            "q",
+            "quit",
+            "Quit",
+            tooltip="Stop the run and the sweep, wait until they are saved, and quit "
+            "(q again: quit at once)",
+        ),
         Binding("l", "edit('lam')", "Edit λ", show=False),
         Binding("L", "edit('lr')", "Edit lr", show=False),
         Binding("c", "clear_earlier", "Clear earlier runs", show=False),
@@ -133,8 +212,14 @@ class WeightDecayApp(App[int]):
         self._cpu_share = 0.0
         self._truth_shown = False
         self._note = ""
-        self._closing_down = False
+        self._closing_down = False  # no new run may start
+        self._quitting = False  # the runs are stopping and saving on the way out
+        self._abandoned = False  # a second quit: leave without waiting for them
+        self._hung_up = False  # hung up: leave the process once the runs are saved
+        self._signals: list[signal.Signals] = []
         self._engine_ready = False
+        # Each dataset loads once (the first off the UI thread), then restarts reuse it.
+        self.datasets = DatasetCache()
         # Installed once, re-opened by `w`: its sweep keeps training while the main screen shows.
         self._sweep_screen: SweepScreen | None = None
 
@@ -163,6 +248,7 @@ class WeightDecayApp(App[int]):
         self.query_one("#chart-box").border_title = "loss per epoch"
         self._status.show(None, None, loading=True)
         self.set_interval(1 / REFRESH_HZ, self._tick)
+        self._install_signal_handlers()
 
     def on_ready(self) -> None:
         # Only once the first screen is up, with every nested widget mounted: when torch is
@@ -182,9 +268,14 @@ class WeightDecayApp(App[int]):
             if isinstance(binding, Binding) and binding.action not in ("quit", "leave_input"):
                 yield SystemCommand(
                     f"{binding.description} ({binding.key_display or binding.key})",
-                    f"wdtui: {binding.description}",
+                    f"wdtui: {binding.tooltip or binding.description}",
                     lambda action=binding.action: self.run_action(action),
                 )
+
+    def action_command_palette(self) -> None:
+        # Textual's palette, with its PageUp/PageDown crash worked around (tui/palette.py).
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
 
     # ----- the trainer ------------------------------------------------------------------------
 
@@ -193,7 +284,7 @@ class WeightDecayApp(App[int]):
         self._engine_ready = True
         if message.error:
             self._set_note(message.error)
-        elif self.current_run is None and not self._closing_down:
+        elif self.current_run is None:
             self._start(self.initial_config, keep_current=False)
 
     def _on_trainer_event(self, run_id: int, event: Event) -> None:
@@ -206,15 +297,18 @@ class WeightDecayApp(App[int]):
         """Stop and join the running trainer, then start one for `config`."""
         from engine.trainer import Trainer  # loaded by now (_load_engine)
 
+        if self._closing_down:
+            return False
         self._stop_trainer()
         run_id = self._next_id
         try:
-            trainer = Trainer(config, lambda event: self._on_trainer_event(run_id, event))
-        except ConfigError as exc:
-            self._set_note(f"cannot start: {exc}")
-            return False
-        except Exception as exc:  # bad CSV, unreadable file: say so, keep the app usable
-            self._set_note(f"cannot start: {type(exc).__name__}: {exc}")
+            trainer = Trainer(
+                config,
+                lambda event: self._on_trainer_event(run_id, event),
+                dataset=self.datasets.get(config),
+            )
+        except Exception as exc:  # bad settings, a bad CSV: say so, keep the app usable
+            self._set_note(cannot_start(exc))
             return False
         self._next_id += 1
         if self.current_run is not None and keep_current:
@@ -222,7 +316,9 @@ class WeightDecayApp(App[int]):
             del self.earlier[:-MAX_OVERLAYS]  # only these are drawn; each holds its history
         self.current_run = RunState(run_id, trainer.config)
         self.trainer = trainer
-        self.lam, self.lr = self.current_run.lam, self.current_run.lr
+        if trainer.config.reg != "none":  # mode none trains at λ = 0; keep the λ chosen
+            self.lam = self.current_run.lam
+        self.lr = self.current_run.lr
         self._set_note("")
         controls = self._controls
         controls.show_running(self.lam, self.lr)
@@ -317,8 +413,7 @@ class WeightDecayApp(App[int]):
         if self._ridge is not None and run.lam != self._optimum_lam:
             # The closed form for the λ in use: one small solve, only when λ changes.
             self._optimum_lam = run.lam
-            panel.update_optimum(self._ridge.as_parameters(run.lam))
-            panel.query_one("#values").border_title = f"weights vs ridge optimum (λ={run.lam:g})"
+            panel.update_optimum(self._ridge.as_parameters(run.lam), run.lam)
 
     def _ui_cpu_share(self) -> float:
         """The UI thread's recent CPU use, as a share of one core (a moving average)."""
@@ -438,7 +533,7 @@ class WeightDecayApp(App[int]):
         base = self.current_run.config if self.current_run is not None else self.initial_config
         config = replace(base, lr=self.lr)  # the live lr, if keys changed it
         if self._sweep_screen is None:
-            self._sweep_screen = SweepScreen(config)
+            self._sweep_screen = SweepScreen(config, datasets=self.datasets)
             self.install_screen(self._sweep_screen, "sweep")
         else:
             self._sweep_screen.use_config(config)
@@ -448,16 +543,18 @@ class WeightDecayApp(App[int]):
     def _sweep_apply(self, message: SweepScreen.ApplyLam) -> None:
         live = self._run_active()
         if self._apply_lam(message.lam):
+            # markup=False: notifications parse markup by default; these hold only numbers,
+            # but nothing shown here should depend on that.
             if live:
-                self.notify(f"λ = {message.lam:g}, the sweep's best, applied to the live run")
+                self.notify(
+                    f"λ = {message.lam:g}, the sweep's best, applied to the live run",
+                    markup=False,
+                )
             else:  # the run has ended: λ waits for the next one
                 self.notify(
-                    f"λ = {message.lam:g}, the sweep's best, set for the next run (r restarts)"
+                    f"λ = {message.lam:g}, the sweep's best, set for the next run (r restarts)",
+                    markup=False,
                 )
-
-    def _stop_sweep(self) -> None:
-        if self._sweep_screen is not None and not self._sweep_screen.stop_and_join():
-            self._set_note("the sweep did not stop in time")
 
     def action_edit(self, which: str) -> None:
         self._controls.query_one(f"#{which}", Input).focus()
@@ -467,17 +564,102 @@ class WeightDecayApp(App[int]):
         self.screen.set_focus(None)
         self._controls.show_running(self.lam, self.lr)
 
+    # ----- quitting ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While the runs save on the way out, quitting (at once) is all that is left to do.
+        return action == "quit" or not self._quitting
+
     async def action_quit(self) -> None:
-        self._closing_down = True
-        self._stop_sweep()
-        self._stop_trainer()
+        if self._quitting:  # asked again while the runs save: leave now, without waiting
+            self._abandoned = True
+            if self._sweep_screen is not None:
+                self._sweep_screen.abandon()
+            self.exit(0)
+            return
+        self._begin_quit()
+        await self._show_quitting()
+
+    def _begin_quit(self) -> None:
+        """Stop the runs; a thread waits until they have ended and saved (however long the
+        step in flight takes), then exits the app (or, the terminal gone, the process)."""
+        if self._quitting:
+            return
+        self._quitting = self._closing_down = True
+        jobs = self._stop_runs()
+        if not self._hung_up and all(job.join(0) for job in jobs):  # nothing running
+            self.exit(0)
+            return
+        threading.Thread(
+            target=_join_then_tell, args=(self, jobs), name="wdtui-quit", daemon=True
+        ).start()
+
+    async def _show_quitting(self) -> None:
+        """While the runs save: the main screen (where the note is), the note, and the Footer
+        down to the one key still live."""
+        if self.return_code is not None:  # already on its way out
+            return
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        self._set_note(QUIT_NOTE)
+        self.refresh_bindings()
+
+    @on(RunsSaved)
+    def _runs_saved(self) -> None:
         self.exit(0)
 
+    def _stop_runs(self) -> list[Trainer | Sweep]:
+        """Ask the trainer and the sweep to stop (at their next step); returns them to join."""
+        jobs: list[Trainer | Sweep] = []
+        if self._sweep_screen is not None:
+            sweep = self._sweep_screen.stop_sweep()
+            if sweep is not None:
+                jobs.append(sweep)
+        if self.trainer is not None:
+            self.trainer.stop()
+            jobs.append(self.trainer)
+        return jobs
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM and SIGHUP quit as q does: the runs stop and save, and Textual's shutdown
+        restores the terminal. Handled on the event loop, between two messages."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread receives signals (an app run in a test's thread)
+        loop = asyncio.get_running_loop()
+        for name in QUIT_SIGNALS:
+            sig = getattr(signal, name, None)
+            if sig is None:  # no SIGHUP on Windows
+                continue
+            try:
+                loop.add_signal_handler(sig, self._quit_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # a loop without signal support (Windows)
+            self._signals.append(sig)
+
+    def _quit_signal(self, sig: signal.Signals) -> None:
+        # The runs are stopped here, not in a message handler: after a hangup the UI may soon
+        # block writing to the terminal that is gone. A second signal never skips the wait.
+        if sig == getattr(signal, "SIGHUP", None) and terminal_hung_up():
+            self._hung_up = True  # seen by the quit thread, even if q came first
+        self._begin_quit()
+        if not self._hung_up:
+            self.call_later(self._show_quitting)
+
+    def _remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            loop.remove_signal_handler(sig)
+        self._signals.clear()
+
     def on_unmount(self) -> None:
-        # However the app ends (quit, an error, a test tearing it down), no trainer outlives it.
+        # However the app ends (quit, an error, a test tearing it down), no run outlives it
+        # unsaved: stop them and wait (the screen is gone by now, nothing to keep live). Only a
+        # second q leaves without waiting. The signal handlers stay until the runs are saved.
         self._closing_down = True
-        self._stop_sweep()
-        self._stop_trainer()
+        for job in self._stop_runs():
+            if not self._abandoned:
+                job.join()
+        self._remove_signal_handlers()
 
     def _next_config(self) -> RunConfig | None:
         """The config for a restart / new run: the controls' settings and the chosen λ/lr."""
@@ -486,7 +668,7 @@ class WeightDecayApp(App[int]):
         if epochs is None:
             self._set_note("epochs is not a valid number: fix it to restart")
             return None
-        old_preset = CSV_PRESET if base.data is not None else base.preset
+        old_preset = preset_of(base)
         changes: dict[str, object] = {"reg": mode, "optimizer": optimizer, "epochs": epochs}
         if optimizer != "sgd":
             changes["momentum"] = 0.0  # momentum is an SGD-only flag
@@ -507,10 +689,14 @@ class WeightDecayApp(App[int]):
                 changes["epochs"] = None
         else:
             changes.update(lam=self.lam, lr=self.lr)
+        if mode == "none":
+            # No penalty: λ = 0 (the engine refuses another λ with it). self.lam keeps the λ
+            # chosen, for when the mode goes back to l2 or wd.
+            changes["lam"] = 0.0
         try:
             return replace(base, **changes).resolved()  # type: ignore[arg-type]
         except ConfigError as exc:
-            self._set_note(f"cannot start: {exc}")
+            self._set_note(cannot_start(exc))
             return None
 
 

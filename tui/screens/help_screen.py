@@ -43,20 +43,26 @@ for the current λ: where SGD with `l2`/`wd` should end up.
 | `l` / `L` | edit λ / edit lr (Enter applies, Escape leaves the field) |
 | `space` | pause / resume |
 | `s` | stop the run |
-| `r` | restart with the controls' settings (replaces this run) |
-| `n` | new run with the controls' settings (keeps this one, dimmed, on the chart) |
+| `r` | restart: a new run from the start with the controls' settings (see below) |
+| `n` | new run with the controls' settings; the current run stays on the chart, dimmed |
 | `c` | clear the earlier runs from the chart |
 | `w` | sweep view: train a whole λ grid at once, see the validation curve, `a` applies the best λ |
 | `y` | log / linear y axis |
 | `?` | this help |
 | `ctrl+p` | command palette (every action) |
-| `q` / `ctrl+q` | quit (stops the trainer first) |
+| `q` / `ctrl+q` | quit once the run and the sweep are stopped and saved (`q` again: at once) |
+
+Every run is saved in a folder of its own (under `--runs-dir`, unless `--no-save`): `r` and
+`n` stop the current run and save it before the new one starts; `r` also takes it off the chart.
 
 Press **Escape** or **?** to close.
 """
 
 
 class HelpScreen(ModalScreen[None]):
+    # The text focused: arrows, PageUp/PageDown scroll it (at 80×24 the keys are below the fold).
+    AUTO_FOCUS = "#help-body"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close help"),
     ]

@@ -27,6 +27,7 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from engine.config import ConfigError, RunConfig
 from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished
+from tui.datasets import DatasetCache
 from tui.widgets.sweep_charts import (
     NormChart,
     PathChart,
@@ -65,9 +66,10 @@ class SweepWoke(Message):
     """A start or finish event is waiting in the inbox: drain it now."""
 
 
-def config_label(c: RunConfig) -> str:
+def config_label(c: RunConfig) -> Text:
+    """The settings, for the top box's title: Text, since a CSV's name may hold brackets."""
     batch = "full batch" if not c.batch_size else f"batch {c.batch_size}"
-    return (
+    return Text(
         f"λ sweep · {c.source_name} · {c.model} · {c.optimizer} + {c.reg} · lr {c.lr:g} · "
         f"{c.epochs:,} epochs · {batch} · seed {c.seed}"
     )
@@ -79,7 +81,9 @@ class SweepScreen(ModalScreen[None]):
     The app keeps one instance: `install_screen(screen, "sweep")` once, then `push_screen`
     it on its key (after `use_config(current settings)`); Escape pops it and a running sweep
     goes on. `ApplyLam` bubbles to the app for the apply key. On quit the app calls
-    `stop_and_join()`; the screen also stops its sweep when it is unmounted.
+    `stop_sweep()` and joins the sweep it returns; the screen also stops and joins its sweep
+    when it is unmounted, unless `abandon()` said not to wait. `datasets`: the app's cache, so
+    a sweep on the live run's data does not load it again.
     """
 
     # Nothing focused, so single-letter keys work at once; `l` focuses the λ field. ("" rather
@@ -140,9 +144,17 @@ class SweepScreen(ModalScreen[None]):
             super().__init__()
             self.lam = lam
 
-    def __init__(self, config: RunConfig, *, lams_text: str = DEFAULT_TEXT) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        lams_text: str = DEFAULT_TEXT,
+        datasets: DatasetCache | None = None,
+    ) -> None:
         super().__init__()
         self._config = config.resolved()
+        self._datasets = datasets if datasets is not None else DatasetCache()
+        self._join_on_unmount = True
         self._lams_text = lams_text
         self.sweep: Sweep | None = None
         self.state: SweepState | None = None
@@ -239,18 +251,28 @@ class SweepScreen(ModalScreen[None]):
             and self._drawn == state.version
         )
 
-    def stop_and_join(self, timeout: float = JOIN_TIMEOUT_S) -> bool:
-        """Stop a running sweep and wait for its thread; True once none is left."""
+    def stop_sweep(self) -> Sweep | None:
+        """Ask the sweep to stop at its next step, without waiting; returns it (to join)."""
         sweep = self.sweep
-        if sweep is None:
-            return True
-        sweep.stop()
-        return sweep.join(timeout)
+        if sweep is not None:
+            sweep.stop()
+        return sweep
+
+    def stop_and_join(self, timeout: float | None = JOIN_TIMEOUT_S) -> bool:
+        """Stop a running sweep and wait for its thread; True once none is left."""
+        sweep = self.stop_sweep()
+        return sweep is None or sweep.join(timeout)
+
+    def abandon(self) -> None:
+        """The app quits at once (q pressed twice): stop the sweep, never wait for it."""
+        self._join_on_unmount = False
+        self.stop_sweep()
 
     def on_unmount(self) -> None:
         # However the screen goes (the app quits, a test tears it down), its sweep goes too.
         # (Its widgets are gone by now: the final events are not drawn.)
-        self.stop_and_join()
+        if self._join_on_unmount:
+            self.stop_and_join()
 
     # ----- the sweep ----------------------------------------------------------------------------
 
@@ -268,7 +290,7 @@ class SweepScreen(ModalScreen[None]):
 
     def action_start(self) -> None:
         if self.running:
-            self.notify("a sweep is running: s stops it", severity="warning")
+            self.notify("a sweep is running: s stops it", severity="warning", markup=False)
             return
         field = self.query_one("#lams", Input)
         try:
@@ -282,7 +304,12 @@ class SweepScreen(ModalScreen[None]):
         try:
             from engine.sweep import Sweep
 
-            sweep = Sweep(self._config, lams, lambda e: self._on_sweep_event(sweep_id, e))
+            sweep = Sweep(
+                self._config,
+                lams,
+                lambda e: self._on_sweep_event(sweep_id, e),
+                dataset=self._datasets.get(self._config),
+            )
         # Shown in full under the λ field (it wraps), not in the one-line status row.
         except ConfigError as exc:  # e.g. mode 'none'
             self._show_field_error(f"cannot start: {exc}")
@@ -408,7 +435,7 @@ class SweepScreen(ModalScreen[None]):
     def action_apply_best(self) -> None:
         lam = None if self.state is None else self.state.best_lam()
         if lam is None:
-            self.notify("no best λ yet: start a sweep (Enter)", severity="warning")
+            self.notify("no best λ yet: start a sweep (Enter)", severity="warning", markup=False)
             return
         self.post_message(self.ApplyLam(lam))
         self.dismiss()

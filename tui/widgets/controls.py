@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -27,6 +28,14 @@ from engine.config import (
 )
 
 CSV_PRESET = "csv"  # the preset Select's value for a run on --data FILE.csv
+DEFAULT_PRESET = "line"  # a config with neither preset nor data trains on this
+
+
+def preset_of(config: RunConfig) -> str:
+    """The preset Select's value for `config` (a preset of None means the default one)."""
+    if config.data is not None:
+        return CSV_PRESET
+    return config.preset or DEFAULT_PRESET
 
 
 def parse_lam(text: str) -> float:
@@ -113,9 +122,9 @@ class Controls(VerticalScroll):
             )
         yield Static("", id="lr-error", classes="error")
         yield Static("Enter applies λ, lr now; + - * / step them", classes="hint")
-        presets = [(p, p) for p in PRESETS]
-        if c.data is not None:
-            presets.append((f"csv: {c.data}", CSV_PRESET))
+        presets: list[tuple[str | Text, str]] = [(p, p) for p in PRESETS]
+        if c.data is not None:  # a path is shown as it is, brackets and all (Text: no markup)
+            presets.append((Text(f"csv: {c.data}"), CSV_PRESET))
         for name, options, value in (
             ("mode", REG_MODES, c.reg),
             ("optim", OPTIMIZERS, c.optimizer),
@@ -133,7 +142,7 @@ class Controls(VerticalScroll):
             yield Label("preset", classes="name")
             yield Select(
                 presets,
-                value=CSV_PRESET if c.data is not None else c.preset,
+                value=preset_of(c),
                 allow_blank=False,
                 compact=True,
                 id="preset",
@@ -164,7 +173,7 @@ class Controls(VerticalScroll):
 
     def show_error(self, which: str, text: str) -> None:
         error = self.query_one(f"#{which}-error", Static)
-        error.update(text)
+        error.update(Text(text))  # it quotes what was typed: never parsed as markup
         error.display = bool(text)
 
     def restart_settings(self) -> tuple[str, str, str, int | None]:

@@ -2,7 +2,8 @@
 beside its closed-form ridge optimum and (for presets that know it) its true value.
 
 Rows are created once per run and then updated in place with `update_cell`: `clear()` would
-reset the cursor and scroll position several times a second.
+reset the cursor and scroll position several times a second. Names (a CSV's column names among
+them) go in as Text: a DataTable parses a str cell as markup.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable
@@ -80,7 +82,7 @@ class WeightPanel(Horizontal):
         for p in parameters:
             shape = "×".join(map(str, p.shape)) or "scalar"
             pen = "yes" if p.penalized else "no"
-            stats.add_row(p.name, shape, "", "", "", "", pen, key=p.name)
+            stats.add_row(Text(p.name), shape, "", "", "", "", pen, key=p.name)
         values = self._values
         values.clear(columns=True)
         for key, width in VALUE_COLUMNS.items():
@@ -101,7 +103,8 @@ class WeightPanel(Horizontal):
                 else:
                     label = p.name if count == 1 else f"{p.name}[{i}]"
                 key = f"{p.name}:{i}"
-                cells = [label, "", "", "–"] if show_optimum else [label, "", "–"]
+                name = Text(label)
+                cells = [name, "", "", "–"] if show_optimum else [name, "", "–"]
                 values.add_row(*cells, key=key)
                 self._value_rows.append(key)
 
@@ -130,8 +133,10 @@ class WeightPanel(Horizontal):
         """The generating weights, for presets that know them (Started.true_weights)."""
         self._fill("true", true_weights)
 
-    def update_optimum(self, optimum: dict[str, list] | None) -> None:
+    def update_optimum(self, optimum: dict[str, list] | None, lam: float) -> None:
+        """The closed-form optimum for λ = `lam`, beside the trained weights."""
         self._fill("optimum", optimum or {})
+        self._values.border_title = f"{VALUES_TITLE} (λ={lam:g})"
 
     def _fill(self, column: str, by_name: dict[str, list]) -> None:
         values = self._values

@@ -1,0 +1,169 @@
+"""Quitting during a long optimizer step: the runs stop, save, and only then does the app exit.
+
+Review finding: `q` during a step that takes seconds (a huge MLP) froze the UI for 20 s (two
+10 s joins), then exited with the trainer still running and no weights.pt.
+
+A `Gate` stands in for the long step: the thread that passes it while it is armed waits until
+the test releases it. Every wait polls a condition with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from test_tui_app import (
+    SIZE,
+    keys,
+    make_app,
+    running,
+    send,
+    status_of,
+    sync,
+    trainer_thread,
+    wait_for,
+    wait_for_thread_end,
+)
+from textual.app import App
+from textual.pilot import Pilot
+
+from tui.app import QUIT_NOTE, WeightDecayApp, live_trainer_threads
+from tui.screens.sweep_screen import SweepScreen
+
+
+class Gate:
+    def __init__(self) -> None:
+        self.armed = threading.Event()
+        self.entered = threading.Event()  # a thread is held at the gate
+        self.release = threading.Event()
+
+    def __call__(self, *_: object) -> None:
+        if self.armed.is_set() and not self.release.is_set():
+            self.entered.set()
+            self.release.wait(timeout=60)  # bounded: a failing test must not hang the suite
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    gate = Gate()
+    yield gate
+    gate.release.set()  # whatever happened, no thread stays held
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Poll without the pilot (an app that is exiting no longer answers pauses)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def exiting(app: App[object]) -> bool:
+    return app.return_code is not None  # set by App.exit()
+
+
+async def hold_a_step(pilot: Pilot, app: WeightDecayApp, gate: Gate) -> None:
+    """Make the live trainer's next forward pass wait at the gate."""
+    assert app.trainer is not None
+    app.trainer.model.register_forward_pre_hook(lambda *_: gate())
+    gate.armed.set()
+    await wait_for(pilot, gate.entered.is_set, "a step to be held")
+
+
+@sync
+async def test_q_during_a_long_step_waits_for_the_run_to_save(tmp_path: Path, gate: Gate) -> None:
+    app = make_app(save=True, runs_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        trainer = app.trainer
+        assert trainer is not None and trainer.run_dir is not None
+        weights = Path(trainer.run_dir) / "weights.pt"
+        thread = trainer_thread()
+        await hold_a_step(pilot, app, gate)
+        send(app, "q")
+        # The UI is live (the note is drawn after q) and the app waits for the step.
+        await wait_for(pilot, lambda: QUIT_NOTE in status_of(app), "the stopping note")
+        await keys(pilot, "y")  # disabled while stopping: nothing changes, nothing breaks
+        assert app.log_y is True
+        assert not exiting(app) and thread.is_alive() and not weights.exists()
+        gate.release.set()
+        await until(lambda: exiting(app), "the app to exit once the run has saved")
+    assert app.return_code == 0
+    assert not thread.is_alive() and not live_trainer_threads()
+    assert set(torch.load(weights)) == {"weight", "bias"}
+
+
+@sync
+async def test_q_again_while_saving_quits_at_once(tmp_path: Path, gate: Gate) -> None:
+    app = make_app(save=True, runs_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        thread = trainer_thread()
+        await hold_a_step(pilot, app, gate)
+        send(app, "q")
+        await wait_for(pilot, lambda: QUIT_NOTE in status_of(app), "the stopping note")
+        assert "q again" in QUIT_NOTE
+        send(app, "ctrl+q")
+        await until(lambda: exiting(app), "the app to exit without waiting")
+    assert thread.is_alive()  # still held: the app did not wait for it
+    gate.release.set()
+    await wait_for_thread_end(thread)  # it stops at its next step
+
+
+@sync
+async def test_quit_waits_for_the_sweep_to_save_too(tmp_path: Path, gate: Gate) -> None:
+    app = make_app(preset="highdim", save=True, runs_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        await keys(pilot, "w")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        handle = screen._on_sweep_event  # the sweep thread calls it after each epoch
+
+        def held(*args: object) -> None:
+            gate()
+            handle(*args)  # type: ignore[arg-type]
+
+        screen._on_sweep_event = held  # type: ignore[method-assign]
+        await keys(pilot, "enter")
+        await wait_for(pilot, lambda: screen.running, "the sweep to run")
+        sweep = screen.sweep
+        assert sweep is not None and sweep.run_dir is not None
+        sweep_thread = next(t for t in threading.enumerate() if t.name == "wdtui-sweep")
+        gate.armed.set()
+        await wait_for(pilot, gate.entered.is_set, "the sweep to be held")
+        send(app, "ctrl+q")  # q is "back" on the sweep view; ctrl+q quits from anywhere
+        await wait_for(pilot, lambda: QUIT_NOTE in status_of(app), "the stopping note")
+        assert not isinstance(app.screen, SweepScreen)  # back to where the note shows
+        assert not exiting(app) and sweep_thread.is_alive()
+        gate.release.set()
+        await until(lambda: exiting(app), "the app to exit once the sweep has saved")
+    assert not sweep_thread.is_alive() and not live_trainer_threads()
+    assert (Path(sweep.run_dir) / "weights.pt").is_file()
+    assert (Path(sweep.run_dir) / "results.json").is_file()
+
+
+@sync
+async def test_closing_the_app_during_a_long_step_saves_the_run(tmp_path: Path, gate: Gate) -> None:
+    """However the app ends (here the test harness closes it), the run is stopped and saved."""
+    app = make_app(save=True, runs_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        trainer = app.trainer
+        assert trainer is not None and trainer.run_dir is not None
+        stop = trainer.stop
+
+        def stop_and_release() -> None:  # the long step ends some time after the stop
+            stop()
+            threading.Timer(0.5, gate.release.set).start()
+
+        trainer.stop = stop_and_release  # type: ignore[method-assign]
+        await hold_a_step(pilot, app, gate)
+    assert not live_trainer_threads()
+    assert (Path(trainer.run_dir) / "weights.pt").is_file()
