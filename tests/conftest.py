@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import subprocess
 import sys
 import threading
 import time
@@ -100,3 +101,14 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.02)
+
+
+def endless_jsonl_run(runs_dir: Path) -> subprocess.Popen[str]:
+    """`wdtui run --jsonl` for 10**8 epochs, saving under `runs_dir`; stdout and stderr piped."""
+    return subprocess.Popen(
+        [*WDTUI, "run", "--jsonl", "--epochs", "100000000", "--runs-dir", str(runs_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, WDTUI, epochs_of, finished_of, wait_until
+from conftest import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
 
 from engine.config import RunConfig
 from engine.events import Epoch, StateChanged
@@ -122,13 +122,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path, command: str, jsonl: bool) -
 
 
 def test_head_3_stops_the_run_and_saves_it(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [*WDTUI, "run", "--jsonl", "--epochs", "100000000", "--runs-dir", str(tmp_path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = endless_jsonl_run(tmp_path)
     assert process.stdout is not None and process.stderr is not None
     head = [process.stdout.readline() for _ in range(3)]
     process.stdout.close()  # what `head -3` does once it has its lines
@@ -214,13 +208,7 @@ def test_a_stopped_sweep_keeps_the_weights_of_the_reported_epoch() -> None:
 
 
 def test_sigterm_saves_the_weights_of_the_epoch_it_reports(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [*WDTUI, "run", "--jsonl", "--epochs", "100000000", "--runs-dir", str(tmp_path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = endless_jsonl_run(tmp_path)
     assert process.stdout is not None
     for _ in range(20):
         process.stdout.readline()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, WDTUI, epochs_of, finished_of, wait_until
+from conftest import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
 
 from engine.config import RunConfig
 from engine.runs import METRIC_COLUMNS, read_metrics
@@ -107,13 +107,7 @@ def test_ctrl_c_stops_cleanly_and_saves(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM])
 def test_sigterm_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
-    process = subprocess.Popen(
-        [*WDTUI, "run", "--jsonl", "--epochs", "100000000", "--runs-dir", str(tmp_path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = endless_jsonl_run(tmp_path)
     assert process.stdout is not None
     first = process.stdout.readline()
     assert json.loads(first)["event"] == "started"
