@@ -456,6 +456,10 @@ def test_flags_turn_off_decay_bias_and_save_that_a_config_set(capsys, tmp_path) 
 INTERRUPT_DURING_IMPORT = """
 import os, signal, sys
 
+# Ctrl+C as a terminal's foreground job gets it; a job started in the background by a
+# non-interactive shell (CI, nohup) inherits SIGINT ignored, and would never see it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 class InterruptTorchImport:
     def find_spec(self, name, path=None, target=None):
         if name == "torch":
