@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from engine.config import ConfigError, RunConfig, check_lr
 from tui.app import WeightDecayApp, live_trainer_threads, step_lam
 from tui.screens.help_screen import HelpScreen
+from tui.screens.sweep_screen import SweepScreen
 from tui.widgets.controls import Controls
 from tui.widgets.loss_chart import MAX_OVERLAYS, LossChart
 from tui.widgets.status_line import StatusLine
@@ -56,6 +57,15 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str, timeo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await pilot.pause(0.05)
+
+
+async def open_sweep_view(pilot: Pilot, app: WeightDecayApp) -> SweepScreen:
+    """Press w and wait for the sweep view; returns it."""
+    await keys(pilot, "w")
+    await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
+    screen = app.screen
+    assert isinstance(screen, SweepScreen)
+    return screen
 
 
 def send(app: WeightDecayApp, *keys: str) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_tui_app import LONG, SIZE, keys, running, sync, wait_for
+from test_tui_app import LONG, SIZE, keys, open_sweep_view, running, sync, wait_for
 
 import engine.data
 import engine.sweep
@@ -19,7 +19,6 @@ import engine.trainer
 from engine.config import RunConfig
 from engine.data import Dataset
 from tui.app import WeightDecayApp
-from tui.screens.sweep_screen import SweepScreen
 
 
 def count_loads(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
@@ -64,10 +63,7 @@ async def test_restarts_new_runs_and_sweeps_reuse_the_data_loaded_off_the_ui_thr
             await running(pilot, min_epoch=1)
         assert len(app.earlier) == 1  # n kept the run before it
 
-        await keys(pilot, "w")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
-        screen = app.screen
-        assert isinstance(screen, SweepScreen)
+        screen = await open_sweep_view(pilot, app)
         await keys(pilot, "enter")
         await wait_for(pilot, lambda: screen.running, "the sweep to run")
         assert screen.sweep is not None and screen.sweep.dataset is app.trainer.dataset

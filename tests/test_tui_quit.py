@@ -21,6 +21,7 @@ from test_tui_app import (
     SIZE,
     keys,
     make_app,
+    open_sweep_view,
     running,
     send,
     status_of,
@@ -120,10 +121,7 @@ async def test_quit_waits_for_the_sweep_to_save_too(tmp_path: Path, gate: Gate) 
     app = make_app(preset="highdim", save=True, runs_dir=str(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        await keys(pilot, "w")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
-        screen = app.screen
-        assert isinstance(screen, SweepScreen)
+        screen = await open_sweep_view(pilot, app)
         handle = screen._on_sweep_event  # the sweep thread calls it after each epoch
 
         def held(*args: object) -> None:

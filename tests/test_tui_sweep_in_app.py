@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from test_tui_app import SIZE, keys, make_app, running, send, sync, wait_for
+from test_tui_app import SIZE, keys, make_app, open_sweep_view, running, send, sync, wait_for
 from textual.app import App
 from textual.widgets import Input
 
@@ -28,10 +28,7 @@ async def test_w_opens_a_sweep_whose_best_lambda_a_applies_to_the_live_run() -> 
         await running(pilot)
         await keys(pilot, "asterisk")  # lr × 2 on the live run
         await wait_for(pilot, lambda: app.current_run.lr == 0.05, "the live lr to double")
-        await keys(pilot, "w")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
-        screen = app.screen
-        assert isinstance(screen, SweepScreen)
+        screen = await open_sweep_view(pilot, app)
         assert screen.config.lr == 0.05 and screen.config.preset == "line"  # the live settings
         # The live run trains "forever"; the sweep over its settings gets a finite length.
         screen.use_config(replace(screen.config, epochs=300))
@@ -64,10 +61,7 @@ async def test_a_after_the_run_has_ended_sets_lambda_for_the_next_run_and_says_s
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, app.settled, "the live run to finish")
         run = app.current_run
-        await keys(pilot, "w")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
-        screen = app.screen
-        assert isinstance(screen, SweepScreen)
+        screen = await open_sweep_view(pilot, app)
         await keys(pilot, "enter")
         await wait_for(pilot, screen.settled, "the sweep to finish", timeout=60)
         best = screen.sweep.best_lam()
@@ -89,10 +83,7 @@ async def test_the_sweep_trains_on_behind_the_main_screen_and_quit_stops_both() 
     app = make_app(preset="highdim")
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        await keys(pilot, "w")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
-        screen = app.screen
-        assert isinstance(screen, SweepScreen)
+        screen = await open_sweep_view(pilot, app)
         # It sweeps the live run's settings: 10**6 epochs, so it is still training below.
         await keys(pilot, "enter")
         await wait_for(pilot, lambda: screen.running, "the sweep to run")
