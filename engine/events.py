@@ -1,7 +1,7 @@
 """The event contract between the engine and whoever watches it (the TUI, `wdtui run --jsonl`).
 
 Events are plain, immutable data: no tensors, nothing a consumer must lock. `to_json()` gives the
-exact objects `wdtui run --jsonl` prints (see DESIGN.md).
+exact objects `wdtui run --jsonl` prints (see docs/design.md, "The event stream").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The explorer: a Textual app that drives one `Trainer` at a time and renders its events.
 
-Threading (DESIGN.md): the trainer calls `_on_trainer_event` on its own thread, which only
+Threading (docs/design.md): the trainer calls `_on_trainer_event` on its own thread, which only
 appends to a deque (and, for the rare state events, posts a wake-up message, which is
 thread-safe and non-blocking). A timer on the UI thread drains the deque ten times a second
 and redraws what changed; nothing is rendered once per epoch, and the trainer never waits.

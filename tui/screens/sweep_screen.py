@@ -1,7 +1,7 @@
 """The sweep view: train every λ of a grid at once (engine.sweep.Sweep) and watch the validation
 curve, ‖w‖ and the regularization path fill in; one key applies the best λ to the live run.
 
-Threading (DESIGN.md): the sweep calls `_on_sweep_event` on its own thread, which only stores
+Threading (docs/design.md): the sweep calls `_on_sweep_event` on its own thread, which only stores
 the newest epoch in a slot (the charts need nothing older) and queues the rare start/finish
 events with a wake-up `post_message` (thread-safe, non-blocking). A 10 Hz timer folds them into
 a `SweepState` and redraws: nothing renders per epoch, and the sweep never waits for the UI.

@@ -3,7 +3,7 @@
 Drawing cost is bounded: each series is reduced to about two points per column (the min and
 max of each bucket of epochs, from `MinMaxSeries`), so a run with a million epochs draws as
 fast as one with a thousand. Log-y is drawn as log10(loss) on a linear axis with hand-made tick
-labels, because plotext 5's own `yscale("log")` raises on the second build (see DESIGN.md).
+labels, because plotext 5's own `yscale("log")` raises on the second build.
 """
 
 from __future__ import annotations

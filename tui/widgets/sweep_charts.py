@@ -4,7 +4,7 @@ regularization path.
 λ is plotted as log10(λ) on a linear axis with hand-made tick labels, and λ = 0 (no log) one
 decade left of the smallest positive λ, labelled "0". Log-y is log10 on a linear axis too:
 plotext 5's `xscale/yscale("log")` raises on the second build, and textual-plotext rebuilds on
-every render (DESIGN.md). A member that diverged is left out of every chart (the screen lists it).
+every render. A member that diverged is left out of every chart (the screen lists it).
 """
 
 from __future__ import annotations
