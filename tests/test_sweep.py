@@ -236,3 +236,11 @@ def test_linear_sweep_reaches_the_closed_form_ridge_path() -> None:
     # More λ, smaller weights: the path shrinks monotonically.
     norms = [r.weight_sq_norm for r in done.results]
     assert norms == sorted(norms, reverse=True)
+
+
+@pytest.mark.parametrize("batch_size", [0, 5])
+def test_batch_mean_members_equal_single_runs(batch_size: int) -> None:
+    """--train-loss batch-mean: each member reports its run's mean of the minibatch losses."""
+    assert_members_match_runs(
+        LAMS, preset="highdim", batch_size=batch_size, epochs=6, train_loss="batch-mean"
+    )
