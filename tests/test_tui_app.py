@@ -100,7 +100,16 @@ async def type_into(pilot: Pilot, field: str, text: str, enter: bool = True) -> 
     await wait_for(pilot, lambda: box.value == text, f"{field} == {text!r}")
     if enter:
         send(app, "enter")
-    await pilot.pause(0.1)
+        # Enter has been handled once its outcome shows: a value the field or the trainer
+        # refused says "(not applied)"; an applied λ or lr leaves the field. (A valid epochs
+        # value waits for r or n: Enter changes nothing there.)
+        await wait_for(
+            pilot,
+            lambda: error_of(app, field).endswith("(not applied)")
+            or app.focused is not box
+            or (field == "epochs" and not error_of(app, field)),
+            f"Enter in {field} to be handled",
+        )
 
 
 def status_of(app: WeightDecayApp) -> str:
