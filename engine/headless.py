@@ -90,7 +90,8 @@ def run_until_done(trainer: Trainer | Any) -> None:
     Thread.join can leave the join believing the thread is gone, and the interpreter then exits
     under a running torch thread.
     """
-    handled = (signal.SIGINT, signal.SIGTERM)
+    # SIGHUP: the terminal went away (an SSH session that dropped); the run is saved all the same.
+    handled = (signal.SIGINT, signal.SIGTERM, *_optional_signals("SIGHUP"))
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, lambda *_: trainer.stop()) for sig in handled}
@@ -101,6 +102,10 @@ def run_until_done(trainer: Trainer | Any) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _optional_signals(*names: str) -> tuple[signal.Signals, ...]:
+    return tuple(getattr(signal, name) for name in names if hasattr(signal, name))
 
 
 def build_or_exit(build: Callable[[], T]) -> T:

@@ -12,7 +12,7 @@ BAR_WIDTH = 24
 class ProgressLine:
     def __init__(self, total: int, stream: TextIO | None = None, interval_s: float = 0.1) -> None:
         self.total = max(total, 0)
-        self.stream = stream or sys.stderr
+        self.stream: TextIO | None = stream or sys.stderr
         self.interval_s = interval_s
         self._last = float("-inf")
         self._drawn = False
@@ -25,12 +25,21 @@ class ProgressLine:
         share = done / self.total if self.total else 1.0
         filled = round(BAR_WIDTH * share)
         bar = "█" * filled + "·" * (BAR_WIDTH - filled)
-        self.stream.write(f"\r{bar} {done}/{self.total} {text}\x1b[K")
-        self.stream.flush()
+        self._write(f"\r{bar} {done}/{self.total} {text}\x1b[K")
         self._drawn = True
 
     def close(self) -> None:
         if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+            self._write("\n")
             self._drawn = False
+
+    def _write(self, text: str) -> None:
+        # The bar is decoration: a closed stderr (`2>&1 | head -c 100`) turns it off, and the
+        # run goes on; it must never end the run.
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError:
+            self.stream = None

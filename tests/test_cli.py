@@ -451,36 +451,42 @@ def test_flags_turn_off_decay_bias_and_save_that_a_config_set(capsys, tmp_path) 
     }
 
 
-# A real SIGINT, sent by the process to itself the moment it starts importing torch (the slow
-# part of starting up): deterministic, unlike a signal from outside racing the import.
+# A real SIGINT, sent by the process to itself the moment it starts importing a given module
+# (torch, or one that torch's own import pulls in, inside a C extension's import): deterministic,
+# unlike a signal from outside racing the import.
 INTERRUPT_DURING_IMPORT = """
 import os, signal, sys
 
 # Ctrl+C as a terminal's foreground job gets it; a job started in the background by a
 # non-interactive shell (CI, nohup) inherits SIGINT ignored, and would never see it.
 signal.signal(signal.SIGINT, signal.default_int_handler)
+MODULE = os.environ["INTERRUPT_AT"]
 
-class InterruptTorchImport:
+class InterruptImport:
     def find_spec(self, name, path=None, target=None):
-        if name == "torch":
+        if name == MODULE:
             sys.meta_path.remove(self)
             os.kill(os.getpid(), signal.SIGINT)
         return None
 
-sys.meta_path.insert(0, InterruptTorchImport())
+sys.meta_path.insert(0, InterruptImport())
 from tui.cli import main
 raise SystemExit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("command", ["run", "sweep"])
-def test_ctrl_c_while_torch_loads_exits_130_quietly(command) -> None:
+@pytest.mark.parametrize(
+    ("command", "module"),
+    [("run", "torch"), ("sweep", "torch"), ("run", "numpy"), ("run", "torch.nn")],
+)
+def test_ctrl_c_while_torch_loads_exits_130_quietly(command: str, module: str) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", INTERRUPT_DURING_IMPORT, command, "--no-save"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "INTERRUPT_AT": module},
     )
-    assert proc.returncode == 130
+    assert proc.returncode == 130, proc.stderr[-2000:]
     assert proc.stderr == "" and proc.stdout == ""

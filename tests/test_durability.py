@@ -121,6 +121,23 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path, command: str, jsonl: bool) -
     assert (run_dir / ("metrics.csv" if command == "run" else "results.json")).is_file()
 
 
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_closed_stderr_only_turns_the_progress_bar_off(tmp_path: Path, command: str) -> None:
+    write_end = closed_pipe()
+    result = subprocess.run(
+        [*WDTUI, command, "--epochs", "300", "--runs-dir", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=write_end,
+        text=True,
+        timeout=120,
+    )
+    os.close(write_end)
+    assert result.returncode == 0
+    assert result.stdout.startswith("completed: ")  # the summary, after all 300 epochs
+    assert "300 epochs" in result.stdout.splitlines()[0]
+
+
 def test_head_3_stops_the_run_and_saves_it(tmp_path: Path) -> None:
     process = endless_jsonl_run(tmp_path)
     assert process.stdout is not None and process.stderr is not None

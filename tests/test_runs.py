@@ -105,7 +105,7 @@ def test_ctrl_c_stops_cleanly_and_saves(tmp_path: Path) -> None:
     assert len(read_metrics(run_dir)) > 0
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     process = endless_jsonl_run(tmp_path)
     assert process.stdout is not None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
 
 USAGE = """usage: wdtui [training options]        open the explorer (wdtui --help)
        wdtui run [options] [--jsonl]   train one run headless (wdtui run --help)
@@ -12,27 +16,51 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command Ctrl+
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Ctrl+C before training starts (while torch loads, which takes a second or more) ends
-    # quietly: no KeyboardInterrupt traceback. Once a run trains, engine/headless.py turns
-    # SIGINT into a clean stop instead.
+    argv = sys.argv[1:] if argv is None else argv
+    # Ctrl+C while torch loads (a second or more) ends quietly, exit 130. A KeyboardInterrupt
+    # raised inside a C extension's import can be swallowed or leave a half-imported module
+    # behind (numpy: "cannot load module more than once"), so while importing, SIGINT is only
+    # recorded, and acted on once the import is done. Once a run trains, engine/headless.py
+    # turns SIGINT into a clean stop instead.
+    with _sigint_recorded() as interrupted:
+        command = _load_command(argv)
+    if interrupted():
+        return EXIT_INTERRUPTED
     try:
-        return _command(sys.argv[1:] if argv is None else argv)
-    except KeyboardInterrupt:
+        return command(argv[1:] if argv[:1] in (["run"], ["sweep"]) else argv)
+    except KeyboardInterrupt:  # e.g. while a large CSV loads, before training starts
         return EXIT_INTERRUPTED
 
 
-def _command(argv: list[str]) -> int:
+def _load_command(argv: list[str]) -> Callable[[list[str]], int]:
     if argv[:1] == ["run"]:
         from engine.headless import run_command
 
-        return run_command(argv[1:])
+        return run_command
     if argv[:1] == ["sweep"]:
         from engine.sweep_cli import sweep_command
 
-        return sweep_command(argv[1:])
+        return sweep_command
     from tui.launch import launch
 
-    return launch(argv)
+    return launch
+
+
+@contextlib.contextmanager
+def _sigint_recorded() -> Iterator[Callable[[], bool]]:
+    """Within the block, SIGINT sets a flag instead of raising (the main thread only, and not
+    where SIGINT is ignored, as in a job a shell started in the background)."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(
+        signal.SIGINT
+    ) in (signal.SIG_IGN, None):
+        yield lambda: False
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: seen.append(signum))
+    try:
+        yield lambda: bool(seen)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":
