@@ -8,8 +8,9 @@ The estimate, in float32 (4 bytes a value):
 
 - parameters × (1 for the values + 1 for their gradients + the optimizer's state: 0 for plain
   SGD, 1 for SGD with momentum, 2 for Adam and AdamW), times the sweep's member count;
-- activations: every row through every layer after the input, ×2 for what autograd keeps for
-  the backward pass, times the member count;
+- activations: a step's batch through every layer after the input, ×2 for what autograd keeps
+  for the backward pass, or the evaluation passes over every row, whichever is larger, times the
+  member count;
 - on an accelerator, the data too (on the CPU the data are loaded already, and counted in what
   the machine reports as available).
 
@@ -63,8 +64,12 @@ def estimate_bytes(
     if not training:
         return params * members * BYTES_PER_VALUE
     copies = 1 + 1 + optimizer_state(config)
-    widths = sum(layer_sizes(config, n_features)[1:])
-    activations = n_rows * widths * 2
+    widths = layer_sizes(config, n_features)[1:]
+    # A step keeps every layer's output of its batch for the backward pass (×2: autograd's
+    # saved tensors); the no-grad evaluation passes over all rows hold about two layers' worth
+    # at a time. The two never coexist.
+    batch = min(config.batch_size or n_rows, n_rows)
+    activations = max(batch * sum(widths) * 2, n_rows * max(widths) * 2)
     data = n_rows * (n_features + 1) if with_data else 0
     return (params * copies * members + activations * members + data) * BYTES_PER_VALUE
 

@@ -6,7 +6,7 @@ Also the divergence hint (engine/diagnosis.py) and the memory estimate (engine/l
 from __future__ import annotations
 
 import os
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import pytest
 import torch
@@ -278,3 +278,14 @@ def test_a_diverged_run_names_the_likely_cause(tmp_path) -> None:
     csv.write_text("x,y\n" + "".join(f"{i},{i + 1}e30\n" for i in range(10)))
     _, events = run_to_end(data=str(csv), target="y", epochs=3)
     assert "the data are on a huge scale (|y| up to " in finished_of(events).message
+
+
+def test_minibatches_need_activations_for_a_batch_not_for_every_row() -> None:
+    """A step keeps its batch's activations for backward; evaluation holds two layers' worth."""
+    mlp = RunConfig(model="mlp", hidden=(1024, 1024), optimizer="sgd", save=False)
+    rows, features = 1_000_000, 10
+    full = estimate_bytes(replace(mlp, batch_size=0), features, rows)
+    minibatch = estimate_bytes(replace(mlp, batch_size=256), features, rows)
+    params = parameter_count(mlp, features) * 2 * 4  # values and gradients (plain SGD: no state)
+    assert full == params + rows * (1024 + 1024 + 1) * 2 * 4
+    assert minibatch == params + rows * 1024 * 2 * 4  # the evaluation pass dominates

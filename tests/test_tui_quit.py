@@ -100,6 +100,32 @@ async def test_q_during_a_long_step_waits_for_the_run_to_save(tmp_path: Path, ga
 
 
 @sync
+async def test_a_run_replaced_during_a_long_step_saves_and_quit_waits_for_it(
+    tmp_path: Path, gate: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tui.app.JOIN_TIMEOUT_S", 0.2)  # a step longer than a restart waits
+    app = make_app(save=True, runs_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        old = app.trainer
+        assert old is not None and old.run_dir is not None
+        await hold_a_step(pilot, app, gate)
+        await keys(pilot, "r")
+        await wait_for(pilot, lambda: app.trainer is not old, "the new run")
+        await wait_for(pilot, lambda: "finishing its step" in status_of(app), "the note")
+        assert old.status == "running" and not (old.run_dir / "weights.pt").exists()
+        await running(pilot)  # the new run trains meanwhile
+        send(app, "q")
+        await wait_for(pilot, lambda: QUIT_NOTE in status_of(app), "the stopping note")
+        assert not exiting(app)  # waiting for the old run too
+        gate.release.set()
+        await until(lambda: exiting(app), "the app to exit once both runs have saved")
+    assert old.status == "stopped" and not live_trainer_threads()
+    folders = sorted(tmp_path.iterdir())
+    assert len(folders) == 2 and all((f / "weights.pt").is_file() for f in folders)
+
+
+@sync
 async def test_q_again_while_saving_quits_at_once(tmp_path: Path, gate: Gate) -> None:
     app = make_app(save=True, runs_dir=str(tmp_path))
     async with app.run_test(size=SIZE) as pilot:

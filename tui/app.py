@@ -63,7 +63,10 @@ UI_CPU_BUDGET = 0.10
 CHART_MAX_WAIT_S = 0.5
 TABLE_INTERVAL_S = 0.25
 LAM_FLOOR = 1e-4  # stepping λ up from 0 lands here; stepping below it lands on 0
-JOIN_TIMEOUT_S = 10.0  # a restart waits this long for the run it replaces
+# A restart waits this long for the run it replaces to stop; one still inside a long step then
+# finishes it and saves in the background (and quitting waits for it).
+JOIN_TIMEOUT_S = 2.0
+FINISHING_NOTE = "the previous run is finishing its step: it stops and saves in the background"
 QUIT_NOTE = "stopping: saving the run… (q again: quit now, without waiting)"
 # What a terminal's end or a service manager sends (`wdtui run` saves on these too); Textual's
 # Linux driver handles SIGTSTP, SIGCONT, SIGWINCH (and SIGTTOU/SIGTTIN while starting), not
@@ -220,6 +223,8 @@ class WeightDecayApp(App[int]):
         self._engine_ready = False
         # Each dataset loads once (the first off the UI thread), then restarts reuse it.
         self.datasets = DatasetCache()
+        # Replaced runs still inside a long step: stopped, not yet saved.
+        self._finishing: list[Trainer] = []
         # Installed once, re-opened by `w`: its sweep keeps training while the main screen shows.
         self._sweep_screen: SweepScreen | None = None
 
@@ -319,7 +324,8 @@ class WeightDecayApp(App[int]):
         if trainer.config.reg != "none":  # mode none trains at λ = 0; keep the λ chosen
             self.lam = self.current_run.lam
         self.lr = self.current_run.lr
-        self._set_note("")
+        self._finishing = [t for t in self._finishing if not t.join(0)]
+        self._set_note(FINISHING_NOTE if self._finishing else "")
         controls = self._controls
         controls.show_running(self.lam, self.lr)
         controls.set_epochs(self.current_run.total_epochs)
@@ -350,7 +356,7 @@ class WeightDecayApp(App[int]):
             return
         trainer.stop()
         if not trainer.join(JOIN_TIMEOUT_S):
-            self._set_note("the previous trainer did not stop in time")
+            self._finishing.append(trainer)  # joined on the way out: it must save first
         self._drain()  # its last events (Finished) belong to its RunState
 
     def _drain(self) -> bool:
@@ -615,9 +621,10 @@ class WeightDecayApp(App[int]):
             sweep = self._sweep_screen.stop_sweep()
             if sweep is not None:
                 jobs.append(sweep)
-        if self.trainer is not None:
-            self.trainer.stop()
-            jobs.append(self.trainer)
+        for trainer in [*self._finishing, self.trainer]:
+            if trainer is not None:
+                trainer.stop()
+                jobs.append(trainer)
         return jobs
 
     def _install_signal_handlers(self) -> None:
