@@ -143,12 +143,34 @@ def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> arg
             defaults["target"] = None
     if first.data is not None and first.preset is None:
         defaults["preset"] = None
+    if _changes_source(first, saved):
+        # The saved lr, λ, epochs, batch size and scaling were that problem's (resolved
+        # defaults, or chosen for it): the new one brings its own, as the explorer's preset
+        # switch does, unless the command line gives them.
+        for name in SOURCE_SETTINGS:
+            if hasattr(first, name) and getattr(first, name) is None:
+                defaults[name] = None
     if first.reg == "none" and getattr(first, "lam", None) is None and hasattr(first, "lam"):
         defaults["lam"] = None
     parser.set_defaults(**defaults)
     args = parser.parse_args(argv)
     args.saved_config = saved
     return args
+
+
+SOURCE_SETTINGS = ("lr", "lam", "epochs", "batch_size", "standardize", "test_fraction")
+
+
+def _changes_source(given: argparse.Namespace, saved: dict[str, Any]) -> bool:
+    """Whether --preset or --data on the command line names another problem than the file's."""
+    if given.preset is not None:
+        return given.preset != saved.get("preset")
+    if given.data is not None:
+        saved_data = saved.get("data")
+        return not isinstance(saved_data, str) or os.path.abspath(given.data) != os.path.abspath(
+            saved_data
+        )
+    return False
 
 
 def read_config_file(path: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import ROOT, WDTUI
 
+from engine.config import RunConfig
 from tui.cli import main
 
 
@@ -407,6 +408,17 @@ def test_preset_and_data_flags_override_a_saved_config(capsys, tmp_path) -> None
     # --data over a preset run's config: that CSV, the preset gone.
     switched = started("--config", poly_config, "--data", csv, "--target", "y")
     assert (switched["preset"], switched["data"]) == (None, csv)
+    # The new problem brings its own defaults: the CSV's scaling and lr, poly's minibatches
+    # and λ 0 stay behind; what the command line gives is kept.
+    switched = started("--config", csv_config, "--preset", "line")
+    line = RunConfig(preset="line").resolved()
+    assert (switched["standardize"], switched["lr"], switched["lam"]) == (False, line.lr, line.lam)
+    assert (switched["batch_size"], switched["epochs"]) == (line.batch_size, line.epochs)
+    switched = started("--config", poly_config, "--data", csv, "--target", "y", "--lr", "0.5")
+    csv_run = RunConfig(data=csv, target="y").resolved()
+    assert (switched["standardize"], switched["batch_size"]) == (True, csv_run.batch_size)
+    assert (switched["lam"], switched["lr"]) == (csv_run.lam, 0.5)
+    assert started("--config", poly_config, "--preset", "poly")["batch_size"] == 5  # the same
     # Both on one command line contradict each other.
     code, _, err = run_cli(capsys, "--config", csv_config, "--preset", "line", "--data", csv)
     assert code == 2 and "exclude each other" in err and len(err.splitlines()) == 1

@@ -105,9 +105,11 @@ async def type_into(pilot: Pilot, field: str, text: str, enter: bool = True) -> 
         # value waits for r or n: Enter changes nothing there.)
         await wait_for(
             pilot,
-            lambda: error_of(app, field).endswith("(not applied)")
-            or app.focused is not box
-            or (field == "epochs" and not error_of(app, field)),
+            lambda: (
+                error_of(app, field).endswith("(not applied)")
+                or app.focused is not box
+                or (field == "epochs" and not error_of(app, field))
+            ),
             f"Enter in {field} to be handled",
         )
 
