@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -13,6 +12,7 @@ from typing import Any, TypeVar
 
 from engine.config import ConfigError
 from engine.events import Epoch, Event, Finished, Started
+from engine.json_lines import JsonLines, silence_stdout
 from engine.options import (
     OneLineParser,
     add_training_options,
@@ -37,19 +37,6 @@ def run_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# One encoder for the whole run: json.dumps with options builds a new encoder per call.
-_ENCODE = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
-
-
-def silence_stdout() -> None:
-    """stdout's reader has gone (`| head`, `| true`): point the descriptor at /dev/null, so that
-    what is still buffered, and the interpreter's last flush, go nowhere instead of raising
-    BrokenPipeError (which Python reports at exit, with status 120)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-
-
 def flush_stdout() -> None:
     """The last flush before exit, quiet when the reader has gone."""
     try:
@@ -58,32 +45,11 @@ def flush_stdout() -> None:
         silence_stdout()
 
 
-class JsonLines:
-    """Writes each event's JSON on its own line; a closed pipe stops the run quietly."""
-
-    def __init__(self, stream: Any = None) -> None:
-        self.stream = stream or sys.stdout
-        self.on_closed: Callable[[], None] = lambda: None
-        self.closed = False
-
-    def __call__(self, event: Event) -> None:
-        if self.closed or not hasattr(event, "to_json"):
-            return
-        try:
-            self.stream.write(_ENCODE(event.to_json()) + "\n")
-            if isinstance(event, Finished):
-                self.stream.flush()
-        except BrokenPipeError:
-            self.closed = True
-            silence_stdout()
-            self.on_closed()
-
-
 def _state_events_only(event: Event) -> bool:
     return isinstance(event, (Started, Epoch, Finished))
 
 
-def run_until_done(trainer: Trainer | Any) -> None:
+def run_until_done(trainer: Trainer | Any, on_stop: Callable[[], None] = lambda: None) -> None:
     """Start the trainer's thread and wait; Ctrl+C or SIGTERM asks it to stop, then waits.
 
     The signals call stop() instead of raising KeyboardInterrupt: an interrupt that lands inside
@@ -94,7 +60,12 @@ def run_until_done(trainer: Trainer | Any) -> None:
     handled = (signal.SIGINT, signal.SIGTERM, *_optional_signals("SIGHUP"))
     previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, lambda *_: trainer.stop()) for sig in handled}
+
+        def stop(*_: object) -> None:
+            trainer.stop()
+            on_stop()
+
+        previous = {sig: signal.signal(sig, stop) for sig in handled}
     try:
         trainer.start()
         while not trainer.join(0.2):
@@ -120,11 +91,22 @@ def build_or_exit(build: Callable[[], T]) -> T:
 
 def train_to_exit_code(job: Trainer | Any, sink: object) -> int:
     """Train to the end on the job's thread; 0 completed or stopped, 1 diverged or failed."""
-    if isinstance(sink, JsonLines):
+    code = EXIT_OK
+    if not isinstance(sink, JsonLines):
+        run_until_done(job)
+    else:
         sink.on_closed = job.stop  # a closed pipe (`| head`) stops the job quietly
-    run_until_done(job)
+        run_until_done(job, on_stop=sink.stop_waiting)
+        if not sink.finish():
+            # Stopped while nobody reads stdout: the run is saved; what is left is output that
+            # nobody will read, held by a writer blocked in the pipe, and the interpreter's
+            # exit would wait on that writer's lock for ever. Leave at once.
+            sys.stderr.flush()
+            os._exit(EXIT_OK if job.status in ("completed", "stopped") else EXIT_FAILED)
     flush_stdout()
-    return EXIT_OK if job.status in ("completed", "stopped") else EXIT_FAILED
+    if job.status not in ("completed", "stopped"):
+        code = EXIT_FAILED
+    return code
 
 
 def run_command(argv: list[str]) -> int:

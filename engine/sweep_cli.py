@@ -8,13 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.config import ConfigError
-from engine.headless import (
-    EXIT_BAD_INPUT,
-    JsonLines,
-    build_or_exit,
-    silence_stdout,
-    train_to_exit_code,
-)
+from engine.headless import EXIT_BAD_INPUT, build_or_exit, train_to_exit_code
+from engine.json_lines import JsonLines, silence_stdout
 from engine.options import (
     OneLineParser,
     add_training_options,
