@@ -18,6 +18,7 @@ from test_tui_app import (
     error_of,
     keys,
     make_app,
+    open_sweep_view,
     running,
     send,
     status_of,
@@ -62,9 +63,7 @@ async def test_markup_typed_into_the_sweep_lambda_list_is_quoted_as_typed() -> N
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        await keys(pilot, "w")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
-        screen = app.screen
+        screen = await open_sweep_view(pilot, app)
         field = screen.query_one("#lams", Input)
         error = screen.query_one("#lams-error", Static)
         for text in TYPED:
