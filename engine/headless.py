@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from engine.config import ConfigError
 from engine.events import Epoch, Event, Finished, Started
-from engine.json_lines import JsonLines, silence_stdout
+from engine.json_lines import JsonLines, print_quietly, silence_stdout
 from engine.options import (
     OneLineParser,
     add_training_options,
@@ -91,7 +91,6 @@ def build_or_exit(build: Callable[[], T]) -> T:
 
 def train_to_exit_code(job: Trainer | Any, sink: object) -> int:
     """Train to the end on the job's thread; 0 completed or stopped, 1 diverged or failed."""
-    code = EXIT_OK
     if not isinstance(sink, JsonLines):
         run_until_done(job)
     else:
@@ -102,11 +101,13 @@ def train_to_exit_code(job: Trainer | Any, sink: object) -> int:
             # nobody will read, held by a writer blocked in the pipe, and the interpreter's
             # exit would wait on that writer's lock for ever. Leave at once.
             sys.stderr.flush()
-            os._exit(EXIT_OK if job.status in ("completed", "stopped") else EXIT_FAILED)
+            os._exit(_exit_code(job))
     flush_stdout()
-    if job.status not in ("completed", "stopped"):
-        code = EXIT_FAILED
-    return code
+    return _exit_code(job)
+
+
+def _exit_code(job: Trainer | Any) -> int:
+    return EXIT_OK if job.status in ("completed", "stopped") else EXIT_FAILED
 
 
 def run_command(argv: list[str]) -> int:
@@ -141,10 +142,7 @@ class _Summary:
                 if self.last is not None:
                     self.progress.update(self.last.epoch, _epoch_text(self.last), force=True)
                 self.progress.close()
-            try:
-                print(_summary_text(event, self.last, self.device))
-            except BrokenPipeError:  # `| true`: nobody reads the summary
-                silence_stdout()
+            print_quietly(_summary_text(event, self.last, self.device))
 
 
 def _epoch_text(e: Epoch) -> str:

@@ -36,6 +36,14 @@ def silence_stdout() -> None:
     os.close(devnull)
 
 
+def print_quietly(text: str) -> None:
+    """Print to stdout; a reader that has gone (`| true`) silences it instead of raising."""
+    try:
+        print(text)
+    except BrokenPipeError:
+        silence_stdout()
+
+
 class JsonLines:
     def __init__(self, stream: Any = None) -> None:
         self.stream = stream or sys.stdout

@@ -44,7 +44,7 @@ from engine.sweep_freeze import FrozenMembers
 from engine.sweep_model import StackedModel
 from engine.sweep_reg import MemberDecay
 from engine.threads import cpu_threads
-from engine.trainer import SMALL_MODEL_WEIGHTS, STATS_INTERVAL_S
+from engine.trainer import SMALL_MODEL_WEIGHTS, STATS_INTERVAL_S, stopped_message
 
 SweepSink = Callable[[SweepEvent], None]
 SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
@@ -162,12 +162,8 @@ class Sweep:
                 if "running" not in self.member_status:
                     break
                 if not self._train_epoch():
-                    status, message = "stopped", f"stopped by request after epoch {self.epoch}"
-                    if self._partial_steps:
-                        message += (
-                            f" and {self._partial_steps} of {self._partial_of} steps of epoch "
-                            f"{self.epoch + 1} (the final weights include those steps)"
-                        )
+                    message = stopped_message(self.epoch, self._partial_steps, self._partial_of)
+                    status = "stopped"
                     break
                 event = self._measure(epoch)
                 if log is not None:

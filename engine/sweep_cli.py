@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.config import ConfigError
 from engine.headless import EXIT_BAD_INPUT, build_or_exit, train_to_exit_code
-from engine.json_lines import JsonLines, silence_stdout
+from engine.json_lines import JsonLines, print_quietly
 from engine.options import (
     OneLineParser,
     add_training_options,
@@ -103,10 +103,7 @@ class _Table:
                 if self.last is not None:
                     self.progress.update(self.last.epoch, self._epoch_text(self.last), force=True)
                 self.progress.close()
-            try:
-                print(summary_text(event, self.last, self.device))
-            except BrokenPipeError:  # `| true`: nobody reads the table
-                silence_stdout()
+            print_quietly(summary_text(event, self.last, self.device))
 
     def _epoch_text(self, e: SweepEpoch) -> str:
         rate = e.epoch / e.elapsed_s if e.elapsed_s > 0 else 0.0

@@ -53,6 +53,17 @@ STATS_INTERVAL_S = 0.25
 SMALL_MODEL_WEIGHTS = 32  # show the weights themselves up to this many
 
 
+def stopped_message(epochs: int, partial_steps: int, steps_per_epoch: int) -> str:
+    """What a stop says: the epochs done, and the steps into the next one the weights include."""
+    message = f"stopped by request after epoch {epochs}"
+    if partial_steps:
+        message += (
+            f" and {partial_steps} of {steps_per_epoch} steps of epoch {epochs + 1} "
+            "(the final weights include those steps)"
+        )
+    return message
+
+
 @dataclass(frozen=True)
 class _EpochEnd:
     """An epoch measured at its final weights, waiting for its train loss (see _train_epoch)."""
@@ -248,7 +259,8 @@ class Trainer:
                 self._service_commands()
             if self._stop.is_set():
                 self._partial_steps = step
-                return "stopped", self._stopped_message(step, batches)
+                steps = 0 if batches is None else len(batches)
+                return "stopped", stopped_message(self.epoch, step, steps)
             loss = data_loss
             if self._loss_lam:  # l2 mode: the penalty is part of the loss
                 loss = loss + self._loss_lam * squared_norm(self._penalized)
@@ -342,15 +354,6 @@ class Trainer:
 
     def _divergence_hint(self, end: _EpochEnd) -> str:
         return divergence_cause(self.config, self.dataset, end.lam, end.lr)
-
-    def _stopped_message(self, step: int, batches: list[torch.Tensor] | None) -> str:
-        message = f"stopped by request after epoch {self.epoch}"
-        if step and batches is not None:
-            message += (
-                f" and {step} of {len(batches)} steps of epoch {self.epoch + 1} "
-                "(the final weights include those steps)"
-            )
-        return message
 
     def _param_stats(self) -> tuple[ParamStats, ...]:
         named = list(self.model.named_parameters())
