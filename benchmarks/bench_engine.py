@@ -28,9 +28,9 @@ from pathlib import Path
 
 import torch
 
+from engine.cli.run import run_command
 from engine.config import RunConfig
 from engine.device import resolve_device
-from engine.headless import run_command
 from engine.threads import cpu_threads
 from engine.trainer import Trainer
 
@@ -142,7 +142,7 @@ def main() -> None:
         mlp_case = ["--data", csv, "--target", "y", "--model", "mlp", "--hidden", args.mlp]
         mlp_case += ["--batch-size", "0", "--epochs", str(args.mlp_epochs), "--lam", "0.001"]
         cases.append((f"mlp {args.mlp}, {args.mlp_rows} rows (full batch)", mlp_case))
-    from engine.options import OneLineParser, add_training_options, config_from_args
+    from engine.cli.options import OneLineParser, add_training_options, config_from_args
 
     options = OneLineParser()
     add_training_options(options)

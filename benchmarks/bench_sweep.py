@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.config import RunConfig, parse_hidden
 from engine.events import TensorWeights
-from engine.sweep import Sweep
-from engine.sweep_grid import log_grid
+from engine.sweep.lams import log_grid
+from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
 
 

@@ -26,7 +26,7 @@ REG_MODES = ("l2", "wd", "none")
 
 
 # Keys a saved config.json holds besides RunConfig's own fields: written by
-# engine/runs.py `config_record` (where and on what a run ran) and by the sweep (its λ list).
+# engine/store.py `config_record` (where and on what a run ran) and by the sweep (its λ list).
 # `--config` and `RunConfig.from_dict` accept these and refuse any other unknown key (a typo
 # such as "lamda" must not be ignored). A writer that adds a key to config.json adds it here.
 RECORD_KEYS = ("resolved_device", "torch_version", "n_train", "n_test", "features", "lams")

@@ -43,7 +43,7 @@ from engine.regularization import (
     squared_norm,
 )
 from engine.ridge import RidgePath, converges_to_ridge
-from engine.runs import RunRecorder, config_record, new_run_dir
+from engine.store import RunRecorder, config_record, new_run_dir
 from engine.threads import cpu_threads
 
 EventSink = Callable[[Event], None]

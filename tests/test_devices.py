@@ -14,7 +14,7 @@ import torch
 from conftest import ROOT, WDTUI
 
 from engine.config import RunConfig
-from engine.sweep import Sweep
+from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
 
 DEVICES = ["cpu"]

@@ -120,7 +120,7 @@ def test_unknown_config_keys_are_refused_with_a_suggestion() -> None:
 def test_every_key_a_run_writes_to_config_json_is_accepted() -> None:
     """A writer that adds a key to config.json must add it to RECORD_KEYS (or RunConfig)."""
     from engine.data import load_dataset
-    from engine.runs import config_record
+    from engine.store import config_record
 
     config = RunConfig(save=False).resolved()
     record = config_record(config.to_dict(), torch.device("cpu"), load_dataset(config))

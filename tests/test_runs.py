@@ -13,7 +13,7 @@ import torch
 from conftest import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
 
 from engine.config import RunConfig
-from engine.runs import METRIC_COLUMNS, read_metrics
+from engine.store import METRIC_COLUMNS, read_metrics
 from engine.trainer import Trainer
 
 

@@ -12,8 +12,8 @@ from sklearn.linear_model import Ridge
 from engine.config import RunConfig
 from engine.data import load_dataset
 from engine.ridge import RidgePath
-from engine.sweep import Sweep
-from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
 
 LAMS = [0.0, 0.01, 0.3, 2.0]

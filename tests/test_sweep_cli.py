@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, WDTUI
 
 from engine.config import ConfigError
-from engine.sweep_grid import default_grid, log_grid, parse_lam_grid, parse_lams, resolve_lams
+from engine.sweep.lams import default_grid, log_grid, parse_lam_grid, parse_lams, resolve_lams
 from tui.cli import main
 
 

@@ -14,8 +14,8 @@ import torch
 from conftest import ROOT, WDTUI, EventQueue
 
 from engine.config import ConfigError, RunConfig
-from engine.sweep import SWEEP_COLUMNS, Sweep
-from engine.sweep_events import SweepEpoch, SweepFinished, SweepStarted
+from engine.sweep.events import SweepEpoch, SweepFinished, SweepStarted
+from engine.sweep.runner import SWEEP_COLUMNS, Sweep
 
 
 def is_epoch(n: int):

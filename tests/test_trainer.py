@@ -105,7 +105,7 @@ def test_pause_stops_epochs_and_resume_continues(events: EventQueue) -> None:
 
 
 def test_a_pause_flushes_every_epoch_so_far_to_disk(events: EventQueue, tmp_path) -> None:
-    from engine.runs import read_metrics
+    from engine.store import read_metrics
 
     trainer = Trainer(RunConfig(**{**LONG, "save": True, "runs_dir": str(tmp_path)}), events)
     trainer.start()

@@ -14,7 +14,7 @@ import pytest
 from test_tui_app import LONG, SIZE, keys, open_sweep_view, running, sync, wait_for
 
 import engine.data
-import engine.sweep
+import engine.sweep.runner
 import engine.trainer
 from engine.config import RunConfig
 from engine.data import Dataset

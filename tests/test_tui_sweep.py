@@ -24,9 +24,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from engine.config import ConfigError, RunConfig
-from engine.sweep import Sweep
-from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished
-from engine.sweep_grid import default_grid
+from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
+from engine.sweep.lams import default_grid
+from engine.sweep.runner import Sweep
 from tui.screens.sweep_screen import SweepScreen
 from tui.widgets.sweep_charts import clip, lam_positions, pow10_ticks
 from tui.widgets.sweep_input import DEFAULT_TEXT, parse_sweep_lams

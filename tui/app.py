@@ -46,7 +46,7 @@ from tui.widgets.weight_table import WeightPanel
 if TYPE_CHECKING:  # torch-backed modules: loaded on a thread after the first paint
     from engine.events import Event
     from engine.ridge import RidgePath
-    from engine.sweep import Sweep
+    from engine.sweep.runner import Sweep
     from engine.trainer import Trainer
 
 # Render rates. The trainer thread needs the GIL for every small torch op, so each ms the UI

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl+C while torch loads (a second or more) ends quietly, exit 130. A KeyboardInterrupt
     # raised inside a C extension's import can be swallowed or leave a half-imported module
     # behind (numpy: "cannot load module more than once"), so while importing, SIGINT is only
-    # recorded, and acted on once the import is done. Once a run trains, engine/headless.py
+    # recorded, and acted on once the import is done. Once a run trains, engine/cli/run.py
     # turns SIGINT into a clean stop instead.
     with _sigint_recorded() as interrupted:
         command = _load_command(argv)
@@ -34,11 +34,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _load_command(argv: list[str]) -> Callable[[list[str]], int]:
     if argv[:1] == ["run"]:
-        from engine.headless import run_command
+        from engine.cli.run import run_command
 
         return run_command
     if argv[:1] == ["sweep"]:
-        from engine.sweep_cli import sweep_command
+        from engine.cli.sweep import sweep_command
 
         return sweep_command
     from tui.launch import launch

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.config import ConfigError
-from engine.options import (
+from engine.cli.options import (
     OneLineParser,
     add_training_options,
     config_from_args,
     fail,
     parse_training_args,
 )
+from engine.config import ConfigError
 
 
 def launch(argv: list[str]) -> int:

@@ -26,7 +26,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from engine.config import ConfigError, RunConfig
-from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished
+from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
 from tui.datasets import DatasetCache
 from tui.widgets.sweep_charts import (
     NormChart,
@@ -42,7 +42,7 @@ from tui.widgets.sweep_state import SweepState
 from tui.widgets.sweep_text import readout_text, status_text
 
 if TYPE_CHECKING:  # torch loads after the app's first paint (see tui/app.py)
-    from engine.sweep import Sweep
+    from engine.sweep.runner import Sweep
 
 REFRESH_S = 0.1  # the text and progress bar; charts as often unless their frames get costly
 CHART_DUTY = 8  # ...then each chart waits CHART_DUTY × its last frame's cost (as the app does)
@@ -302,7 +302,7 @@ class SweepScreen(ModalScreen[None]):
         self._sweep_id += 1
         sweep_id = self._sweep_id
         try:
-            from engine.sweep import Sweep
+            from engine.sweep.runner import Sweep
 
             sweep = Sweep(
                 self._config,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from textual.validation import ValidationResult, Validator
 
 from engine.config import ConfigError, check_lam, parse_number
-from engine.sweep_grid import MAX_MEMBERS, parse_lam_grid
+from engine.sweep.lams import MAX_MEMBERS, parse_lam_grid
 
 # The engine's default grid (`default_grid()`, tested equal), written the way a person types it.
 DEFAULT_TEXT = "0, 1e-4:1e2:13"

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
 
 PATH_MAX_WEIGHTS = 20  # a regularization path of more lines than this is unreadable
 # Near the edge of stability (2λ·lr ≈ 2 with SGD) a member can grow to 1e30 without ever

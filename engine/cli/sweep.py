@@ -7,19 +7,19 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from engine.config import ConfigError
-from engine.headless import EXIT_BAD_INPUT, build_or_exit, train_to_exit_code
-from engine.json_lines import JsonLines, print_quietly
-from engine.options import (
+from engine.cli.options import (
     OneLineParser,
     add_training_options,
     config_from_args,
     parse_training_args,
 )
-from engine.progress import ProgressLine
-from engine.sweep import Sweep
-from engine.sweep_events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
-from engine.sweep_grid import resolve_lams
+from engine.cli.output import JsonLines, print_quietly
+from engine.cli.progress import ProgressLine
+from engine.cli.run import EXIT_BAD_INPUT, build_or_exit, train_to_exit_code
+from engine.config import ConfigError
+from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from engine.sweep.lams import resolve_lams
+from engine.sweep.runner import Sweep
 
 __all__ = ["EXIT_BAD_INPUT", "sweep_command", "sweep_parser"]
 

@@ -10,10 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from engine.config import ConfigError
-from engine.events import Epoch, Event, Finished, Started
-from engine.json_lines import JsonLines, print_quietly, silence_stdout
-from engine.options import (
+from engine.cli.options import (
     OneLineParser,
     add_training_options,
     cannot_start,
@@ -21,7 +18,10 @@ from engine.options import (
     fail,
     parse_training_args,
 )
-from engine.progress import ProgressLine
+from engine.cli.output import JsonLines, print_quietly, silence_stdout
+from engine.cli.progress import ProgressLine
+from engine.config import ConfigError
+from engine.events import Epoch, Event, Finished, Started
 from engine.trainer import Trainer
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

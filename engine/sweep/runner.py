@@ -8,7 +8,7 @@ Why the members' losses are summed: member j's loss does not depend on member k'
 so ∂(Σ_j L_j)/∂θ_k = ∂L_k/∂θ_k exactly, and one backward pass gives every member its own
 gradient. A mean would scale each gradient by 1/K: a different run (and, with Adam, a different
 ε balance). SGD, Adam and AdamW are element-wise, so one optimizer over the stacked tensors is K
-independent optimizers; per-member λ is applied by hand (see engine/sweep_reg.py).
+independent optimizers; per-member λ is applied by hand (see engine/sweep/decay.py).
 """
 
 from __future__ import annotations
@@ -32,17 +32,17 @@ from engine.limits import check_fits
 from engine.models import build_model
 from engine.regularization import build_optimizer, is_penalized
 from engine.ridge import RidgePath, converges_to_ridge
-from engine.runs import CsvLog, config_record, new_run_dir, save_tensors, write_json
-from engine.sweep_events import (
+from engine.store import CsvLog, config_record, new_run_dir, save_tensors, write_json
+from engine.sweep.decay import MemberDecay
+from engine.sweep.events import (
     MemberResult,
     SweepEpoch,
     SweepEvent,
     SweepFinished,
     SweepStarted,
 )
-from engine.sweep_freeze import FrozenMembers
-from engine.sweep_model import StackedModel
-from engine.sweep_reg import MemberDecay
+from engine.sweep.freeze import FrozenMembers
+from engine.sweep.model import StackedModel
 from engine.threads import cpu_threads
 from engine.trainer import SMALL_MODEL_WEIGHTS, STATS_INTERVAL_S, stopped_message
 
@@ -226,7 +226,7 @@ class Sweep:
             loss = member_losses.sum()  # the sum, never the mean: see the docstring
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            decay.before_step(model.penalized, self._lr)  # λ_k: l2 and wd, see sweep_reg.py
+            decay.before_step(model.penalized, self._lr)  # λ_k: l2 and wd, see decay.py
             optimizer.step()
             self._frozen.restore()
             if self._batch_mean:
