@@ -31,7 +31,7 @@ import torch
 from engine.cli.run import run_command
 from engine.config import RunConfig
 from engine.device import resolve_device
-from engine.threads import cpu_threads
+from engine.job import cpu_threads
 from engine.trainer import Trainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -344,3 +344,61 @@ __all__ = [
     "parse_hidden",
     "parse_number",
 ]
+
+
+# ----- the next run's settings (the explorer's r and n keys) ----------------------------------
+
+CSV_PRESET = "csv"  # the problem's name for a run on a CSV file (the explorer's preset choice)
+DEFAULT_PRESET = "line"  # what `resolved` trains on without a preset or a CSV
+
+
+def preset_of(config: RunConfig) -> str:
+    """The problem `config` trains on: a preset's name, or CSV_PRESET for its CSV file."""
+    if config.data is not None:
+        return CSV_PRESET
+    return config.preset or DEFAULT_PRESET
+
+
+def next_run_config(
+    base: RunConfig,
+    initial: RunConfig,
+    *,
+    reg: str,
+    optimizer: str,
+    preset: str,
+    epochs: int,
+    lam: float,
+    lr: float,
+) -> RunConfig:
+    """The run after `base` with these settings, resolved; raises ConfigError.
+
+    Another problem (`preset`; CSV_PRESET is `initial`'s CSV file) starts from its own
+    defaults: λ, lr, batch size, split, standardization, and epochs unless they were changed.
+    The same problem keeps `base`'s settings with `lam` and `lr`. Mode 'none' trains at λ = 0,
+    and momentum, an SGD-only setting, is 0 for the other optimizers.
+    """
+    config = replace(base, reg=reg, optimizer=optimizer, epochs=epochs)
+    if optimizer != "sgd":
+        config = replace(config, momentum=0.0)
+    if preset == preset_of(base):
+        config = replace(config, lam=lam, lr=lr)
+    else:
+        data = initial.data if preset == CSV_PRESET else None
+        config = replace(
+            config,
+            preset=None if preset == CSV_PRESET else preset,
+            data=data,
+            target=initial.target if data else None,
+            lam=None,
+            lr=None,
+            batch_size=None,
+            standardize=None,
+            test_fraction=None,
+            epochs=None if epochs == base.epochs else epochs,
+        )
+    if reg == "none":
+        config = replace(config, lam=0.0)
+    return config.resolved()
+
+
+__all__ += ["CSV_PRESET", "DEFAULT_PRESET", "next_run_config", "preset_of"]

@@ -32,15 +32,15 @@ MAX_PARAMETERS = 2**40
 OPTIMIZER_STATE = {"sgd": 0, "adam": 2, "adamw": 2}  # tensors per parameter (+1: SGD momentum)
 
 
-def layer_sizes(config: RunConfig, n_features: int) -> list[int]:
-    """[in, hidden..., 1]: the widths of every linear layer, in order."""
+def layer_sizes(config: RunConfig, n_features: int, n_outputs: int = 1) -> list[int]:
+    """[in, hidden..., out]: the widths of every linear layer, in order (out: the task's)."""
     hidden = list(config.hidden) if config.model == "mlp" else []
-    return [n_features, *hidden, 1]
+    return [n_features, *hidden, n_outputs]
 
 
-def parameter_count(config: RunConfig, n_features: int) -> int:
+def parameter_count(config: RunConfig, n_features: int, n_outputs: int = 1) -> int:
     """Weights and biases of one model (Python ints: never overflows)."""
-    sizes = layer_sizes(config, n_features)
+    sizes = layer_sizes(config, n_features, n_outputs)
     return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
@@ -58,13 +58,14 @@ def estimate_bytes(
     members: int = 1,
     training: bool = True,
     with_data: bool = False,
+    n_outputs: int = 1,
 ) -> int:
     """About how many bytes the run needs (training=False: the parameters' values only)."""
-    params = parameter_count(config, n_features)
+    params = parameter_count(config, n_features, n_outputs)
     if not training:
         return params * members * BYTES_PER_VALUE
     copies = 1 + 1 + optimizer_state(config)
-    widths = layer_sizes(config, n_features)[1:]
+    widths = layer_sizes(config, n_features, n_outputs)[1:]
     # A step keeps every layer's output of its batch for the backward pass (×2: autograd's
     # saved tensors); the no-grad evaluation passes over all rows hold about two layers' worth
     # at a time. The two never coexist.
@@ -188,6 +189,7 @@ def check_fits(
     *,
     members: int = 1,
     training: bool = True,
+    n_outputs: int = 1,
 ) -> None:
     """Refuse (ConfigError, one line) a run whose model is absurdly large or needs more memory
     than `device` has free.
@@ -196,7 +198,7 @@ def check_fits(
     sweep's K stacked copies; training=False: only the parameters' values (what build_model
     allocates on the CPU). `device` is a torch.device or its name.
     """
-    params = parameter_count(config, n_features)
+    params = parameter_count(config, n_features, n_outputs)
     if params > MAX_PARAMETERS:
         raise ConfigError(
             f"this model would have {params:.3g} parameters; wdtui allows at most "
@@ -204,7 +206,13 @@ def check_fits(
         )
     on_cpu = getattr(device, "type", str(device).partition(":")[0]) == "cpu"
     need = estimate_bytes(
-        config, n_features, n_rows, members=members, training=training, with_data=not on_cpu
+        config,
+        n_features,
+        n_rows,
+        members=members,
+        training=training,
+        with_data=not on_cpu,
+        n_outputs=n_outputs,
     )
     have, where = available_bytes(device)
     if have is None or need <= have:

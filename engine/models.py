@@ -8,27 +8,42 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
 from engine.config import RunConfig
+from engine.events import ParamStats
 from engine.limits import check_fits, layer_sizes
 
-__all__ = ["ACTIVATION_MODULES", "build_model", "layer_sizes"]
+__all__ = [
+    "ACTIVATION_MODULES",
+    "SMALL_MODEL_WEIGHTS",
+    "STATS_INTERVAL_S",
+    "build_model",
+    "layer_sizes",
+    "parameter_stats",
+]
 
 ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+SMALL_MODEL_WEIGHTS = 32  # statistics carry the weights themselves up to this many
+# Statistics (and a small sweep's live weights) at most 4 times a second: the explorer's weight
+# tables redraw at that rate, and on a slow epoch (a wide MLP) computing them every epoch costs
+# a few percent.
+STATS_INTERVAL_S = 0.25
 
 
-def build_model(config: RunConfig, n_features: int) -> nn.Module:
+def build_model(config: RunConfig, n_features: int, n_outputs: int = 1) -> nn.Module:
     """A freshly initialised model on the CPU; the same config always gives the same weights.
+    `n_outputs`: the task's output width (engine/tasks.py).
 
     A model whose parameters alone cannot fit in the CPU's memory is refused (ConfigError)
     before any layer is allocated; the trainer and the sweep check the whole run first
     (engine/limits.py `check_fits`).
     """
-    check_fits(config, n_features, 0, "cpu", training=False)
-    sizes = layer_sizes(config, n_features)
+    check_fits(config, n_features, 0, "cpu", training=False, n_outputs=n_outputs)
+    sizes = layer_sizes(config, n_features, n_outputs)
     layers = [nn.Linear(n_in, n_out) for n_in, n_out in itertools.pairwise(sizes)]
     generator = torch.Generator().manual_seed(config.seed + 1)
     with torch.no_grad():
@@ -50,3 +65,29 @@ def build_model(config: RunConfig, n_features: int) -> nn.Module:
         if i < len(layers) - 1:
             modules.append(activation())
     return nn.Sequential(*modules)
+
+
+@torch.no_grad()
+def parameter_stats(
+    named: Iterable[tuple[str, torch.Tensor]], penalized: set[str]
+) -> tuple[ParamStats, ...]:
+    """Each parameter summarised (one host sync for all of them); the values themselves too
+    when the whole model has at most SMALL_MODEL_WEIGHTS of them."""
+    named = list(named)
+    rows = torch.stack(
+        [torch.stack([p.norm(), p.mean(), p.std(unbiased=False), p.abs().max()]) for _, p in named]
+    ).tolist()
+    show_values = sum(p.numel() for _, p in named) <= SMALL_MODEL_WEIGHTS
+    return tuple(
+        ParamStats(
+            name=name,
+            shape=tuple(p.shape),
+            penalized=name in penalized,
+            norm=row[0],
+            mean=row[1],
+            std=row[2],
+            max_abs=row[3],
+            values=tuple(p.reshape(-1).tolist()) if show_values else None,
+        )
+        for (name, p), row in zip(named, rows, strict=True)
+    )

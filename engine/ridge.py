@@ -12,14 +12,6 @@ from collections.abc import Sequence
 
 import torch
 
-from engine.config import RunConfig
-
-
-def converges_to_ridge(config: RunConfig) -> bool:
-    """Whether training ends at the ridge optimum: a linear model minimising MSE + λ‖w‖².
-    AdamW's decoupled decay (mode wd) has another fixed point."""
-    return config.model == "linear" and not (config.reg == "wd" and config.optimizer == "adamw")
-
 
 class RidgePath:
     def __init__(self, x: torch.Tensor, y: torch.Tensor, decay_bias: bool = False) -> None:

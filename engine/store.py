@@ -1,31 +1,68 @@
-"""What a run leaves on disk: config.json, metrics.csv (flushed at least every second), weights.pt.
+"""Where runs live: one folder per run or sweep, written while it trains and read back after.
 
-Durability promises, each tested:
-- A row reaches the file before its epoch's event reaches any consumer, and a flush thread hands
-  pending rows to the kernel at least every FLUSH_EVERY_S, whatever the training thread is doing
-  (a consumer blocked on a full pipe, one long optimizer step). The kernel keeps what it was
-  handed whatever happens to the process, so a SIGKILL loses at most the last second.
-- A file holds whole units only: a row, or a sweep epoch's rows together. A write cut short (a full
-  disk) is truncated back to the last whole unit and reported.
-- config.json, results.json and weights.pt are written to a temporary name and renamed, so a kill
-  mid-write leaves the old file or none, never a torn one.
+A run's folder holds `config.json` (its settings, where and on what it ran), `metrics.csv` (one
+row per epoch), `weights.pt` (the final state_dict) and `results.json` (how it ended). A sweep's
+holds `config.json` (with `lams`), `sweep.csv` (one row per member per epoch), `weights.pt`
+(`{"lams", "state_dict"}`, tensors stacked on a leading member axis) and `results.json`. How the
+files stay whole through a kill or a full disk is engine/durable.py's job.
+
+Reading gives the events back: `load_run(dir).events()` replays a run as the trainer emitted
+it, `load_sweep(dir).events()` a sweep, so whatever renders a live run renders a saved one.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-import threading
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from engine.config import ConfigError
+from engine.config import ConfigError, RunConfig
 from engine.data import Dataset
+from engine.durable import (
+    FLUSH_EVERY_S,
+    CsvLog,
+    RecordingError,
+    save_tensors,
+    write_json,
+)
+from engine.events import Epoch, Event, Finished, ParamInfo, Started, TensorWeights
+from engine.models import build_model, parameter_stats
+from engine.regularization import is_penalized
+from engine.sweep.events import (
+    MemberResult,
+    SweepEpoch,
+    SweepEvent,
+    SweepFinished,
+    SweepStarted,
+)
+
+__all__ = [
+    "FLUSH_EVERY_S",
+    "METRIC_COLUMNS",
+    "SWEEP_COLUMNS",
+    "RecordingError",
+    "RunEntry",
+    "RunRecorder",
+    "SavedRun",
+    "SavedSweep",
+    "StoreError",
+    "SweepRecorder",
+    "config_record",
+    "list_runs",
+    "load_run",
+    "load_sweep",
+    "new_run_dir",
+    "read_metrics",
+    "save_tensors",
+    "write_json",
+]
 
 METRIC_COLUMNS = (
     "epoch",
@@ -38,11 +75,15 @@ METRIC_COLUMNS = (
     "lr",
     "elapsed_s",
 )
-FLUSH_EVERY_S = 1.0
+SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
+UNFINISHED = "unfinished"  # a folder without results.json: the process ended before the run did
 
 
-class RecordingError(OSError):
-    """A run's files could not be written (e.g. the disk is full). The message is one line."""
+class StoreError(ConfigError):
+    """A folder that is not a readable run or sweep. The message is one line."""
+
+
+# ----- writing ------------------------------------------------------------------------------
 
 
 def config_record(
@@ -77,118 +118,15 @@ def new_run_dir(runs_dir: str | Path, label: str) -> Path:
     raise RuntimeError(f"cannot create a unique run folder under {root}")
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through `write(temporary_path)`, then rename over `path` (atomic on POSIX)."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        write(partial)
-        with open(partial, "rb") as handle:  # on disk before the name points at it
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_atomically(path, lambda p: p.write_text(json.dumps(data, indent=2) + "\n"))
-
-
-def save_tensors(path: Path, data: Any) -> None:
-    write_atomically(path, lambda p: torch.save(data, p))
-
-
-def _cell(value: Any) -> str:
-    # repr: the shortest text that reads back as the same float; None is an empty cell.
-    return "" if value is None else repr(value)
-
-
-class CsvLog:
-    """Rows of numbers appended to a CSV by one thread, written out by a flush thread.
-
-    Why a thread of its own: the training thread hands each epoch's event to its consumer right
-    after the row is appended, and the consumer may block for as long as it likes (stdout into a
-    pipe that nobody reads). A flush that waited for the training thread would wait with it.
-    Appending is a list append under a lock: no system call per epoch.
-    """
-
-    def __init__(
-        self, path: Path, columns: Sequence[str], flush_every_s: float = FLUSH_EVERY_S
-    ) -> None:
-        self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        self._size = 0  # bytes of whole units in the file
-        self._lock = threading.Lock()
-        self._pending: list[bytes] = [(",".join(columns) + "\n").encode()]
-        self._error: RecordingError | None = None
-        self._told = False  # whether a caller has seen the error already
-        self._closed = threading.Event()
-        self.flush()
-        self._flusher = threading.Thread(
-            target=self._flush_every, args=(flush_every_s,), name="wdtui-flush", daemon=True
-        )
-        self._flusher.start()
-
-    def append(self, *rows: Sequence[Any]) -> None:
-        """Queue `rows` as one unit: they reach the file together or not at all."""
-        self._raise_error()
-        unit = "".join(",".join(map(_cell, row)) + "\n" for row in rows).encode()
-        with self._lock:
-            self._pending.append(unit)
-
-    def flush(self) -> None:
-        """Hand every queued unit to the kernel now; raises RecordingError if it cannot."""
-        with self._lock:
-            units, self._pending = self._pending, []
-            if units and self._error is None:
-                self._write(units)
-        self._raise_error()
-
-    def close(self) -> None:
-        """Flush and close; raises RecordingError unless the writer was already told."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        self._flusher.join()
-        try:
-            self.flush()
-        except RecordingError:
-            if not self._told:
-                raise
-        finally:
-            os.close(self._fd)
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            self._told = True
-            raise self._error
-
-    def _flush_every(self, interval_s: float) -> None:
-        while not self._closed.wait(interval_s):
-            try:
-                self.flush()
-            except RecordingError:
-                self._told = False  # only this thread saw it: the next append raises it
-                return
-
-    def _write(self, units: list[bytes]) -> None:
-        data = b"".join(units)
-        done = 0
-        try:
-            while done < len(data):
-                done += os.write(self._fd, data[done:])
-        except OSError as exc:
-            # Keep the whole units that made it; cut the torn one off.
-            whole = 0
-            for unit in units:
-                if whole + len(unit) > done:
-                    break
-                whole += len(unit)
-            os.ftruncate(self._fd, self._size + whole)
-            os.lseek(self._fd, self._size + whole, os.SEEK_SET)
-            self._size += whole
-            self._error = RecordingError(f"cannot write {self.path.name}: {exc.strerror or exc}")
-            return
-        self._size += done
+def _summary(finished: Finished | SweepFinished) -> dict[str, Any]:
+    """results.json: the finished event without its weights (those are weights.pt)."""
+    summary = finished.to_json()
+    del summary["event"]
+    if isinstance(finished, SweepFinished):
+        summary["results"] = [{**r, "weights": None} for r in summary["results"]]
+    else:
+        del summary["weights"]
+    return summary
 
 
 class RunRecorder:
@@ -199,21 +137,72 @@ class RunRecorder:
         write_json(run_dir / "config.json", config)
         self._metrics = CsvLog(run_dir / "metrics.csv", METRIC_COLUMNS)
 
-    def log_epoch(self, row: Sequence[Any]) -> None:
-        self._metrics.append(row)
+    def log_epoch(self, e: Epoch) -> None:
+        self._metrics.append(
+            (
+                e.epoch,
+                e.train_loss,
+                e.test_loss,
+                e.penalty,
+                e.objective,
+                e.weight_sq_norm,
+                e.lam,
+                e.lr,
+                round(e.elapsed_s, 6),
+            )
+        )
 
     def flush(self) -> None:
         self._metrics.flush()
 
-    def close(self, state_dict: dict[str, torch.Tensor] | None) -> None:
-        """Flush the metrics and save the weights; the weights are tried even when the metrics
-        could not be written (a full disk may have room again), and the first error is raised."""
+    def close(self, state_dict: dict[str, torch.Tensor], finished: Finished) -> None:
+        """Flush the metrics, save the weights and how the run ended. The weights are tried
+        even when the metrics could not be written (a full disk may have room again); the first
+        error is raised."""
         try:
             self._metrics.close()
         finally:
-            if state_dict is not None:
-                weights = {k: v.detach().cpu() for k, v in state_dict.items()}
-                save_tensors(self.run_dir / "weights.pt", weights)
+            weights = {k: v.detach().cpu() for k, v in state_dict.items()}
+            save_tensors(self.run_dir / "weights.pt", weights)
+            write_json(self.run_dir / "results.json", _summary(finished))
+
+
+class SweepRecorder:
+    """Writes one sweep's files as it trains."""
+
+    def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
+        self.run_dir = run_dir
+        write_json(run_dir / "config.json", config)
+        self._rows = CsvLog(run_dir / "sweep.csv", SWEEP_COLUMNS)
+
+    def log_epoch(self, e: SweepEpoch, lams: Sequence[float], trained: Sequence[bool]) -> None:
+        """One row per member that trained this epoch, all in one unit: a kill or a full disk
+        leaves an epoch with all its members in sweep.csv or none. A diverged member's last row
+        is the epoch it diverged at (it is frozen afterwards: later rows would repeat it)."""
+        rows = [
+            (
+                e.epoch,
+                lam,
+                e.train_loss[k],
+                None if e.test_loss is None else e.test_loss[k],
+                e.weight_sq_norm[k],
+            )
+            for k, lam in enumerate(lams)
+            if trained[k]
+        ]
+        self._rows.append(*rows)
+
+    def close_log(self) -> None:
+        self._rows.close()
+
+    def save_results(
+        self, state_dict: dict[str, torch.Tensor], lams: Sequence[float], finished: SweepFinished
+    ) -> None:
+        save_tensors(self.run_dir / "weights.pt", {"lams": list(lams), "state_dict": state_dict})
+        write_json(self.run_dir / "results.json", _summary(finished))
+
+
+# ----- reading ------------------------------------------------------------------------------
 
 
 def read_metrics(run_dir: str | Path, name: str = "metrics.csv") -> list[dict[str, float | None]]:
@@ -223,3 +212,305 @@ def read_metrics(run_dir: str | Path, name: str = "metrics.csv") -> list[dict[st
             {k: (float(v) if v != "" else None) for k, v in row.items()}
             for row in csv.DictReader(handle)
         ]
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One saved run or sweep, as a list of them shows it."""
+
+    path: Path
+    kind: str  # "run" | "sweep"
+    status: str  # how it ended (results.json), or "unfinished"
+    epochs: int | None  # epochs trained, when it finished
+    config: dict[str, Any]  # config.json as saved
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    path: Path
+    config: RunConfig  # the settings it ran with, as saved (not resolved again)
+    started: Started
+    epochs: tuple[Epoch, ...]
+    finished: Finished | None  # None: the process ended before the run did
+
+    def events(self) -> Iterator[Event]:
+        """The run's events in the order the trainer emitted them (λ and lr changes included:
+        each epoch carries the values it trained with)."""
+        yield self.started
+        yield from self.epochs
+        if self.finished is not None:
+            yield self.finished
+
+
+@dataclass(frozen=True)
+class SavedSweep:
+    path: Path
+    config: RunConfig
+    lams: tuple[float, ...]
+    started: SweepStarted
+    epochs: tuple[SweepEpoch, ...]  # elapsed_s is 0: sweep.csv does not keep the time
+    finished: SweepFinished | None
+
+    def events(self) -> Iterator[SweepEvent]:
+        yield self.started
+        yield from self.epochs
+        if self.finished is not None:
+            yield self.finished
+
+
+def list_runs(runs_dir: str | Path) -> list[RunEntry]:
+    """Every run and sweep folder under `runs_dir`, newest first. A folder whose config.json
+    cannot be read is left out (it is not a run)."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    entries = []
+    for path in root.iterdir():
+        try:
+            record = _read_json(path / "config.json")
+        except StoreError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        try:
+            results = _read_json(path / "results.json")
+        except StoreError:
+            results = None
+        status, epochs = UNFINISHED, None
+        if isinstance(results, dict):
+            status, epochs = str(results.get("status", UNFINISHED)), results.get("epochs")
+        kind = "sweep" if "lams" in record else "run"
+        entries.append(RunEntry(path, kind, status, epochs, record))
+    # Folder names start with the time they were made (new_run_dir).
+    return sorted(entries, key=lambda e: e.path.name, reverse=True)
+
+
+def load_run(run_dir: str | Path) -> SavedRun:
+    """A saved run, to replay; raises StoreError (one line) for a folder that is not one."""
+    path = Path(run_dir)
+    record, config = _read_config(path)
+    if "lams" in record:
+        raise StoreError(f"{path.name} is a sweep: load it with load_sweep")
+    weights = _read_weights(path)
+    state = weights if isinstance(weights, dict) and "state_dict" not in weights else None
+    parameters = _parameters(config, record, state)
+    epochs = tuple(_epoch(row) for row in _read_rows(path / "metrics.csv", METRIC_COLUMNS))
+    finished = None
+    results = _read_results(path)
+    if results is not None:
+        finished = Finished(
+            status=str(results["status"]),
+            epochs=int(results["epochs"]),
+            message=str(results.get("message", "")),
+            weights=TensorWeights(state or {}),
+            run_dir=str(path),
+            partial_epoch_steps=int(results.get("partial_epoch_steps", 0)),
+        )
+        if state and epochs and not finished.partial_epoch_steps:
+            # The last epoch's statistics, from the weights it ended with, as a live run's
+            # last epoch carries them.
+            penalized = {p.name for p in parameters if p.penalized}
+            last = epochs[-1]
+            epochs = (*epochs[:-1], _with_stats(last, parameter_stats(state.items(), penalized)))
+    started = Started(
+        config=config.to_dict(),
+        device=str(record.get("resolved_device", "")),
+        parameters=parameters,
+        run_dir=str(path),
+        n_train=int(record.get("n_train", 0)),
+        n_test=int(record.get("n_test", 0)),
+        feature_names=tuple(record.get("features", ())),
+    )
+    return SavedRun(path, config, started, epochs, finished)
+
+
+def load_sweep(run_dir: str | Path) -> SavedSweep:
+    """A saved sweep, to replay; raises StoreError (one line) for a folder that is not one."""
+    path = Path(run_dir)
+    record, config = _read_config(path)
+    lams = record.get("lams")
+    if not isinstance(lams, list) or not lams:
+        raise StoreError(f"{path.name} is not a sweep: its config.json has no λ list")
+    lams_t = tuple(float(v) for v in lams)
+    saved = _read_weights(path)
+    stacked = saved.get("state_dict") if isinstance(saved, dict) else None
+    single = None if stacked is None else {k: v[0] for k, v in stacked.items()}
+    started = SweepStarted(
+        config=record_settings(record),
+        device=str(record.get("resolved_device", "")),
+        lams=lams_t,
+        parameters=_parameters(config, record, single),
+        run_dir=str(path),
+        n_train=int(record.get("n_train", 0)),
+        n_test=int(record.get("n_test", 0)),
+        feature_names=tuple(record.get("features", ())),
+    )
+    epochs = _sweep_epochs(path, lams_t)
+    finished = None
+    results = _read_results(path)
+    if results is not None:
+        members = []
+        for k, r in enumerate(results.get("results", [])):
+            weights = {} if stacked is None else {name: t[k] for name, t in stacked.items()}
+            members.append(
+                MemberResult(
+                    lam=float(r["lam"]),
+                    status=str(r["status"]),
+                    epochs=int(r["epochs"]),
+                    train_loss=_nan_for_none(r.get("train_loss")),
+                    test_loss=r.get("test_loss"),
+                    weight_sq_norm=_nan_for_none(r.get("weight_sq_norm")),
+                    weights=TensorWeights(weights),
+                )
+            )
+        finished = SweepFinished(
+            status=str(results["status"]),
+            epochs=int(results["epochs"]),
+            message=str(results.get("message", "")),
+            best_lam=results.get("best_lam"),
+            results=tuple(members),
+            run_dir=str(path),
+            partial_epoch_steps=int(results.get("partial_epoch_steps", 0)),
+        )
+    return SavedSweep(path, config, lams_t, started, epochs, finished)
+
+
+def record_settings(record: dict[str, Any]) -> dict[str, Any]:
+    """config.json's settings as a Started event's `config` carries them (a sweep's `lam` is
+    null, its λ list `lams`)."""
+    return {k: v for k, v in record.items() if k not in _RUN_FACTS}
+
+
+# Facts config.json records besides the settings (see config_record).
+_RUN_FACTS = ("resolved_device", "torch_version", "n_train", "n_test", "features")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise StoreError(f"{path.parent.name} has no {path.name}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"cannot read {path.parent.name}/{path.name}: {exc}") from None
+
+
+def _read_config(path: Path) -> tuple[dict[str, Any], RunConfig]:
+    record = _read_json(path / "config.json")
+    if not isinstance(record, dict):
+        raise StoreError(f"{path.name}/config.json does not hold a run's settings")
+    try:
+        config = RunConfig.from_dict(record)
+    except (ConfigError, TypeError) as exc:
+        raise StoreError(f"{path.name}/config.json: {exc}") from None
+    return record, config
+
+
+def _read_results(path: Path) -> dict[str, Any] | None:
+    if not (path / "results.json").exists():
+        return None
+    results = _read_json(path / "results.json")
+    if not isinstance(results, dict) or "status" not in results or "epochs" not in results:
+        raise StoreError(f"{path.name}/results.json does not say how the run ended")
+    return results
+
+
+def _read_weights(path: Path) -> Any:
+    if not (path / "weights.pt").exists():
+        return None
+    try:
+        return torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
+    except Exception as exc:  # a torn or foreign file: the numbers are still worth showing
+        raise StoreError(f"cannot read {path.name}/weights.pt: {exc}") from None
+
+
+def _read_rows(path: Path, columns: Sequence[str]) -> list[dict[str, float | None]]:
+    if not path.exists():
+        return []
+    try:
+        rows = read_metrics(path.parent, path.name)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StoreError(f"cannot read {path.parent.name}/{path.name}: {exc}") from None
+    if rows and tuple(rows[0]) != tuple(columns):
+        raise StoreError(f"{path.parent.name}/{path.name} has other columns than {columns}")
+    return rows
+
+
+def _parameters(
+    config: RunConfig, record: dict[str, Any], state: dict[str, torch.Tensor] | None
+) -> tuple[ParamInfo, ...]:
+    """One model's parameters: from its saved weights, or (none saved: a kill) from its
+    settings, built on the meta device (shapes only, nothing allocated)."""
+    if state is None:
+        with torch.device("meta"):
+            model = build_model(config, len(record.get("features", ())))
+        state = dict(model.named_parameters())
+    return tuple(
+        ParamInfo(name, tuple(t.shape), is_penalized(t, config.decay_bias))
+        for name, t in state.items()
+    )
+
+
+def _epoch(row: dict[str, float | None]) -> Epoch:
+    def number(name: str) -> float:
+        value = row[name]
+        return math.nan if value is None else value  # JSON-less CSV: an empty cell is unknown
+
+    return Epoch(
+        epoch=int(number("epoch")),
+        train_loss=number("train_loss"),
+        test_loss=row["test_loss"],
+        penalty=number("penalty"),
+        objective=number("objective"),
+        weight_sq_norm=number("weight_sq_norm"),
+        lam=number("lam"),
+        lr=number("lr"),
+        elapsed_s=number("elapsed_s"),
+    )
+
+
+def _with_stats(epoch: Epoch, stats: Any) -> Epoch:
+    return replace(epoch, param_stats=stats)
+
+
+def _sweep_epochs(path: Path, lams: tuple[float, ...]) -> tuple[SweepEpoch, ...]:
+    """sweep.csv's rows back as one event per epoch. A member has rows up to the epoch it
+    diverged at; later events repeat its last numbers, as the frozen member's live ones do."""
+    rows = _read_rows(path / "sweep.csv", SWEEP_COLUMNS)
+    k = len(lams)
+    status = ["running"] * k
+    last: list[tuple[float, float | None, float]] = [(math.nan, None, math.nan)] * k
+    events: list[SweepEpoch] = []
+    i = 0
+    while i < len(rows):
+        epoch = int(rows[i]["epoch"] or 0)
+        members = [m for m in range(k) if status[m] == "running"]
+        unit = rows[i : i + len(members)]
+        if len(unit) < len(members) or any(
+            int(r["epoch"] or 0) != epoch or r["lam"] != lams[m]
+            for r, m in zip(unit, members, strict=False)
+        ):
+            raise StoreError(f"{path.name}/sweep.csv does not match its config.json's λ list")
+        for r, m in zip(unit, members, strict=True):
+            train = _nan_for_none(r["train_loss"])
+            last[m] = (train, r["test_loss"], _nan_for_none(r["weight_sq_norm"]))
+            if not math.isfinite(train):
+                status[m] = "diverged"
+        i += len(members)
+        has_test = last[members[0]][1] is not None if members else False
+        events.append(
+            SweepEpoch(
+                epoch=epoch,
+                train_loss=tuple(t for t, _, _ in last),
+                test_loss=tuple(math.nan if t is None else t for _, t, _ in last)
+                if has_test
+                else None,
+                weight_sq_norm=tuple(s for _, _, s in last),
+                elapsed_s=0.0,
+                statuses=tuple(status),
+            )
+        )
+    return tuple(events)
+
+
+def _nan_for_none(value: Any) -> float:
+    return math.nan if value is None else float(value)

@@ -7,19 +7,17 @@ trainer's thread; the trainer never waits for whoever consumes them.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from engine.config import ConfigError, RunConfig, check_lam, check_lr
-from engine.data import Dataset, epoch_batches, load_dataset
+from engine.data import Dataset, load_dataset
 from engine.device import resolve_device
 from engine.diagnosis import divergence_cause
 from engine.events import (
@@ -32,8 +30,9 @@ from engine.events import (
     StateChanged,
     TensorWeights,
 )
+from engine.job import DeviceData, Job, describe, failed, stopped_message
 from engine.limits import check_fits
-from engine.models import build_model
+from engine.models import STATS_INTERVAL_S, build_model, parameter_stats
 from engine.regularization import (
     build_optimizer,
     loss_lam,
@@ -42,26 +41,11 @@ from engine.regularization import (
     split_parameters,
     squared_norm,
 )
-from engine.ridge import RidgePath, converges_to_ridge
+from engine.ridge import RidgePath
 from engine.store import RunRecorder, config_record, new_run_dir
-from engine.threads import cpu_threads
+from engine.tasks import task_for
 
 EventSink = Callable[[Event], None]
-# Per-parameter statistics at most 4 times a second: the explorer's weight tables redraw at that
-# rate, and on a slow epoch (a wide MLP) computing them every epoch costs a few percent.
-STATS_INTERVAL_S = 0.25
-SMALL_MODEL_WEIGHTS = 32  # show the weights themselves up to this many
-
-
-def stopped_message(epochs: int, partial_steps: int, steps_per_epoch: int) -> str:
-    """What a stop says: the epochs done, and the steps into the next one the weights include."""
-    message = f"stopped by request after epoch {epochs}"
-    if partial_steps:
-        message += (
-            f" and {partial_steps} of {steps_per_epoch} steps of epoch {epochs + 1} "
-            "(the final weights include those steps)"
-        )
-    return message
 
 
 @dataclass(frozen=True)
@@ -77,9 +61,11 @@ class _EpochEnd:
     stats: tuple[ParamStats, ...] | None
 
 
-class Trainer:
+class Trainer(Job[Finished]):
     """One training run. Construct it (validates and loads everything, may raise ConfigError),
     then `start()` it on a thread or `run()` it on this one."""
+
+    thread_name = "wdtui-trainer"
 
     def __init__(
         self,
@@ -90,41 +76,37 @@ class Trainer:
         stats_interval_s: float = STATS_INTERVAL_S,
     ) -> None:
         self.config = config.resolved()
-        self.device = resolve_device(self.config.device)
+        device = resolve_device(self.config.device)
         self.dataset = dataset if dataset is not None else load_dataset(self.config)
+        self.task = task_for(self.config)
         d = self.dataset
-        check_fits(self.config, d.n_features, d.n_train + d.n_test, self.device)
-        self._on_event = on_event
+        outputs = self.task.output_width(d)
+        check_fits(self.config, d.n_features, d.n_train + d.n_test, device, n_outputs=outputs)
         self._stats_interval_s = stats_interval_s
 
-        self.model = build_model(self.config, self.dataset.n_features).to(self.device)
+        self.model = build_model(self.config, d.n_features, outputs).to(device)
         penalized, free = split_parameters(self.model, self.config.decay_bias)
         self._penalized_names = {name for name, _ in penalized}
-        self._penalized = [p for _, p in penalized]
+        self._penalized: list[torch.Tensor] = [p for _, p in penalized]
         self._lam = self.config.effective_lam
         self._loss_lam = loss_lam(self.config.reg, self._lam)  # λ inside the loss (l2 only)
-        self._lr = float(self.config.lr)  # type: ignore[arg-type]
+        self._lr = check_lr(self.config.lr)
         self.optimizer = build_optimizer(
             self.config, self._penalized, [p for _, p in free], self._lam, self._lr
         )
-
-        self._x, self._y = d.x_train.to(self.device), d.y_train.to(self.device)
-        self._x_test = None if d.x_test is None else d.x_test.to(self.device)
-        self._y_test = None if d.y_test is None else d.y_test.to(self.device)
-        self._batch_generator = torch.Generator().manual_seed(self.config.seed + 2)
+        self.data = DeviceData(d, device, self.config.seed, self.config.batch_size or 0)
 
         self._lock = threading.Lock()
         self._commands: list[tuple[str, Any]] = []
         self._wake = threading.Event()  # set whenever a command is queued
-        self._stop = threading.Event()
         self._paused = False
         self._recorder: RunRecorder | None = None
-        self._thread: threading.Thread | None = None
-        self.status = "ready"
-        self.epoch = 0  # epochs trained and reported
         self._diverged: tuple[str, str] | None = None
-        self.run_dir = (
-            new_run_dir(self.config.runs_dir, self._run_label()) if self.config.save else None
+        super().__init__(
+            on_event,
+            device,
+            self.config.cpu_threads,
+            new_run_dir(self.config.runs_dir, self._run_label()) if self.config.save else None,
         )
 
     # ----- commands: safe from any thread -------------------------------------------------
@@ -145,20 +127,8 @@ class Trainer:
         self._queue("resume", None)
 
     def stop(self) -> None:
-        self._stop.set()
+        super().stop()
         self._wake.set()
-
-    def start(self) -> threading.Thread:
-        self._thread = threading.Thread(target=self.run, name="wdtui-trainer", daemon=True)
-        self._thread.start()
-        return self._thread
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread; True once it has ended."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
 
     @property
     def lam(self) -> float:
@@ -175,61 +145,43 @@ class Trainer:
         )
 
     def ridge(self) -> RidgePath | None:
-        """The closed-form optimum, where training converges to it (see converges_to_ridge)."""
-        if not converges_to_ridge(self.config):
+        """The closed-form optimum, where training converges to it (the task says where)."""
+        if not self.task.has_closed_form(self.config):
             return None
         return RidgePath(self.dataset.x_train, self.dataset.y_train, self.config.decay_bias)
 
     # ----- the loop -------------------------------------------------------------------------
 
-    def run(self) -> Finished:
-        """Train to the end (or stop/divergence/failure) on the calling thread."""
-        with cpu_threads(self.device, self.config.cpu_threads):
-            return self._run()
-
-    def _run(self) -> Finished:
-        recorder: RunRecorder | None = None
-        status, message = "completed", ""
+    def _train(self) -> tuple[str, str]:
         self._t0, self._paused_s, self._last_stats = time.perf_counter(), 0.0, float("-inf")
         self._pending: _EpochEnd | None = None
         self._partial_steps = 0
+        if self.run_dir is not None:
+            self._recorder = RunRecorder(
+                self.run_dir, config_record(self.config.to_dict(), self.device, self.dataset)
+            )
+        self._emit(self._started_event())
+        for epoch in range(1, (self.config.epochs or 0) + 1):
+            ended = self._train_epoch(epoch)
+            if ended:
+                return ended
+        self._report_last_epoch()
+        return self._diverged or ("completed", "")
+
+    def _finish(self, status: str, message: str) -> Finished:
         try:
-            self.status = "running"
-            if self.run_dir is not None:
-                recorder = self._recorder = RunRecorder(
-                    self.run_dir, config_record(self.config.to_dict(), self.device, self.dataset)
-                )
-            self._emit(self._started_event())
-            for epoch in range(1, int(self.config.epochs) + 1):  # type: ignore[arg-type]
-                ended = self._train_epoch(epoch)
-                if ended:
-                    status, message = ended
-                    break
-            else:
-                self._report_last_epoch()
-                if self._diverged is not None:
-                    status, message = self._diverged
-        except Exception as exc:  # the thread must end with an event, never a traceback
-            status, message = "failed", f"{type(exc).__name__}: {exc}"
+            weights = self._weights()
+        except Exception as exc:  # e.g. the device failed: report without the weights
+            weights, status = TensorWeights({}), "failed"
+            message = f"{message}; reading the weights failed: {describe(exc)}".lstrip("; ")
         finished = Finished(
-            status,
-            self.epoch,
-            message,
-            self._weights(),
-            self._run_dir_text(),
-            self._partial_steps,
+            status, self.epoch, message, weights, self.run_dir_text, self._partial_steps
         )
-        try:
-            if recorder is not None:
-                recorder.close(self.model.state_dict())
-        except Exception as exc:
-            note = f"saving failed: {exc}"
-            message = f"{message}; {note}" if message else note
-            finished = replace(finished, status="failed", message=message)
-        self.status = finished.status  # only once the files are saved
-        # A consumer that fails on the last event cannot be told anything more.
-        with contextlib.suppress(Exception):
-            self._emit(finished)
+        if self._recorder is not None:
+            try:
+                self._recorder.close(self.model.state_dict(), finished)
+            except Exception as exc:
+                finished = failed(finished, f"saving failed: {exc}")
         return finished
 
     def _train_epoch(self, epoch: int) -> tuple[str, str] | None:
@@ -241,25 +193,20 @@ class Trainer:
         full-batch step's data loss is the previous epoch's train loss (the same weights, the
         same rows), so that epoch is reported from this forward pass instead of a second one.
         """
-        model, optimizer = self.model, self.optimizer
-        batches = epoch_batches(
-            self._x.shape[0],
-            int(self.config.batch_size),  # type: ignore[arg-type]
-            self._batch_generator,
-            self.device,
-        )
+        model, optimizer, data, task = self.model, self.optimizer, self.data, self.task
+        order = data.epoch_order()
         batch_mean = self.config.train_loss == "batch-mean"
         loss_sum = torch.zeros((), device=self.device) if batch_mean else None
-        for step, idx in enumerate(batches if batches is not None else (None,)):
-            xb, yb = (self._x, self._y) if idx is None else (self._x[idx], self._y[idx])
-            data_loss = F.mse_loss(model(xb), yb)
-            if self._pending is not None and not self._report(data_loss.detach()):
-                return self._diverged  # type: ignore[return-value]
+        for step, idx in enumerate(order or (None,)):
+            xb, yb = data.batch(idx)
+            data_loss = task.loss(model(xb), yb)
+            if self._pending is not None and (diverged := self._report(data_loss.detach())):
+                return diverged
             if self._wake.is_set():
                 self._service_commands()
             if self._stop.is_set():
                 self._partial_steps = step
-                steps = 0 if batches is None else len(batches)
+                steps = 0 if order is None else len(order)
                 return "stopped", stopped_message(self.epoch, step, steps)
             loss = data_loss
             if self._loss_lam:  # l2 mode: the penalty is part of the loss
@@ -271,12 +218,12 @@ class Trainer:
                 loss_sum += data_loss.detach() * yb.shape[0]
         self._pending = self._epoch_end(epoch)
         if loss_sum is not None:
-            train = loss_sum / self._y.shape[0]
-        elif batches is not None:  # minibatches: the loss at the final weights costs a pass
+            train = loss_sum / data.rows
+        elif order is not None:  # minibatches: the loss at the final weights costs a pass
             train = self._full_train_loss()
         else:
             return None  # reported by the next step's forward pass, or _report_last_epoch
-        return None if self._report(train) else self._diverged
+        return self._report(train)
 
     def _report_last_epoch(self) -> None:
         if self._pending is not None:
@@ -284,7 +231,7 @@ class Trainer:
 
     @torch.no_grad()
     def _full_train_loss(self) -> torch.Tensor:
-        return F.mse_loss(self.model(self._x), self._y)
+        return self.task.loss(self.model(self.data.x), self.data.y)
 
     @torch.no_grad()
     def _epoch_end(self, epoch: int) -> _EpochEnd:
@@ -295,8 +242,9 @@ class Trainer:
         if epoch == self.config.epochs or now - self._last_stats >= self._stats_interval_s:
             stats, self._last_stats = self._param_stats(), now
         test = None
-        if self._x_test is not None:
-            test = F.mse_loss(self.model(self._x_test), self._y_test)
+        if self.data.test is not None:
+            x_test, y_test = self.data.test
+            test = self.task.loss(self.model(x_test), y_test)
         return _EpochEnd(
             epoch,
             test,
@@ -307,9 +255,9 @@ class Trainer:
             stats,
         )
 
-    def _report(self, train: torch.Tensor) -> bool:
+    def _report(self, train: torch.Tensor) -> tuple[str, str] | None:
         """Complete the pending epoch with its train loss (one host sync), record it, then tell
-        the consumer. False when the run diverged there (self._diverged says how)."""
+        the consumer. Returns ("diverged", why) when the run diverged there."""
         end, self._pending = self._pending, None
         assert end is not None
         test = train if end.test is None else end.test
@@ -328,55 +276,23 @@ class Trainer:
             param_stats=end.stats,
         )
         if self._recorder is not None:  # on disk before any consumer sees it
-            self._recorder.log_epoch(
-                (
-                    event.epoch,
-                    event.train_loss,
-                    event.test_loss,
-                    event.penalty,
-                    event.objective,
-                    event.weight_sq_norm,
-                    event.lam,
-                    event.lr,
-                    round(event.elapsed_s, 6),
-                )
-            )
+            self._recorder.log_epoch(event)
         self.epoch = end.epoch
         self._emit(event)
         if math.isfinite(train_loss):
-            return True
+            return None
         self._diverged = (
             "diverged",
             f"diverged at epoch {end.epoch}: the training loss is {train_loss} "
             f"({self._divergence_hint(end)})",
         )
-        return False
+        return self._diverged
 
     def _divergence_hint(self, end: _EpochEnd) -> str:
         return divergence_cause(self.config, self.dataset, end.lam, end.lr)
 
     def _param_stats(self) -> tuple[ParamStats, ...]:
-        named = list(self.model.named_parameters())
-        rows = torch.stack(
-            [
-                torch.stack([p.norm(), p.mean(), p.std(unbiased=False), p.abs().max()])
-                for _, p in named
-            ]
-        ).tolist()
-        show_values = sum(p.numel() for _, p in named) <= SMALL_MODEL_WEIGHTS
-        return tuple(
-            ParamStats(
-                name=name,
-                shape=tuple(p.shape),
-                penalized=name in self._penalized_names,
-                norm=row[0],
-                mean=row[1],
-                std=row[2],
-                max_abs=row[3],
-                values=tuple(p.detach().reshape(-1).tolist()) if show_values else None,
-            )
-            for (name, p), row in zip(named, rows, strict=True)
-        )
+        return parameter_stats(self.model.named_parameters(), self._penalized_names)
 
     def _service_commands(self) -> None:
         """Apply queued commands; while paused, wait here, between two optimizer steps."""
@@ -416,9 +332,6 @@ class Trainer:
             self._commands.append((name, value))
             self._wake.set()
 
-    def _emit(self, event: Event) -> None:
-        self._on_event(event)
-
     # ----- descriptions -------------------------------------------------------------------
 
     def _started_event(self) -> Started:
@@ -426,7 +339,7 @@ class Trainer:
             config=self.config.to_dict(),
             device=str(self.device),
             parameters=self.parameter_info(),
-            run_dir=self._run_dir_text(),
+            run_dir=self.run_dir_text,
             n_train=self.dataset.n_train,
             n_test=self.dataset.n_test,
             feature_names=tuple(self.dataset.feature_names),
@@ -443,9 +356,6 @@ class Trainer:
         return TensorWeights(
             {name: p.detach().cpu().clone() for name, p in self.model.named_parameters()}
         )
-
-    def _run_dir_text(self) -> str | None:
-        return None if self.run_dir is None else str(self.run_dir)
 
     def _run_label(self) -> str:
         c = self.config

@@ -17,9 +17,16 @@ from conftest import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wai
 
 from engine.config import RunConfig
 from engine.events import Epoch, StateChanged
-from engine.store import FLUSH_EVERY_S, METRIC_COLUMNS, read_metrics, save_tensors, write_json
+from engine.store import (
+    FLUSH_EVERY_S,
+    METRIC_COLUMNS,
+    SWEEP_COLUMNS,
+    read_metrics,
+    save_tensors,
+    write_json,
+)
 from engine.sweep.events import SweepEpoch
-from engine.sweep.runner import SWEEP_COLUMNS, Sweep
+from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
 
 F_GETPIPE_SZ = 1032  # Linux

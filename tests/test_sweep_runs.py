@@ -14,8 +14,9 @@ import torch
 from conftest import ROOT, WDTUI, EventQueue
 
 from engine.config import ConfigError, RunConfig
+from engine.store import SWEEP_COLUMNS
 from engine.sweep.events import SweepEpoch, SweepFinished, SweepStarted
-from engine.sweep.runner import SWEEP_COLUMNS, Sweep
+from engine.sweep.runner import Sweep
 
 
 def is_epoch(n: int):

@@ -1,4 +1,11 @@
-"""The λ values of a sweep: an explicit list, a log-spaced grid, or the default grid."""
+"""The λ values of a sweep, in one grammar for the command line and the explorer's field.
+
+Entries are separated by commas; each is a λ (a number >= 0) or a log-spaced grid START:STOP:N.
+"0, 1e-4:1e2:13" is λ = 0 plus 13 values half a decade apart (the default grid); "0, 0.001, 0.1"
+a plain list. `wdtui sweep --lams` and the sweep view's λ field read the same text the same way;
+`--lam-grid` is one grid entry. Messages name the text the way its caller calls it (a flag, or
+nothing for a field that has none).
+"""
 
 from __future__ import annotations
 
@@ -7,45 +14,52 @@ import math
 from engine.config import ConfigError, check_lam, parse_number
 
 DEFAULT_GRID_START, DEFAULT_GRID_STOP, DEFAULT_GRID_N = 1e-4, 1e2, 13
+DEFAULT_TEXT = "0, 1e-4:1e2:13"  # default_grid(), as a person types it (tested equal)
 MAX_MEMBERS = 4096  # a typo such as N=1e9 should be refused, not allocated
 
 
 def parse_lams(text: str) -> list[float]:
-    """'0,0.001,0.01' -> [0.0, 0.001, 0.01]; every value a finite number >= 0."""
-    parts = [part.strip() for part in text.split(",")]
-    if not text.strip() or any(not part for part in parts):
-        raise ConfigError(f"--lams must be numbers separated by commas, got {text!r}")
-    lams = [check_lam(parse_number(part, "every λ in --lams")) for part in parts]
-    _check_size(len(lams))
-    return lams
+    """The λ values `text` names, in its order (duplicates kept); raises ConfigError."""
+    if not text.strip():
+        raise ConfigError(f"give λ values, e.g. {DEFAULT_TEXT}")
+    values: list[float] = []
+    for part in (part.strip() for part in text.split(",")):
+        if not part:
+            raise ConfigError(f"an empty entry between commas in {text.strip()!r}")
+        if ":" in part:
+            values.extend(parse_lam_grid(part))
+        else:
+            values.append(check_lam(parse_number(part, "λ")))
+        _check_size(len(values))
+    return values
 
 
-def log_grid(start: float, stop: float, n: int) -> list[float]:
+def log_grid(start: float, stop: float, n: int, name: str = "grid") -> list[float]:
     """n log-spaced values from start to stop, both ends included exactly."""
     if not (math.isfinite(start) and start > 0):
-        raise ConfigError(f"--lam-grid START must be a finite number > 0, got {start:g}")
+        raise ConfigError(f"{name} START must be a finite number > 0, got {start:g}")
     if not math.isfinite(stop) or stop < start:
-        raise ConfigError(f"--lam-grid STOP must be finite and >= START ({start:g}), got {stop:g}")
+        raise ConfigError(f"{name} STOP must be finite and >= START ({start:g}), got {stop:g}")
     if n < 2:
-        raise ConfigError(f"--lam-grid N must be a whole number >= 2, got {n}")
+        raise ConfigError(f"{name} N must be a whole number >= 2, got {n}")
     _check_size(n)
     lo, hi = math.log10(start), math.log10(stop)
     inner = [10 ** (lo + (hi - lo) * i / (n - 1)) for i in range(1, n - 1)]
     return [start, *inner, stop]
 
 
-def parse_lam_grid(text: str) -> list[float]:
+def parse_lam_grid(text: str, name: str = "grid") -> list[float]:
     """'1e-4:1e2:13' -> 13 log-spaced values from 1e-4 to 1e2."""
     parts = text.split(":")
     if len(parts) != 3:
-        raise ConfigError(f"--lam-grid must be START:STOP:N (e.g. 1e-4:1e2:13), got {text!r}")
-    start = parse_number(parts[0], "--lam-grid START")
-    stop = parse_number(parts[1], "--lam-grid STOP")
+        raise ConfigError(f"{name} must be START:STOP:N (e.g. 1e-4:1e2:13), got {text!r}")
+    start = parse_number(parts[0], f"{name} START")
+    stop = parse_number(parts[1], f"{name} STOP")
     try:
         n = int(parts[2].strip())
     except ValueError:
-        raise ConfigError(f"--lam-grid N must be a whole number >= 2, got {parts[2]!r}") from None
-    return log_grid(start, stop, n)
+        raise ConfigError(f"{name} N must be a whole number >= 2, got {parts[2]!r}") from None
+    return log_grid(start, stop, n, name)
 
 
 def default_grid() -> list[float]:
@@ -58,9 +72,12 @@ def resolve_lams(lams: str | None, lam_grid: str | None, with_zero: bool) -> lis
     if lams is not None and lam_grid is not None:
         raise ConfigError("give either --lams or --lam-grid, not both")
     if lams is not None:
-        values = parse_lams(lams)
+        try:
+            values = parse_lams(lams)
+        except ConfigError as exc:
+            raise ConfigError(f"--lams: {exc}") from None
     elif lam_grid is not None:
-        values = parse_lam_grid(lam_grid)
+        values = parse_lam_grid(lam_grid, "--lam-grid")
     else:
         values = default_grid()
     if with_zero and 0.0 not in values:
@@ -71,3 +88,9 @@ def resolve_lams(lams: str | None, lam_grid: str | None, with_zero: bool) -> lis
 def _check_size(n: int) -> None:
     if n > MAX_MEMBERS:
         raise ConfigError(f"a sweep trains at most {MAX_MEMBERS} λ values at once, got {n}")
+
+
+def parse_sweep_lams(text: str) -> list[float]:
+    """The explorer's λ field: the same grammar, sorted, duplicates dropped (its charts put λ
+    on an axis)."""
+    return sorted(set(parse_lams(text)))

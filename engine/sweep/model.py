@@ -54,10 +54,6 @@ class StackedModel:
             h = torch.baddbmm(b.unsqueeze(1), self._activation(h), w.transpose(1, 2))
         return h
 
-    def member_mse(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Each member's mean squared error on (x, y): shape (K,)."""
-        return (self.forward(x) - y).pow(2).mean(dim=(1, 2))
-
     def member_sq_norms(self) -> torch.Tensor:
         """Each member's Σ‖w‖² over its penalized parameters: shape (K,)."""
         total = torch.zeros(self.k, device=self.params[0].device)
