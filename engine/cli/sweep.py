@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from engine.cli.lifecycle import build_or_exit, train_to_exit_code
 from engine.cli.options import (
     OneLineParser,
     add_training_options,
@@ -15,13 +16,12 @@ from engine.cli.options import (
 )
 from engine.cli.output import JsonLines, print_quietly
 from engine.cli.progress import ProgressLine
-from engine.cli.run import EXIT_BAD_INPUT, build_or_exit, train_to_exit_code
 from engine.config import ConfigError
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
 from engine.sweep.lams import resolve_lams
 from engine.sweep.runner import Sweep
 
-__all__ = ["EXIT_BAD_INPUT", "sweep_command", "sweep_parser"]
+__all__ = ["sweep_command", "sweep_parser"]
 
 
 def sweep_parser() -> argparse.ArgumentParser:
