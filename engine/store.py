@@ -281,8 +281,16 @@ def list_runs(runs_dir: str | Path) -> list[RunEntry]:
             status, epochs = str(results.get("status", UNFINISHED)), results.get("epochs")
         kind = "sweep" if "lams" in record else "run"
         entries.append(RunEntry(path, kind, status, epochs, record))
-    # Folder names start with the time they were made (new_run_dir).
-    return sorted(entries, key=lambda e: e.path.name, reverse=True)
+    # config.json is written when a run starts: its time orders runs made within one second too
+    # (folder names start with the second only).
+    return sorted(entries, key=_started_at, reverse=True)
+
+
+def _started_at(entry: RunEntry) -> tuple[int, str]:
+    try:
+        return (entry.path.joinpath("config.json").stat().st_mtime_ns, entry.path.name)
+    except OSError:
+        return (0, entry.path.name)
 
 
 def load_run(run_dir: str | Path) -> SavedRun:
