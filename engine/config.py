@@ -12,7 +12,7 @@ import math
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 PRESETS = ("line", "highdim", "poly")
 MODELS = ("linear", "mlp")
@@ -241,7 +241,7 @@ def check_keys(saved: dict[str, Any], where: str = "config.json") -> None:
             raise ConfigError(f"{where}: unknown setting {key!r}{hint}")
 
 
-def _absolute_file(data: object) -> object:
+def _absolute_file(data: Any) -> Any:
     """A CSV path made absolute (so a saved config.json works from any folder), or an error
     naming the path as the user wrote it."""
     if not isinstance(data, str):
@@ -256,7 +256,7 @@ def _absolute_file(data: object) -> object:
     return path
 
 
-def _finite(value: object) -> bool:
+def _finite(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -274,30 +274,30 @@ def _whole(name: str, value: object, note: str = "") -> None:
 def check_lam(lam: object) -> float:
     """λ must be a finite number >= 0 that float32 holds: 2λ finite, a nonzero λ not below the
     smallest normal float32 (it would act as 0)."""
-    if not _finite(lam) or lam < 0:  # type: ignore[operator]
+    if not _finite(lam) or lam < 0:
         raise ConfigError(f"λ must be a finite number >= 0, got {lam}")
-    if lam > FLOAT32_MAX / 2:  # type: ignore[operator]
+    if lam > FLOAT32_MAX / 2:
         raise ConfigError(f"λ must be at most {FLOAT32_MAX / 2:.3g} (float32), got {lam}")
-    if 0 < lam < FLOAT32_TINY:  # type: ignore[operator]
+    if 0 < lam < FLOAT32_TINY:
         raise ConfigError(
             f"λ must be 0 or at least {FLOAT32_TINY:.3g} (float32's smallest normal number; "
             f"smaller is 0 in training), got {lam}"
         )
-    return float(lam)  # type: ignore[arg-type]
+    return float(lam)
 
 
 def check_lr(lr: object) -> float:
     """The learning rate must be a finite number > 0 that float32 holds as a normal number."""
-    if not _finite(lr) or lr <= 0:  # type: ignore[operator]
+    if not _finite(lr) or lr <= 0:
         raise ConfigError(f"learning rate must be a finite number > 0, got {lr}")
-    if lr > FLOAT32_MAX:  # type: ignore[operator]
+    if lr > FLOAT32_MAX:
         raise ConfigError(f"learning rate must be at most {FLOAT32_MAX:.3g} (float32), got {lr}")
-    if lr < FLOAT32_TINY:  # type: ignore[operator]
+    if lr < FLOAT32_TINY:
         raise ConfigError(
             f"learning rate must be at least {FLOAT32_TINY:.3g} (float32's smallest normal "
             f"number; smaller is 0 in training), got {lr}"
         )
-    return float(lr)  # type: ignore[arg-type]
+    return float(lr)
 
 
 def parse_number(text: str, what: str) -> float:

@@ -102,7 +102,7 @@ def load_dataset(config: RunConfig) -> Dataset:
         n_train = x.shape[0] - n_test
         true_w, true_b, name = None, None, Path(config.data).name
     else:
-        synth = PRESET_BUILDERS[config.preset](g)  # type: ignore[index]
+        synth = PRESET_BUILDERS[config.preset or "line"](g)
         x, y, names = synth.x, synth.y, synth.feature_names
         n_train, n_test = synth.n_train, synth.n_test
         if config.test_fraction is not None:
@@ -118,9 +118,9 @@ def load_dataset(config: RunConfig) -> Dataset:
         std = torch.where(std > 0, std, torch.ones_like(std))
         x_train = (x_train - mean) / std
         x_test = None if x_test is None else (x_test - mean) / std
-        if true_w is not None:
+        if true_w is not None and true_b is not None:
             # y = w·x + b = (w∘σ)·z + (b + w·μ) for z = (x − μ)/σ.
-            true_b = float(true_b + (true_w * mean).sum())  # type: ignore[operator]
+            true_b = float(true_b + (true_w * mean).sum())
             true_w = true_w * std
     return Dataset(
         name=name,

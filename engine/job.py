@@ -21,7 +21,9 @@ from engine.data import Dataset, epoch_batches
 
 
 class FinishedEvent(Protocol):
-    """The last event of a job: Finished (a run) or SweepFinished (a sweep)."""
+    """The last event of a job: Finished (a run) or SweepFinished (a sweep), both dataclasses."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
 
     @property
     def status(self) -> str: ...
@@ -39,7 +41,7 @@ def with_note(message: str, note: str) -> str:
 
 def failed(finished: F, note: str) -> F:
     """`finished`, turned into a failure that says why (e.g. its files could not be saved)."""
-    return replace(finished, status="failed", message=with_note(finished.message, note))  # type: ignore[type-var]
+    return replace(finished, status="failed", message=with_note(finished.message, note))
 
 
 def describe(exc: BaseException) -> str:

@@ -14,6 +14,8 @@ Every group's weight_decay is set explicitly, so AdamW's default of 0.01 never l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -28,7 +30,8 @@ def split_parameters(
     model: nn.Module, decay_bias: bool
 ) -> tuple[list[tuple[str, nn.Parameter]], list[tuple[str, nn.Parameter]]]:
     """(penalized, unpenalized) named parameters, each in the model's order."""
-    penalized, free = [], []
+    penalized: list[tuple[str, nn.Parameter]] = []
+    free: list[tuple[str, nn.Parameter]] = []
     for name, param in model.named_parameters():
         (penalized if is_penalized(param, decay_bias) else free).append((name, param))
     return penalized, free
@@ -46,8 +49,8 @@ def loss_lam(reg: str, lam: float) -> float:
 
 def build_optimizer(
     config: RunConfig,
-    penalized: list[nn.Parameter],
-    free: list[nn.Parameter],
+    penalized: Sequence[torch.Tensor],
+    free: Sequence[torch.Tensor],
     lam: float,
     lr: float,
 ) -> torch.optim.Optimizer:
@@ -84,7 +87,7 @@ def set_optimizer_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def squared_norm(params: list[torch.Tensor]) -> torch.Tensor:
+def squared_norm(params: Sequence[torch.Tensor]) -> torch.Tensor:
     """Σ‖p‖², as a 0-d tensor on the parameters' device (no host sync)."""
     if not params:
         return torch.zeros(())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, WDTUI
+from support.engine import ROOT, WDTUI
 
 from engine.config import RunConfig
 from tui.cli import main

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import epochs_of, run_to_end
+from support.engine import epochs_of, run_to_end
 
 from engine.config import RunConfig
 from engine.data import DataError, load_dataset

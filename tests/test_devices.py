@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 import torch
-from conftest import ROOT, WDTUI
+from support.engine import ROOT, WDTUI
 
 from engine.config import RunConfig
 from engine.sweep.runner import Sweep

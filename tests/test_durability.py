@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
+from support.engine import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
 
 from engine.config import RunConfig
 from engine.events import Epoch, StateChanged

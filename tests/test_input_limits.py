@@ -264,7 +264,7 @@ def test_divergence_otherwise_blames_the_lr() -> None:
 
 def test_a_diverged_run_names_the_likely_cause(tmp_path) -> None:
     """End to end, once engine/trainer.py hands its diverged message to divergence_cause."""
-    from conftest import finished_of, run_to_end
+    from support.engine import finished_of, run_to_end
 
     _, events = run_to_end(lam=1e38, epochs=3)
     message = finished_of(events).message

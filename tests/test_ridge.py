@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import run_to_end
 from sklearn.linear_model import Ridge
+from support.engine import run_to_end
 
 from engine.ridge import RidgePath
 

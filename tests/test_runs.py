@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
+from support.engine import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
 
 from engine.config import RunConfig
 from engine.store import METRIC_COLUMNS, read_metrics

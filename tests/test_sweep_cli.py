@@ -8,7 +8,7 @@ import math
 import subprocess
 
 import pytest
-from conftest import ROOT, WDTUI
+from support.engine import ROOT, WDTUI
 
 from engine.config import ConfigError
 from engine.sweep.lams import default_grid, log_grid, parse_lam_grid, parse_lams, resolve_lams

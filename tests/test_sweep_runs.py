@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, WDTUI, EventQueue
+from support.engine import ROOT, WDTUI, EventQueue
 
 from engine.config import ConfigError, RunConfig
 from engine.store import SWEEP_COLUMNS

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import torch
-from conftest import EventQueue, epochs_of, finished_of, run_to_end
+from support.engine import EventQueue, epochs_of, finished_of, run_to_end
 
 from engine.config import ConfigError, RunConfig
 from engine.events import Epoch, Finished, Started, StateChanged

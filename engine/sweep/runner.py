@@ -158,8 +158,8 @@ class Sweep(Job[SweepFinished]):
             self._frozen.restore()
             if self._batch_mean:
                 batch_sum = member_losses.detach() * yb.shape[0]
-                sums = self._loss_sums
-                self._loss_sums = batch_sum if sums is None else sums + batch_sum
+                previous: torch.Tensor | None = self._loss_sums
+                self._loss_sums = batch_sum if previous is None else previous + batch_sum
         return True
 
     @torch.no_grad()
