@@ -11,7 +11,15 @@ import pytest
 from support.engine import ROOT, WDTUI
 
 from engine.config import ConfigError
-from engine.sweep.lams import default_grid, log_grid, parse_lam_grid, parse_lams, resolve_lams
+from engine.sweep.lams import (
+    DEFAULT_TEXT,
+    default_grid,
+    log_grid,
+    parse_lam_grid,
+    parse_lams,
+    parse_sweep_lams,
+    resolve_lams,
+)
 from tui.cli import main
 
 
@@ -253,3 +261,15 @@ def test_a_saved_lams_that_is_not_a_list_of_numbers_is_refused(capsys, tmp_path,
     code, out, _ = sweep_cli(capsys, "--config", str(saved), "--no-save", "--jsonl",
                              "--lams", "0,1")  # fmt: skip
     assert code == 0 and json.loads(out.splitlines()[0])["lams"] == [0.0, 1.0]
+
+
+def test_the_command_line_and_the_field_read_one_grammar() -> None:
+    text = "0, 1e-3:1e-1:3, 0.5"
+    assert resolve_lams(text, None, False) == pytest.approx([0.0, 1e-3, 1e-2, 1e-1, 0.5])
+    assert parse_sweep_lams(text) == sorted(resolve_lams(text, None, False))
+    assert parse_sweep_lams(DEFAULT_TEXT) == default_grid()
+    with pytest.raises(ConfigError) as cli:
+        resolve_lams("0,,1", None, False)
+    with pytest.raises(ConfigError) as field:
+        parse_sweep_lams("0,,1")
+    assert str(cli.value) == f"--lams: {field.value}"  # the same words, named as the flag
