@@ -11,19 +11,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from support.engine import ROOT, WDTUI
+from support.engine import ROOT, WDTUI, call_wdtui
 
 from engine.config import RunConfig
 from tui.cli import main
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(["run", *args])
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return call_wdtui(capsys, "run", *args)
 
 
 def test_jsonl_prints_the_documented_events(capsys) -> None:

@@ -8,7 +8,7 @@ import math
 import subprocess
 
 import pytest
-from support.engine import ROOT, WDTUI
+from support.engine import ROOT, WDTUI, call_wdtui
 
 from engine.config import ConfigError
 from engine.sweep.lams import (
@@ -24,12 +24,7 @@ from tui.cli import main
 
 
 def sweep_cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(["sweep", *args])
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return call_wdtui(capsys, "sweep", *args)
 
 
 # ----- grids ------------------------------------------------------------------------------

@@ -208,31 +208,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         raise ConfigError(
             f"mode none has no penalty: λ {lam:g} would be ignored; drop --lam or use --reg l2/wd"
         )
-    return RunConfig(
-        preset=args.preset,
-        data=args.data,
-        target=args.target,
-        test_fraction=args.test_fraction,
-        standardize=args.standardize,
-        seed=args.seed,
-        model=args.model,
-        hidden=tuple(args.hidden) if isinstance(args.hidden, (list, tuple)) else args.hidden,
-        activation=args.activation,
-        init=args.init,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        train_loss=args.train_loss,
-        reg=args.reg,
-        lam=lam,
-        decay_bias=args.decay_bias,
-        device=args.device,
-        cpu_threads=args.cpu_threads,
-        runs_dir=args.runs_dir,
-        save=args.save,
-    ).resolved()
+    # Every setting has an option of the same name (--lam only in `wdtui run`).
+    given = {f.name: getattr(args, f.name) for f in fields(RunConfig) if hasattr(args, f.name)}
+    hidden = args.hidden
+    given.update(lam=lam, hidden=tuple(hidden) if isinstance(hidden, (list, tuple)) else hidden)
+    return RunConfig(**given).resolved()
 
 
 def cannot_start(exc: BaseException) -> NoReturn:

@@ -10,12 +10,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from engine.config import RunConfig
 from engine.events import Epoch, Event, Finished, Started
 from engine.trainer import Trainer
+from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 WDTUI = [sys.executable, "-m", "tui.cli"]
+
+
+def call_wdtui(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`wdtui ARGV` in this process: (exit code, stdout, stderr)."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:
+        code = 0 if exit_.code is None else exit_.code if isinstance(exit_.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def run_to_end(**settings: object) -> tuple[Trainer, list[Event]]:
