@@ -166,4 +166,3 @@ class Finished:
 
 
 Event = Started | Epoch | StateChanged | Finished
-FINAL_STATUSES = ("completed", "stopped", "diverged", "failed")

@@ -12,9 +12,6 @@ from typing import Any
 
 from engine.events import ParamInfo, finite_or_none
 
-MEMBER_STATUSES = ("running", "completed", "stopped", "diverged", "failed")
-SWEEP_STATUSES = ("completed", "stopped", "failed")
-
 
 def _floats(values: tuple[float, ...] | None) -> list[float | None] | None:
     return None if values is None else [finite_or_none(v) for v in values]
@@ -46,7 +43,7 @@ class SweepStarted:
 @dataclass(frozen=True)
 class SweepEpoch:
     epoch: int
-    train_loss: tuple[float, ...]  # MSE on the whole train split, per member
+    train_loss: tuple[float, ...]  # the task's data loss on the whole train split, per member
     test_loss: tuple[float, ...] | None  # None without a test split
     weight_sq_norm: tuple[float, ...]  # Σ‖w‖² over the penalized parameters, per member
     elapsed_s: float

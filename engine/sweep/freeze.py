@@ -23,10 +23,6 @@ class FrozenMembers:
         # (tensor owner, state key or None for the parameter itself, saved rows)
         self._saved: list[tuple[torch.Tensor, str | None, torch.Tensor]] = []
 
-    @property
-    def members(self) -> list[int]:
-        return list(self._members)
-
     def _slices(self) -> list[tuple[torch.Tensor, str | None, torch.Tensor]]:
         """Every stacked tensor a step may change: parameters and per-member optimizer state."""
         k = self._params[0].shape[0]
