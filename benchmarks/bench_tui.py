@@ -25,8 +25,9 @@ from engine.config import RunConfig
 from engine.events import Epoch, Event
 from engine.trainer import Trainer
 from tui.app import WeightDecayApp, live_trainer_threads
-from tui.run_state import RunState
-from tui.widgets.loss_chart import LossChart, render_text
+from tui.state.run_state import RunState
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.plot import render_text
 from tui.widgets.status_line import StatusLine
 
 LINE = RunConfig(preset="line", epochs=10**8, save=False)
@@ -58,7 +59,7 @@ async def with_app(seconds: float) -> tuple[float, float, float]:
     app = WeightDecayApp(LINE)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.5)
-        run = app.current_run
+        run = app.explorer.live.current
         assert run is not None
         chart = app.query_one(LossChart)
         e0, t0, cpu0, wall0 = run.epoch, run.elapsed_s, time.thread_time(), time.perf_counter()

@@ -10,6 +10,8 @@ import asyncio
 import time
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from engine.config import RunConfig
 from tui.app import WeightDecayApp
 from tui.screens.sweep_screen import SweepScreen
@@ -18,9 +20,9 @@ OUT = Path(__file__).with_name("screenshot.svg")
 SWEEP_OUT = Path(__file__).with_name("sweep.svg")
 
 
-async def settle(app: WeightDecayApp, pilot) -> None:  # type: ignore[no-untyped-def]
+async def settle(app: WeightDecayApp, pilot: Pilot[int]) -> None:
     deadline = time.monotonic() + 60
-    while not app.settled():
+    while not app.explorer.settled():
         assert time.monotonic() < deadline, "the run did not finish"
         await pilot.pause(0.05)
     await pilot.pause(0.2)

@@ -1,148 +1,39 @@
 """Pilot tests of the explorer: typing, keys, restarts, divergence, quitting.
 
-Keys are posted to the app the way the terminal driver posts them (`send`), because `Pilot.press`
-waits for the process to go idle, which never happens while a trainer runs. Every wait polls a
-condition with a timeout; nothing assumes a fixed sleep is long enough.
+Keys are posted the way the terminal driver posts them, and every wait polls a condition with a
+timeout (tests/support/tui.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import re
 import sys
-import threading
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from textual import events
-from textual.keys import _character_to_key
-from textual.pilot import Pilot
+from support.tui import (
+    SIZE,
+    epochs_advance,
+    error_of,
+    keys,
+    make_app,
+    running,
+    send,
+    status_of,
+    sync,
+    trainer_thread,
+    type_into,
+    wait_for,
+    wait_for_thread_end,
+)
 from textual.widgets import DataTable, Input, Select, Static
 
-from engine.config import ConfigError, RunConfig, check_lr
-from tui.app import WeightDecayApp, live_trainer_threads, step_lam
+from engine.config import ConfigError, check_lr
+from tui.app import WeightDecayApp, live_trainer_threads
 from tui.screens.help_screen import HelpScreen
-from tui.screens.sweep_screen import SweepScreen
 from tui.widgets.controls import Controls
 from tui.widgets.loss_chart import MAX_OVERLAYS, LossChart
-from tui.widgets.status_line import StatusLine
-
-
-def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test with asyncio.run (the project has no pytest asyncio plugin)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
-
-
-LONG = 10**6  # epochs: a run that is still going whenever a test looks
-SIZE = (120, 40)
-
-
-def make_app(**overrides: object) -> WeightDecayApp:
-    settings: dict[str, object] = {"preset": "line", "epochs": LONG, "save": False}
-    settings.update(overrides)
-    return WeightDecayApp(RunConfig(**settings))  # type: ignore[arg-type]
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str, timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.05)
-
-
-async def open_sweep_view(pilot: Pilot, app: WeightDecayApp) -> SweepScreen:
-    """Press w and wait for the sweep view; returns it."""
-    await keys(pilot, "w")
-    await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
-    screen = app.screen
-    assert isinstance(screen, SweepScreen)
-    return screen
-
-
-def send(app: WeightDecayApp, *keys: str) -> None:
-    """Queue key events in order, as the terminal driver does (names like 'enter', or one
-    character)."""
-    for key in keys:
-        char = key if len(key) == 1 else {"enter": "\r", "space": " "}.get(key)
-        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
-        event = events.Key(name, char)
-        event.set_sender(app)
-        app.post_message(event)
-
-
-async def keys(pilot: Pilot, *names: str) -> None:
-    send(pilot.app, *names)  # type: ignore[arg-type]
-    await pilot.pause(0.05)
-
-
-async def type_into(pilot: Pilot, field: str, text: str, enter: bool = True) -> None:
-    """Focus a field, clear it, type `text` character by character, and press Enter."""
-    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
-    box = app.query_one(f"#{field}", Input)
-    box.focus()
-    await pilot.pause(0.05)
-    # Editing keys run as binding actions, after directly handled characters already queued:
-    # clear first, then type, as a person would.
-    if box.value:
-        send(app, "end", *["backspace"] * len(box.value))
-        await wait_for(pilot, lambda: box.value == "", f"{field} to be cleared")
-        await pilot.pause(0.05)
-    send(app, *text)
-    await wait_for(pilot, lambda: box.value == text, f"{field} == {text!r}")
-    if enter:
-        send(app, "enter")
-        # Enter has been handled once its outcome shows: a value the field or the trainer
-        # refused says "(not applied)"; an applied λ or lr leaves the field. (A valid epochs
-        # value waits for r or n: Enter changes nothing there.)
-        await wait_for(
-            pilot,
-            lambda: (
-                error_of(app, field).endswith("(not applied)")
-                or app.focused is not box
-                or (field == "epochs" and not error_of(app, field))
-            ),
-            f"Enter in {field} to be handled",
-        )
-
-
-def status_of(app: WeightDecayApp) -> str:
-    return str(app.query_one(StatusLine).render())
-
-
-def error_of(app: WeightDecayApp, field: str) -> str:
-    error = app.query_one(f"#{field}-error", Static)
-    return str(error.render()) if error.display else ""
-
-
-async def running(pilot: Pilot, min_epoch: int = 5) -> None:
-    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
-    await wait_for(
-        pilot,
-        lambda: (
-            app.current_run is not None
-            and app.current_run.status == "running"
-            and app.current_run.epoch >= min_epoch
-        ),
-        "the run to be training",
-    )
-
-
-async def epochs_advance(pilot: Pilot) -> None:
-    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
-    run = app.current_run
-    assert run is not None
-    start = run.epoch
-    await wait_for(pilot, lambda: run.epoch > start + 10, "more epochs")
-
 
 # ----- λ and lr -----------------------------------------------------------------------------
 
@@ -150,19 +41,20 @@ async def epochs_advance(pilot: Pilot) -> None:
 @sync
 async def test_typed_lambda_and_lr_reach_the_trainer() -> None:
     app = make_app()
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
         await type_into(pilot, "lam", "0.5")
-        run = app.current_run
+        run = live.current
         assert run is not None
         # The run's λ comes from the trainer's Epoch events: the next epoch used it.
         await wait_for(pilot, lambda: run.lam == 0.5, "an epoch with λ = 0.5")
-        assert app.trainer is not None and app.trainer.lam == 0.5
+        assert live.trainer is not None and live.trainer.lam == 0.5
         assert any(m.text == "λ=0.5" for m in run.marks)
 
         await type_into(pilot, "lr", "0.02")
         await wait_for(pilot, lambda: run.lr == 0.02, "an epoch with lr = 0.02")
-        assert app.trainer.lr == 0.02
+        assert live.trainer.lr == 0.02
         assert any(m.text == "lr=0.02" for m in run.marks)
         assert error_of(app, "lam") == "" and error_of(app, "lr") == ""
 
@@ -171,19 +63,20 @@ async def test_typed_lambda_and_lr_reach_the_trainer() -> None:
 @sync
 async def test_bad_values_show_an_error_and_are_not_applied(field: str) -> None:
     app = make_app()
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        assert app.trainer is not None
-        before = (app.trainer.lam, app.trainer.lr)
+        assert live.trainer is not None
+        before = (live.trainer.lam, live.trainer.lr)
         bad_values = ["", "abc", "-1", "nan", "inf", "1e999"] + (["0"] if field == "lr" else [])
         for bad in bad_values:
             await type_into(pilot, field, bad)
             message = error_of(app, field)
             assert message, f"no error shown for {bad!r}"
             assert "not applied" in message, message
-            assert (app.trainer.lam, app.trainer.lr) == before, bad
+            assert (live.trainer.lam, live.trainer.lr) == before, bad
             await epochs_advance(pilot)  # training goes on
-            run = app.current_run
+            run = live.current
             assert run is not None and run.status == "running"
             assert (run.lam, run.lr) == before
         # Escape leaves the field and drops the unapplied edit.
@@ -198,7 +91,7 @@ async def test_bad_values_show_an_error_and_are_not_applied(field: str) -> None:
         assert error_of(app, field) == ""
         await wait_for(
             pilot,
-            lambda: (app.trainer.lam if field == "lam" else app.trainer.lr) == 0.03,  # type: ignore[union-attr]
+            lambda: (live.trainer.lam if field == "lam" else live.trainer.lr) == 0.03,  # type: ignore[union-attr]
             "the good value",
         )
 
@@ -217,30 +110,22 @@ async def test_errors_show_while_typing_before_enter() -> None:
 @sync
 async def test_lambda_in_mode_none_is_refused_with_a_reason() -> None:
     app = make_app(reg="none")
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
         await type_into(pilot, "lam", "1")
         assert "mode 'none' has no penalty" in error_of(app, "lam")
         await epochs_advance(pilot)
-        assert app.current_run is not None and app.current_run.lam == 0
-
-
-def test_lambda_steps_to_and_from_zero() -> None:
-    assert step_lam(0.0, up=True) == 1e-4
-    assert step_lam(1e-4, up=True) == pytest.approx(1e-3)
-    assert step_lam(3.0, up=True) == 30.0
-    assert step_lam(1e-3, up=False) == pytest.approx(1e-4)
-    assert step_lam(1e-4, up=False) == 0.0
-    assert step_lam(5e-4, up=False) == 0.0
-    assert step_lam(0.0, up=False) == 0.0
+        assert live.current is not None and live.current.lam == 0
 
 
 @sync
 async def test_step_keys_change_lambda_and_lr() -> None:
     app = make_app(lam=0.0, lr=0.01)
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        run = app.current_run
+        run = live.current
         assert run is not None
         lam_field = app.query_one("#lam", Input)
         lr_field = app.query_one("#lr", Input)
@@ -294,12 +179,13 @@ async def test_lr_step_past_the_valid_range_is_refused_and_the_app_stays_up(
     app with a traceback; on a finished run the field then showed inf."""
     lr = start()
     app = make_app()
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
         await keys(pilot, "space")  # paused: the run stays active at this lr
         await wait_for(pilot, lambda: "● paused" in status_of(app), "the run to pause")
         await type_into(pilot, "lr", repr(lr))
-        trainer = app.trainer
+        trainer = live.trainer
         assert trainer is not None
         await wait_for(pilot, lambda: trainer.lr == lr, "the trainer to take the lr")
         await wait_for(pilot, lambda: app.focused is None, "Enter to leave the field")
@@ -307,28 +193,29 @@ async def test_lr_step_past_the_valid_range_is_refused_and_the_app_stays_up(
         await wait_for(pilot, lambda: "not applied" in error_of(app, "lr"), "the error")
         assert "learning rate must be" in error_of(app, "lr")
         assert app.is_running and app.return_code is None
-        assert trainer.lr == lr and app.lr == lr
-        assert app.current_run is not None and app.current_run.status == "paused"
+        assert trainer.lr == lr and live.lr == lr
+        assert live.current is not None and live.current.status == "paused"
         # A run that has ended: the step is checked as well, and nothing is stored.
         await keys(pilot, "s")
-        await wait_for(pilot, lambda: not app._run_active(), "the run to stop")
+        await wait_for(pilot, lambda: not live.active, "the run to stop")
         app.query_one(Controls).show_error("lr", "")
         await keys(pilot, key)
         await wait_for(pilot, lambda: "not applied" in error_of(app, "lr"), "the error again")
-        assert app.lr == lr
+        assert live.lr == lr
         assert app.query_one("#lr", Input).value == f"{lr:g}"
 
 
 @sync
 async def test_lambda_step_past_the_float_range_on_an_ended_run_is_refused() -> None:
     app = make_app(epochs=5)
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, app.settled, "the run to finish")
-        app.lam = sys.float_info.max  # as a typed 1.7e308 would leave it
+        await wait_for(pilot, app.explorer.settled, "the run to finish")
+        live.lam = sys.float_info.max  # as a typed 1.7e308 would leave it
         await keys(pilot, "plus")
         await wait_for(pilot, lambda: "not applied" in error_of(app, "lam"), "the error")
         assert "λ must be" in error_of(app, "lam")
-        assert app.lam == sys.float_info.max
+        assert live.lam == sys.float_info.max
 
 
 # ----- keys -----------------------------------------------------------------------------------
@@ -350,7 +237,7 @@ async def test_log_toggle_redraws_the_chart() -> None:
         assert "log y" in str(legend.render())
         await keys(pilot, "y")
         await wait_for(pilot, lambda: chart.painted_log_y is False, "a linear frame")
-        assert app.log_y is False
+        assert app.explorer.log_y is False
         assert not re.search(r"1e-?\d", str(chart.render()))
         assert "linear y" in str(legend.render())
         await keys(pilot, "y")
@@ -360,9 +247,10 @@ async def test_log_toggle_redraws_the_chart() -> None:
 @sync
 async def test_pause_resume_and_stop() -> None:
     app = make_app()
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        run = app.current_run
+        run = live.current
         assert run is not None
         await keys(pilot, "space")
         await wait_for(pilot, lambda: "● paused" in status_of(app), "the status to say paused")
@@ -374,31 +262,32 @@ async def test_pause_resume_and_stop() -> None:
         await epochs_advance(pilot)
         await keys(pilot, "s")
         await wait_for(pilot, lambda: "● stopped" in status_of(app), "the status to say stopped")
-        assert app.trainer is not None and app.trainer.join(5)
+        assert live.trainer is not None and live.trainer.join(5)
         assert "stopped by request" in status_of(app)
 
 
 @sync
 async def test_restart_replaces_the_run_and_new_run_keeps_it() -> None:
     app = make_app()
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot, min_epoch=50)
-        first = app.current_run
+        first = live.current
         assert first is not None
         await keys(pilot, "r")
-        await wait_for(pilot, lambda: app.current_run is not first, "a restarted run")
-        assert app.earlier == []
+        await wait_for(pilot, lambda: live.current is not first, "a restarted run")
+        assert live.earlier == []
         assert first.status == "stopped"
         assert len(live_trainer_threads()) <= 1
-        second = app.current_run
+        second = live.current
         assert second is not None
         await running(pilot, min_epoch=5)
 
         await type_into(pilot, "lam", "3")
         await wait_for(pilot, lambda: second.lam == 3, "λ = 3")
         await keys(pilot, "n")
-        await wait_for(pilot, lambda: app.current_run is not second, "a new run")
-        assert app.earlier == [second]
+        await wait_for(pilot, lambda: live.current is not second, "a new run")
+        assert live.earlier == [second]
         assert second.label == "λ=0.01→3 sgd"  # λ changed during that run
         await running(pilot)
         legend = app.query_one("#legend", Static)
@@ -409,16 +298,17 @@ async def test_restart_replaces_the_run_and_new_run_keeps_it() -> None:
 @sync
 async def test_only_the_earlier_runs_that_are_drawn_are_kept() -> None:
     app = make_app()
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         runs = []
         for _ in range(MAX_OVERLAYS + 3):
             await running(pilot, min_epoch=1)
-            runs.append(app.current_run)
+            runs.append(live.current)
             await keys(pilot, "n")
-            await wait_for(pilot, lambda: app.current_run is not runs[-1], "a new run")
-            assert len(app.earlier) <= MAX_OVERLAYS
+            await wait_for(pilot, lambda: live.current is not runs[-1], "a new run")
+            assert len(live.earlier) <= MAX_OVERLAYS
         # The newest ones, oldest first; the older runs (and their loss histories) are gone.
-        assert app.earlier == runs[-MAX_OVERLAYS:]
+        assert live.earlier == runs[-MAX_OVERLAYS:]
         legend = app.query_one("#legend", Static)
         await wait_for(pilot, lambda: "earlier" in str(legend.render()), "the earlier legend")
 
@@ -426,6 +316,7 @@ async def test_only_the_earlier_runs_that_are_drawn_are_kept() -> None:
 @sync
 async def test_restart_applies_mode_optimizer_preset_and_epochs() -> None:
     app = make_app()
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
         app.query_one("#optim", Select).value = "adamw"
@@ -435,10 +326,10 @@ async def test_restart_applies_mode_optimizer_preset_and_epochs() -> None:
         await keys(pilot, "r")
         await wait_for(
             pilot,
-            lambda: app.current_run is not None and app.current_run.config.optimizer == "adamw",
+            lambda: live.current is not None and live.current.config.optimizer == "adamw",
             "an adamw run",
         )
-        config = app.current_run.config  # type: ignore[union-attr]
+        config = live.current.config  # type: ignore[union-attr]
         assert (config.reg, config.epochs, config.preset) == ("wd", 123, "line")
         assert "wd + adamw" in status_of(app)
 
@@ -446,18 +337,19 @@ async def test_restart_applies_mode_optimizer_preset_and_epochs() -> None:
         await keys(pilot, "r")
         await wait_for(
             pilot,
-            lambda: app.current_run is not None and app.current_run.config.preset == "highdim",
+            lambda: live.current is not None and live.current.config.preset == "highdim",
             "a highdim run",
         )
         # A new problem takes its own λ and lr defaults.
-        assert app.current_run is not None
-        assert (app.current_run.lam, app.current_run.lr) == (0.0, 0.003)
+        assert live.current is not None
+        assert (live.current.lam, live.current.lr) == (0.0, 0.003)
         assert app.query_one("#lr", Input).value == "0.003"
 
 
 @sync
 async def test_diverging_run_is_reported_and_the_app_stays_usable() -> None:
     app = make_app(lr=1e6, epochs=1000)
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "● diverged" in status_of(app), "divergence")
         assert "diverged at epoch" in status_of(app)
@@ -465,10 +357,10 @@ async def test_diverging_run_is_reported_and_the_app_stays_usable() -> None:
         await keys(pilot, "escape", "r")
         await wait_for(
             pilot,
-            lambda: app.current_run is not None and app.current_run.status == "completed",
+            lambda: live.current is not None and live.current.status == "completed",
             "the restarted run to complete",
         )
-        assert app.current_run is not None and app.current_run.lr == 0.01
+        assert live.current is not None and live.current.lr == 0.01
         assert "● completed" in status_of(app)
 
 
@@ -502,7 +394,7 @@ async def test_every_action_is_in_the_command_palette() -> None:
 async def test_small_linear_model_shows_weights_beside_the_ridge_optimum() -> None:
     app = make_app(preset="line", epochs=3000, lr=0.05)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, app.settled, "the run to finish and settle")
+        await wait_for(pilot, app.explorer.settled, "the run to finish and settle")
         values = app.query_one("#values")
         assert values.display
         row = values.get_row("weight:0")  # type: ignore[attr-defined]
@@ -522,8 +414,9 @@ async def test_adamw_with_decoupled_decay_shows_no_ridge_optimum() -> None:
     """AdamW + wd has another fixed point than MSE + λ‖w‖²: no 'optimum' column then; it
     comes back on a restart with an optimizer that does reach it."""
     app = make_app(preset="line", epochs=300, optimizer="adamw", reg="wd", lam=0.1)
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, app.settled, "the AdamW run to finish")
+        await wait_for(pilot, app.explorer.settled, "the AdamW run to finish")
         await pilot.pause(0.1)
         values = app.query_one("#values", DataTable)
         assert values.display
@@ -536,26 +429,14 @@ async def test_adamw_with_decoupled_decay_shows_no_ridge_optimum() -> None:
         await keys(pilot, "r")
         await wait_for(
             pilot,
-            lambda: app.current_run is not None and app.current_run.config.optimizer == "sgd",
+            lambda: live.current is not None and live.current.config.optimizer == "sgd",
             "an sgd run",
         )
-        await wait_for(pilot, app.settled, "the sgd run to finish")
+        await wait_for(pilot, app.explorer.settled, "the sgd run to finish")
         await pilot.pause(0.1)
         assert value_columns(app) == ["weight", "value", "optimum", "true"]
         assert values.get_row("weight:0")[2] != ""  # the closed form, filled in
         assert str(values.border_title).startswith("weights vs ridge optimum (λ=0.1)")
-
-
-async def wait_for_thread_end(thread: threading.Thread, timeout: float = 10) -> None:
-    """Poll without the pilot: after quitting, the app no longer processes pauses."""
-    deadline = time.monotonic() + timeout
-    while thread.is_alive():
-        assert time.monotonic() < deadline, "the trainer thread is still alive"
-        await asyncio.sleep(0.05)
-
-
-def trainer_thread() -> threading.Thread:
-    return next(t for t in threading.enumerate() if t.name == "wdtui-trainer")
 
 
 @sync
@@ -597,14 +478,15 @@ async def test_mode_none_restarts_at_lambda_zero_and_l2_brings_the_lambda_back()
     """λ in mode none is 0 (the engine refuses another); the λ chosen before comes back with
     l2 or wd."""
     app = make_app(lam=0.5)
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
         for mode, lam in (("none", 0.0), ("l2", 0.5), ("none", 0.0), ("wd", 0.5)):
-            run = app.current_run
+            run = live.current
             app.query_one("#mode", Select).value = mode
             await keys(pilot, "r")
-            await wait_for(pilot, lambda run=run: app.current_run is not run, f"a {mode} run")
-            assert app.current_run is not None
-            assert (app.current_run.config.reg, app.current_run.config.lam) == (mode, lam)
+            await wait_for(pilot, lambda run=run: live.current is not run, f"a {mode} run")
+            assert live.current is not None
+            assert (live.current.config.reg, live.current.config.lam) == (mode, lam)
             await running(pilot, min_epoch=1)
-            assert app.current_run.lam == lam
+            assert live.current.lam == lam

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_tui_app import LONG, SIZE, keys, open_sweep_view, running, sync, wait_for
+from support.tui import LONG, SIZE, keys, open_sweep_view, running, sync, wait_for
 
 import engine.data
 import engine.sweep.runner
@@ -30,7 +30,7 @@ def count_loads(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
         threads.append(threading.current_thread())
         return real(config)
 
-    for module in (engine.data, engine.trainer, engine.sweep):
+    for module in (engine.data, engine.trainer, engine.sweep.runner):
         monkeypatch.setattr(module, "load_dataset", counting)
     return threads
 
@@ -53,20 +53,21 @@ async def test_restarts_new_runs_and_sweeps_reuse_the_data_loaded_off_the_ui_thr
     else:
         config = RunConfig(preset="highdim", epochs=LONG, save=False)
     app = WeightDecayApp(config)
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         ui_thread = threading.current_thread()  # run_test runs the app on this loop
         await running(pilot)
         for key in ("r", "r", "r", "n"):
-            run = app.current_run
+            run = live.current
             await keys(pilot, key)
-            await wait_for(pilot, lambda run=run: app.current_run is not run, f"the run {key}")
+            await wait_for(pilot, lambda run=run: live.current is not run, f"the run {key}")
             await running(pilot, min_epoch=1)
-        assert len(app.earlier) == 1  # n kept the run before it
+        assert len(live.earlier) == 1  # n kept the run before it
 
         screen = await open_sweep_view(pilot, app)
         await keys(pilot, "enter")
         await wait_for(pilot, lambda: screen.running, "the sweep to run")
-        assert screen.sweep is not None and screen.sweep.dataset is app.trainer.dataset
+        assert screen.sweep is not None and screen.sweep.dataset is live.trainer.dataset
 
         assert len(loads) == 1, [t.name for t in loads]
         assert loads[0] is not ui_thread and loads[0].name == "wdtui-load-engine"

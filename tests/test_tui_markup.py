@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_tui_app import (
+from support.tui import (
     LONG,
     SIZE,
     error_of,
@@ -47,6 +47,7 @@ def screen_text(app: App[object]) -> str:
 @sync
 async def test_markup_typed_into_a_field_is_quoted_as_typed(field: str) -> None:
     app = make_app()
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
         for text in TYPED:
@@ -54,7 +55,7 @@ async def test_markup_typed_into_a_field_is_quoted_as_typed(field: str) -> None:
             assert app.is_running and app.return_code is None, text
             assert f"'{text}'" in error_of(app, field), (text, error_of(app, field))
         assert "'[b]x[/i]'" in screen_text(app)
-        run = app.current_run
+        run = live.current
         assert run is not None and run.status == "running"
 
 

@@ -9,15 +9,13 @@ the test releases it. Every wait polls a condition with a deadline.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from test_tui_app import (
+from support.tui import (
     SIZE,
     keys,
     make_app,
@@ -27,6 +25,7 @@ from test_tui_app import (
     status_of,
     sync,
     trainer_thread,
+    until,
     wait_for,
     wait_for_thread_end,
 )
@@ -56,22 +55,15 @@ def gate() -> Iterator[Gate]:
     gate.release.set()  # whatever happened, no thread stays held
 
 
-async def until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    """Poll without the pilot (an app that is exiting no longer answers pauses)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 def exiting(app: App[object]) -> bool:
     return app.return_code is not None  # set by App.exit()
 
 
 async def hold_a_step(pilot: Pilot, app: WeightDecayApp, gate: Gate) -> None:
     """Make the live trainer's next forward pass wait at the gate."""
-    assert app.trainer is not None
-    app.trainer.model.register_forward_pre_hook(lambda *_: gate())
+    trainer = app.explorer.live.trainer
+    assert trainer is not None
+    trainer.model.register_forward_pre_hook(lambda *_: gate())
     gate.armed.set()
     await wait_for(pilot, gate.entered.is_set, "a step to be held")
 
@@ -79,9 +71,10 @@ async def hold_a_step(pilot: Pilot, app: WeightDecayApp, gate: Gate) -> None:
 @sync
 async def test_q_during_a_long_step_waits_for_the_run_to_save(tmp_path: Path, gate: Gate) -> None:
     app = make_app(save=True, runs_dir=str(tmp_path))
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        trainer = app.trainer
+        trainer = live.trainer
         assert trainer is not None and trainer.run_dir is not None
         weights = Path(trainer.run_dir) / "weights.pt"
         thread = trainer_thread()
@@ -90,7 +83,7 @@ async def test_q_during_a_long_step_waits_for_the_run_to_save(tmp_path: Path, ga
         # The UI is live (the note is drawn after q) and the app waits for the step.
         await wait_for(pilot, lambda: QUIT_NOTE in status_of(app), "the stopping note")
         await keys(pilot, "y")  # disabled while stopping: nothing changes, nothing breaks
-        assert app.log_y is True
+        assert app.explorer.log_y is True
         assert not exiting(app) and thread.is_alive() and not weights.exists()
         gate.release.set()
         await until(lambda: exiting(app), "the app to exit once the run has saved")
@@ -103,15 +96,17 @@ async def test_q_during_a_long_step_waits_for_the_run_to_save(tmp_path: Path, ga
 async def test_a_run_replaced_during_a_long_step_saves_and_quit_waits_for_it(
     tmp_path: Path, gate: Gate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("tui.app.JOIN_TIMEOUT_S", 0.2)  # a step longer than a restart waits
+    # A step longer than a restart waits.
+    monkeypatch.setattr("tui.state.live_run.JOIN_TIMEOUT_S", 0.2)
     app = make_app(save=True, runs_dir=str(tmp_path))
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        old = app.trainer
+        old = live.trainer
         assert old is not None and old.run_dir is not None
         await hold_a_step(pilot, app, gate)
         await keys(pilot, "r")
-        await wait_for(pilot, lambda: app.trainer is not old, "the new run")
+        await wait_for(pilot, lambda: live.trainer is not old, "the new run")
         await wait_for(pilot, lambda: "finishing its step" in status_of(app), "the note")
         assert old.status == "running" and not (old.run_dir / "weights.pt").exists()
         await running(pilot)  # the new run trains meanwhile
@@ -177,9 +172,10 @@ async def test_quit_waits_for_the_sweep_to_save_too(tmp_path: Path, gate: Gate) 
 async def test_closing_the_app_during_a_long_step_saves_the_run(tmp_path: Path, gate: Gate) -> None:
     """However the app ends (here the test harness closes it), the run is stopped and saved."""
     app = make_app(save=True, runs_dir=str(tmp_path))
+    live = app.explorer.live
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        trainer = app.trainer
+        trainer = live.trainer
         assert trainer is not None and trainer.run_dir is not None
         stop = trainer.stop
 

@@ -21,7 +21,7 @@ SIZE = (120, 40)
 async def settle(pilot: Pilot, timeout: float = 60) -> None:
     app: WeightDecayApp = pilot.app  # type: ignore[assignment]
     deadline = time.monotonic() + timeout
-    while not app.settled():
+    while not app.explorer.settled():
         assert time.monotonic() < deadline, "the run did not finish in time"
         await pilot.pause(0.05)
     await pilot.pause(0.1)

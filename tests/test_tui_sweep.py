@@ -7,16 +7,11 @@ Regenerate the snapshot with: .venv/bin/pytest tests/test_tui_sweep.py --snapsho
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import math
-import threading
-import time
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support.tui import LONG, SIZE, live_threads, sync, wait_for
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.geometry import Region
@@ -28,22 +23,10 @@ from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
 from engine.sweep.lams import default_grid
 from engine.sweep.runner import Sweep
 from tui.screens.sweep_screen import SweepScreen
-from tui.widgets.sweep_charts import clip, lam_positions, pow10_ticks
+from tui.state.sweep_state import SweepState
+from tui.widgets.sweep_charts import clip, lam_positions
 from tui.widgets.sweep_input import DEFAULT_TEXT, parse_sweep_lams
-from tui.widgets.sweep_state import SweepState
-
-SIZE = (120, 40)
-LONG = 10**6  # epochs: a sweep that is still going whenever a test looks
-
-
-def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test with asyncio.run (the project has no pytest asyncio plugin)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
+from tui.widgets.ticks import pow10_ticks
 
 
 class Host(App[None]):
@@ -84,18 +67,6 @@ def line_config(**overrides: object) -> RunConfig:
     return RunConfig(**settings)  # type: ignore[arg-type]
 
 
-def sweep_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "wdtui-sweep" and t.is_alive()]
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.05)
-
-
 def screen_of(pilot: Pilot) -> SweepScreen:
     return pilot.app.sweep_screen  # type: ignore[attr-defined]
 
@@ -116,7 +87,7 @@ async def type_lams(pilot: Pilot, text: str) -> None:
 
 
 def no_thread_left() -> bool:
-    return not sweep_threads()
+    return not live_threads("wdtui-sweep")
 
 
 # ----- the λ field ----------------------------------------------------------------------------
@@ -362,7 +333,7 @@ async def test_escape_leaves_the_sweep_training_and_w_comes_back_to_it() -> None
         assert sweep is not None
         left_at = sweep.epoch
         await wait_for(pilot, lambda: sweep.epoch > left_at + 50, "training in the background")
-        assert sweep_threads()
+        assert live_threads("wdtui-sweep")
         await pilot.press("w")
         assert pilot.app.screen is screen and screen.sweep is sweep
         await wait_for(pilot, lambda: screen.state.epoch > left_at + 50, "the view to catch up")  # type: ignore[union-attr]

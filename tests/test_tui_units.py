@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from tui.series import MinMaxSeries
-from tui.widgets.loss_chart import epoch_label, epoch_ticks, log_ticks
+from tui.state.series import MinMaxSeries
+from tui.widgets.ticks import epoch_label, epoch_ticks, log_ticks
 
 
 @pytest.mark.parametrize("n", [1, 7, 100, 1000, 12_345, 300_001])

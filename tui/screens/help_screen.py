@@ -63,6 +63,20 @@ class HelpScreen(ModalScreen[None]):
     # The text focused: arrows, PageUp/PageDown scroll it (at 80×24 the keys are below the fold).
     AUTO_FOCUS = "#help-body"
 
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen #help-body {
+        width: 90%;
+        max-width: 100;
+        height: 90%;
+        border: round $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close help"),
     ]

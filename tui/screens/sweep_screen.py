@@ -1,9 +1,9 @@
-"""The sweep view: train every λ of a grid at once (engine.sweep.Sweep) and watch the validation
+"""The sweep view: train every λ of a grid at once (`Sweep`) and watch the validation
 curve, ‖w‖ and the regularization path fill in; one key applies the best λ to the live run.
 
-Threading (docs/design.md): the sweep calls `_on_sweep_event` on its own thread, which only stores
-the newest epoch in a slot (the charts need nothing older) and queues the rare start/finish
-events with a wake-up `post_message` (thread-safe, non-blocking). A 10 Hz timer folds them into
+Threading (docs/design.md): the sweep calls `_on_sweep_event` on its own thread, which only puts
+the event into an `EventInbox`: it keeps the newest epoch alone (the charts need nothing older),
+and queues the rare start/finish events with a wake-up `SweepWoke`. A 10 Hz timer folds them into
 a `SweepState` and redraws: nothing renders per epoch, and the sweep never waits for the UI.
 
 The screen outlives its visits: the app installs one instance and pushes it again, so Escape
@@ -13,7 +13,7 @@ leaves a sweep training in the background (see `SweepScreen` for the wiring).
 from __future__ import annotations
 
 import time
-from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -28,6 +28,9 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from engine.config import ConfigError, RunConfig
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
 from tui.datasets import DatasetCache
+from tui.inbox import EventInbox
+from tui.state.redraw import REFRESH_HZ, ChartPacer
+from tui.state.sweep_state import SweepState
 from tui.widgets.sweep_charts import (
     NormChart,
     PathChart,
@@ -38,14 +41,11 @@ from tui.widgets.sweep_charts import (
     path_legend,
 )
 from tui.widgets.sweep_input import DEFAULT_TEXT, LamsCheck, parse_sweep_lams
-from tui.widgets.sweep_state import SweepState
 from tui.widgets.sweep_text import readout_text, status_text
 
 if TYPE_CHECKING:  # torch loads after the app's first paint (see tui/app.py)
     from engine.sweep.runner import Sweep
 
-REFRESH_S = 0.1  # the text and progress bar; charts as often unless their frames get costly
-CHART_DUTY = 8  # ...then each chart waits CHART_DUTY × its last frame's cost (as the app does)
 JOIN_TIMEOUT_S = 10.0
 
 ABOUT = (
@@ -62,8 +62,17 @@ TITLES = {
 }
 
 
+@dataclass
 class SweepWoke(Message):
     """A start or finish event is waiting in the inbox: drain it now."""
+
+
+def epoch_keys(event: SweepEvent) -> tuple[str, ...]:
+    """What the inbox keeps of the epochs: the newest, and the newest that carries the live
+    weights (only some do, ~20 a second)."""
+    if isinstance(event, SweepEpoch) and event.weights is not None:
+        return ("weights", "numbers")
+    return ("numbers",)
 
 
 def config_label(c: RunConfig) -> Text:
@@ -137,12 +146,11 @@ class SweepScreen(ModalScreen[None]):
     SweepScreen.-narrow #progress { width: 22; }
     """
 
+    @dataclass
     class ApplyLam(Message):
         """Set the live run's λ to `lam` (the sweep's best). Bubbles to the app."""
 
-        def __init__(self, lam: float) -> None:
-            super().__init__()
-            self.lam = lam
+        lam: float
 
     def __init__(
         self,
@@ -160,11 +168,11 @@ class SweepScreen(ModalScreen[None]):
         self.state: SweepState | None = None
         self.log_y = True
         self._sweep_id = 0
-        self._inbox: deque[SweepEvent] = deque()
-        self._latest: SweepEpoch | None = None  # the newest epoch (written by the sweep thread)
-        self._weighted: SweepEpoch | None = None  # the newest epoch that carries weights
+        self._inbox: EventInbox[SweepEvent] = EventInbox(
+            lambda: self.post_message(SweepWoke()), quiet=SweepEpoch, newest_by=epoch_keys
+        )
         self._drawn = -1  # the state version on screen
-        self._chart_at: dict[str, float] = {}
+        self._pacer = ChartPacer()  # paces the charts; the text redraws on every tick
         self._stopping = False
 
     # ----- layout -------------------------------------------------------------------------------
@@ -206,7 +214,7 @@ class SweepScreen(ModalScreen[None]):
         self._charts: dict[str, SweepChart] = {
             name: self.query_one(f"#{name}", SweepChart) for name in ("curve", "norm", "path")
         }
-        self.set_interval(REFRESH_S, self._tick)
+        self.set_interval(1 / REFRESH_HZ, self._tick)
         self._render_text()
         self._render_charts(force=True)
 
@@ -247,7 +255,7 @@ class SweepScreen(ModalScreen[None]):
         return (
             state is not None
             and not state.active
-            and not self._inbox
+            and not self._inbox.pending()
             and self._drawn == state.version
         )
 
@@ -277,16 +285,8 @@ class SweepScreen(ModalScreen[None]):
     # ----- the sweep ----------------------------------------------------------------------------
 
     def _on_sweep_event(self, sweep_id: int, event: SweepEvent) -> None:
-        """Called on the sweep's thread: store or queue only, never touch widgets here."""
-        if sweep_id != self._sweep_id:
-            return
-        if isinstance(event, SweepEpoch):
-            if event.weights is not None:
-                self._weighted = event
-            self._latest = event
-        else:
-            self._inbox.append(event)
-            self.post_message(SweepWoke())
+        """Called on the sweep's thread: into the inbox, never to a widget."""
+        self._inbox.put(sweep_id, event)
 
     def action_start(self) -> None:
         if self.running:
@@ -301,6 +301,7 @@ class SweepScreen(ModalScreen[None]):
             return
         self._sweep_id += 1
         sweep_id = self._sweep_id
+        self._inbox.only_from(sweep_id)
         try:
             from engine.sweep.runner import Sweep
 
@@ -319,8 +320,6 @@ class SweepScreen(ModalScreen[None]):
             return
         self.sweep, self._stopping = sweep, False
         self.state = SweepState(sweep.lams, int(sweep.config.epochs or 0))
-        self._inbox.clear()
-        self._latest = self._weighted = None
         self._show_field_error("")
         self.set_focus(None)
         sweep.start()
@@ -333,21 +332,10 @@ class SweepScreen(ModalScreen[None]):
         if state is None:
             return False
         changed = False
-        while self._inbox:
-            event = self._inbox.popleft()
-            if isinstance(event, SweepFinished):
-                changed = self._take_epochs(state) or changed  # the epochs before the end
+        for _, event in self._inbox.take():  # the epochs before the end come before it
             changed = state.apply(event) or changed
             if isinstance(event, SweepFinished):
                 self.refresh_bindings()
-        # Read after the inbox: an epoch stored before a queued event is never missed.
-        return self._take_epochs(state) or changed
-
-    def _take_epochs(self, state: SweepState) -> bool:
-        changed = False
-        for event in (self._weighted, self._latest):
-            if event is not None:
-                changed = state.apply(event) or changed
         return changed
 
     # ----- rendering, on a timer ----------------------------------------------------------------
@@ -376,9 +364,7 @@ class SweepScreen(ModalScreen[None]):
         now = time.monotonic()
         pending = False
         for name, chart in self._charts.items():
-            due = now - self._chart_at.get(name, 0.0) >= chart.last_cost_s * CHART_DUTY
-            if force or due:
-                self._chart_at[name] = now
+            if self._pacer.due(name, chart.last_cost_s, now, force):
                 chart.show(state, self.log_y)
             else:
                 pending = True

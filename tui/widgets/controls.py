@@ -7,6 +7,8 @@ and `wdtui run` reject the same values with the same words.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from rich.text import Text
 from textual import on
@@ -17,6 +19,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static
 
 from engine.config import (
+    CSV_PRESET,
     OPTIMIZERS,
     PRESETS,
     REG_MODES,
@@ -25,17 +28,8 @@ from engine.config import (
     check_lam,
     check_lr,
     parse_number,
+    preset_of,
 )
-
-CSV_PRESET = "csv"  # the preset Select's value for a run on --data FILE.csv
-DEFAULT_PRESET = "line"  # a config with neither preset nor data trains on this
-
-
-def preset_of(config: RunConfig) -> str:
-    """The preset Select's value for `config` (a preset of None means the default one)."""
-    if config.data is not None:
-        return CSV_PRESET
-    return config.preset or DEFAULT_PRESET
 
 
 def parse_lam(text: str) -> float:
@@ -76,22 +70,17 @@ def fmt(value: float) -> str:
 
 
 class Controls(VerticalScroll):
-    """Posts `LamSubmitted` / `LrSubmitted` for valid entries; shows errors for the rest."""
+    """Posts `ValueSubmitted` for a valid λ or lr entered; shows errors for the rest."""
 
     BORDER_TITLE = "controls"
 
-    class LamSubmitted(Message):
-        def __init__(self, value: float) -> None:
-            super().__init__()
-            self.value = value
+    @dataclass
+    class ValueSubmitted(Message):
+        """Enter in the λ or the lr field (`which`), holding a valid `value`. (Not named
+        `control`: Message.control is the widget a message is about.)"""
 
-    class LrSubmitted(Message):
-        def __init__(self, value: float) -> None:
-            super().__init__()
-            self.value = value
-
-    class SettingsChanged(Message):
-        """A restart-only setting was edited."""
+        which: Literal["lam", "lr"]
+        value: float
 
     def __init__(self, config: RunConfig, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -206,8 +195,6 @@ class Controls(VerticalScroll):
         which = event.input.id or ""
         result = event.validation_result
         self.show_error(which, "" if result is None or result.is_valid else _first(result))
-        if which == "epochs":
-            self.post_message(self.SettingsChanged())
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -219,13 +206,9 @@ class Controls(VerticalScroll):
             self.show_error(which, _first(result) + " (not applied)")
             return
         if which == "lam":
-            self.post_message(self.LamSubmitted(parse_lam(event.value)))
+            self.post_message(self.ValueSubmitted("lam", parse_lam(event.value)))
         elif which == "lr":
-            self.post_message(self.LrSubmitted(parse_lr(event.value)))
-
-    @on(Select.Changed)
-    def _select_changed(self, event: Select.Changed) -> None:
-        self.post_message(self.SettingsChanged())
+            self.post_message(self.ValueSubmitted("lr", parse_lr(event.value)))
 
 
 def _first(result: ValidationResult) -> str:

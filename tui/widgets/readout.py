@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.run_state import RunState
+from tui.state.run_state import RunState
+from tui.theme import TEST_COLOR, TRAIN_COLOR, swatch
 
 
 def num(value: float | None) -> str:
@@ -19,9 +20,9 @@ def readout_text(run: RunState | None) -> Text:
         text.append("waiting for the first epoch…", style="dim")
         return text
     text.append("train ", style="dim")
-    text.append(num(last.train_loss), style="bold #50b4ff")
+    text.append(num(last.train_loss), style=f"bold {swatch(TRAIN_COLOR)}")
     text.append("  test ", style="dim")
-    text.append(num(last.test_loss), style="bold #ff9628")
+    text.append(num(last.test_loss), style=f"bold {swatch(TEST_COLOR)}")
     text.append("  ‖w‖² ", style="dim")
     text.append(num(last.weight_sq_norm))
     text.append("  λ‖w‖² ", style="dim")

@@ -6,17 +6,8 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widgets import Static
 
-from tui.run_state import RunState
-
-STATUS_STYLES = {
-    "starting": "bold yellow",
-    "running": "bold green",
-    "paused": "bold yellow",
-    "completed": "bold cyan",
-    "stopped": "bold magenta",
-    "diverged": "bold red",
-    "failed": "bold red",
-}
+from tui.state.run_state import RunState
+from tui.theme import ALERT_STYLE, message_style, status_style
 
 
 def status_text(
@@ -25,10 +16,11 @@ def status_text(
     """One or two lines; nothing in a finished run's text depends on timing (for snapshots)."""
     text = Text()
     if run is None:
-        text.append("● starting  loading PyTorch…" if loading else "no run", style="bold yellow")
+        waiting = "● starting  loading PyTorch…" if loading else "no run"
+        text.append(waiting, style=status_style("starting"))
     else:
         c = run.config
-        text.append(f"● {run.status}", style=STATUS_STYLES.get(run.status, "bold"))
+        text.append(f"● {run.status}", style=status_style(run.status))
         # Fixed widths while running, so the text keeps its length and needs no layout pass.
         total = f"{run.total_epochs:,}"
         epoch = f"{run.epoch:,}".rjust(len(total)) if run.active else f"{run.epoch:,}"
@@ -43,10 +35,9 @@ def status_text(
         where = f"saved in {run.run_dir}" if run.run_dir else "not saved"
         text.append(f"  {where}", style="dim")
         if run.message and run.status != "completed":
-            style = "red" if run.status in ("diverged", "failed") else ""
-            text.append(f"\n{run.message}", style=style)
+            text.append(f"\n{run.message}", style=message_style(run.status))
     if note:
-        text.append(f"\n{note}", style="bold red")
+        text.append(f"\n{note}", style=ALERT_STYLE)
     return text
 
 

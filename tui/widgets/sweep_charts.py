@@ -1,51 +1,36 @@
 """The sweep view's charts, each against λ on a log axis: the validation curve, ‖w‖, and the
 regularization path.
 
-λ is plotted as log10(λ) on a linear axis with hand-made tick labels, and λ = 0 (no log) one
-decade left of the smallest positive λ, labelled "0". Log-y is log10 on a linear axis too:
-plotext 5's `xscale/yscale("log")` raises on the second build, and textual-plotext rebuilds on
-every render. A member that diverged is left out of every chart (the screen lists it).
+λ is plotted as log10(λ) on a linear axis (see `ticks`), and λ = 0 (no log) one decade left of
+the smallest positive λ, labelled "0". Log-y is log10 on a linear axis too. A member that
+diverged is left out of every chart (the screen lists it).
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.app import RenderResult
-from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot as Figure
 
-from tui.widgets.sweep_state import SweepState
-
-TRAIN_COLOR = (80, 180, 255)  # the loss chart's colours, so train and test read the same
-TEST_COLOR = (255, 150, 40)
-NORM_COLOR = (190, 140, 255)
-RIDGE_COLOR = (130, 130, 130)
-BEST_COLOR = (90, 220, 120)
-# The path's lines: distinct hues; the ridge optimum of each weight is the same hue, dimmed.
-PATH_COLORS = (
-    (80, 180, 255),
-    (255, 150, 40),
-    (90, 220, 120),
-    (230, 90, 150),
-    (200, 200, 80),
-    (160, 120, 255),
-    (80, 210, 210),
-    (230, 120, 90),
+from tui.state.sweep_state import SweepState
+from tui.theme import (
+    BEST_COLOR,
+    LOG_FLOOR,
+    NORM_COLOR,
+    PATH_COLORS,
+    RGB,
+    RIDGE_COLOR,
+    TEST_COLOR,
+    TRAIN_COLOR,
+    dim,
+    swatch,
 )
-LOG_FLOOR = 1e-30  # a loss or norm of exactly 0 would be -inf on a log axis
+from tui.widgets.plot import Plot
+from tui.widgets.ticks import pow10_label, pow10_ticks
+
 LABEL_COLUMNS = 6  # room one x tick label needs ("1e-4" plus a gap)
-
-
-def dim(color: tuple[int, int, int], amount: float = 0.5) -> tuple[int, int, int]:
-    r, g, b = color
-    return (int(r * amount), int(g * amount), int(b * amount))
-
-
-def swatch(color: tuple[int, int, int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*color)
 
 
 def lam_positions(lams: Sequence[float]) -> tuple[list[float], float | None]:
@@ -57,39 +42,6 @@ def lam_positions(lams: Sequence[float]) -> tuple[list[float], float | None]:
     return xs, (zero_x if 0 in lams else None)
 
 
-def pow10_ticks(lo: float, hi: float, slots: int) -> list[float]:
-    """Whole decades in [lo, hi], at most `slots` of them (every 2nd, 3rd, ... decade); or, with
-    fewer than two decades in range, 1-2-5 steps; or three evenly spaced values."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return []
-    slots = max(2, slots)
-    decades = list(range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1))
-    if len(decades) >= 2:
-        # Anchored at multiples of the step, so 1e0 is a tick whenever it can be.
-        for step in (1, 2, 3, 4, 5, 10, 20, 50, 100):
-            ticks = [float(k) for k in decades if k % step == 0]
-            if 1 <= len(ticks) <= slots:
-                return ticks
-        return [float(decades[0])]
-    # Less than two decades: the richest of 1-2-5, 1-3 steps that fits.
-    for mantissas in ((1, 2, 5), (1, 3)):
-        ticks = [
-            k + math.log10(m)
-            for k in range(math.floor(lo), math.ceil(hi) + 1)
-            for m in mantissas
-            if lo <= k + math.log10(m) <= hi
-        ]
-        if 2 <= len(ticks) <= slots:
-            return ticks
-    return [lo + (hi - lo) * i / 2 for i in range(3)] if hi > lo else [lo]
-
-
-def pow10_label(t: float) -> str:
-    if abs(t - round(t)) < 1e-9:
-        return f"1e{round(t)}"
-    return f"{10**t:.2g}"
-
-
 def padded(lo: float, hi: float, fraction: float = 0.05) -> tuple[float, float]:
     span = hi - lo
     if span <= 1e-12:
@@ -97,32 +49,22 @@ def padded(lo: float, hi: float, fraction: float = 0.05) -> tuple[float, float]:
     return lo - span * fraction, hi + span * fraction
 
 
-class SweepChart(PlotextPlot):
-    """A chart against λ. The data is laid out in `render`, where the size is known."""
+class SweepChart(Plot):
+    """A chart against λ; a subclass draws `state` in `build_sweep`."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state: SweepState | None = None
-        self.log_y = True
-        self.last_cost_s = 0.0  # how long the last frame took (the screen throttles on it)
 
     def show(self, state: SweepState | None, log_y: bool) -> None:
         self.state, self.log_y = state, log_y
         self.refresh()
 
-    def render(self) -> RenderResult:
-        started = time.perf_counter()
-        width, height = max(10, self.size.width), max(5, self.size.height)
-        plt = self.plt
-        plt.clear_figure()
-        plt.plotsize(width, height)
+    def build(self, plt: Figure, width: int, height: int) -> None:
         if self.state is not None and self.state.lams:
-            self.build(self.state, width, height)
-        result = super().render()
-        self.last_cost_s = time.perf_counter() - started
-        return result
+            self.build_sweep(plt, self.state, width, height)
 
-    def build(self, state: SweepState, width: int, height: int) -> None:
+    def build_sweep(self, plt: Figure, state: SweepState, width: int, height: int) -> None:
         raise NotImplementedError
 
     # ----- shared pieces ------------------------------------------------------------------------
@@ -229,10 +171,10 @@ def clip(
 
 
 def _draw(
-    plt,
+    plt: Figure,
     xs: Sequence[float],
     ys: Sequence[float],
-    color: tuple[int, int, int],
+    color: RGB,
     limits: tuple[float, float],
     state: SweepState | None,
     points: bool = True,
@@ -253,7 +195,7 @@ def _draw(
 class ValidationChart(SweepChart):
     """Each member's latest train and test loss against λ; the best λ marked."""
 
-    def build(self, state: SweepState, width: int, height: int) -> None:
+    def build_sweep(self, plt: Figure, state: SweepState, width: int, height: int) -> None:
         xs = self.x_axis(state, width)
         f = _log if self.log_y else list
         series = [(f(state.train), TRAIN_COLOR)]
@@ -265,14 +207,14 @@ class ValidationChart(SweepChart):
         if limits is None:
             return
         for ys, color in series:
-            _draw(self.plt, xs, ys, color, limits, state)
+            _draw(plt, xs, ys, color, limits, state)
         self.mark_best(state, xs, limits)
 
 
 class NormChart(SweepChart):
     """‖w‖ of each member against λ, and the ridge optimum's ‖w‖ (dim) where there is one."""
 
-    def build(self, state: SweepState, width: int, height: int) -> None:
+    def build_sweep(self, plt: Figure, state: SweepState, width: int, height: int) -> None:
         xs = self.x_axis(state, width)
         f = _log if self.log_y else list
         norm = f(state.norm)
@@ -284,8 +226,8 @@ class NormChart(SweepChart):
         if limits is None:
             return
         if ridge is not None:
-            _draw(self.plt, xs, ridge, RIDGE_COLOR, limits, None, points=False)
-        _draw(self.plt, xs, norm, NORM_COLOR, limits, state)
+            _draw(plt, xs, ridge, RIDGE_COLOR, limits, None, points=False)
+        _draw(plt, xs, norm, NORM_COLOR, limits, state)
         self.mark_best(state, xs, limits)
 
 
@@ -294,7 +236,7 @@ class PathChart(SweepChart):
     optimum beside it, same hue, dimmed. The view follows the trained weights: at λ → 0 the
     ridge optimum of an ill-conditioned problem can be far beyond where training has got to."""
 
-    def build(self, state: SweepState, width: int, height: int) -> None:
+    def build_sweep(self, plt: Figure, state: SweepState, width: int, height: int) -> None:
         xs = self.x_axis(state, width)
         n = len(state.path_labels)
         trained, ridge = state.path, state.ridge_path
@@ -310,9 +252,9 @@ class PathChart(SweepChart):
             color = PATH_COLORS[i % len(PATH_COLORS)]
             if ridge is not None:
                 dimmed = dim(color, 0.45)
-                _draw(self.plt, xs, [row[i] for row in ridge], dimmed, limits, None, False)
+                _draw(plt, xs, [row[i] for row in ridge], dimmed, limits, None, False)
             if trained is not None:
-                _draw(self.plt, xs, [row[i] for row in trained], color, limits, state, n <= 4)
+                _draw(plt, xs, [row[i] for row in trained], color, limits, state, n <= 4)
         self.mark_best(state, xs, limits)
 
 

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tui.widgets.sweep_state import SweepState
-
-STATUS_STYLES = {
-    "ready": "bold",
-    "starting": "bold yellow",
-    "running": "bold green",
-    "stopping": "bold yellow",
-    "completed": "bold cyan",
-    "stopped": "bold magenta",
-    "failed": "bold red",
-}
+from tui.state.sweep_state import SweepState
+from tui.theme import message_style, status_style
 
 
 def status_text(state: SweepState | None, stopping: bool) -> Text:
@@ -22,11 +13,11 @@ def status_text(state: SweepState | None, stopping: bool) -> Text:
     One line, cut at the screen's edge: errors go under the λ field instead, in full."""
     text = Text()
     if state is None:
-        text.append("● ready", style=STATUS_STYLES["ready"])
+        text.append("● ready", style=status_style("ready"))
         text.append("  Enter starts a sweep of the λ values above", style="dim")
     else:
         status = "stopping" if stopping and state.active else state.status
-        text.append(f"● {status}", style=STATUS_STYLES.get(status, "bold"))
+        text.append(f"● {status}", style=status_style(status))
         text.append(f"  epoch {state.epoch:,}/{state.total_epochs:,}")
         text.append(f"  {len(state.lams)} members")
         rate = state.rate()
@@ -60,7 +51,7 @@ def readout_text(state: SweepState | None) -> Text:
     diverged = state.diverged()
     if diverged:
         which = ", ".join(f"{lam:g}" for lam in diverged)
-        text.append(f"\ndiverged (not plotted): λ {which}", style="bold red")
+        text.append(f"\ndiverged (not plotted): λ {which}", style=status_style("diverged"))
     if state.message and state.status in ("failed", "stopped"):
-        text.append(f"\n{state.message}", style="red" if state.status == "failed" else "")
+        text.append(f"\n{state.message}", style=message_style(state.status))
     return text

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable
 
-if TYPE_CHECKING:  # engine.events imports torch, loaded after the first paint
+if TYPE_CHECKING:  # used in annotations only
     from engine.events import ParamInfo, ParamStats
 
 # Fixed widths: live numbers of varying length must not make the columns jitter.
@@ -50,9 +50,11 @@ class WeightPanel(Horizontal):
     """Two DataTables; the values table is shown only for small linear models."""
 
     def compose(self) -> ComposeResult:
-        stats: DataTable[str] = DataTable(id="stats", cursor_type="row", zebra_stripes=True)
+        stats: DataTable[str | Text] = DataTable(id="stats", cursor_type="row", zebra_stripes=True)
         stats.border_title = "parameters"
-        values: DataTable[str] = DataTable(id="values", cursor_type="row", zebra_stripes=True)
+        values: DataTable[str | Text] = DataTable(
+            id="values", cursor_type="row", zebra_stripes=True
+        )
         values.border_title = VALUES_TITLE
         # Kept, not queried: the app's timer can fire while the app shuts down, after these
         # children are gone from the DOM; a kept table takes a last update harmlessly.
@@ -104,7 +106,7 @@ class WeightPanel(Horizontal):
                     label = p.name if count == 1 else f"{p.name}[{i}]"
                 key = f"{p.name}:{i}"
                 name = Text(label)
-                cells = [name, "", "", "–"] if show_optimum else [name, "", "–"]
+                cells: list[str | Text] = [name, "", "", "–"] if show_optimum else [name, "", "–"]
                 values.add_row(*cells, key=key)
                 self._value_rows.append(key)
 

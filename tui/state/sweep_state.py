@@ -8,7 +8,7 @@ more than one of ten.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
@@ -107,7 +107,7 @@ class SweepState:
         else:
             self.ridge_path = ridge_path
 
-    def _flat_of(self, weights: dict[str, Any]) -> list[float]:
+    def _flat_of(self, weights: Mapping[str, Any]) -> list[float]:
         return [x for name, _ in self._param_sizes for x in flatten(weights[name])]
 
     def _epoch(self, event: SweepEpoch) -> bool:

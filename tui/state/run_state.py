@@ -1,20 +1,17 @@
-"""What the app knows about one run, built from the trainer's events (no tensors here).
+"""What the explorer knows about one run, built from the trainer's events (no tensors here).
 
-The trainer thread only appends events to the app's inbox; the app's timer feeds them to
-`RunState.apply` on the UI thread, so nothing here needs a lock.
+The trainer thread only puts events into the explorer's inbox (tui/inbox.py); the explorer's
+timer feeds them to `RunState.apply` on the UI thread, so nothing here needs a lock.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
 
 from engine.config import RunConfig
-from tui.series import MinMaxSeries
-
-if TYPE_CHECKING:  # engine.events imports torch: the UI paints first and loads it after
-    from engine.events import Epoch, Event, Finished, ParamInfo, ParamStats, Started, StateChanged
+from engine.events import Epoch, Event, Finished, ParamInfo, ParamStats, Started, StateChanged
+from tui.state.series import MinMaxSeries
 
 ACTIVE = ("starting", "running", "paused")
 
@@ -80,12 +77,9 @@ class RunState:
 
     def apply(self, event: Event) -> None:
         self.version += 1
-        # Dispatch on the class name: importing the classes would import torch at startup.
-        kind = type(event).__name__
-        if kind == "Epoch":
-            self._apply_epoch(event)  # type: ignore[arg-type]
-        elif kind == "Started":
-            event = cast("Started", event)
+        if isinstance(event, Epoch):
+            self._apply_epoch(event)
+        elif isinstance(event, Started):
             self.status = "running"
             self.device = event.device
             self.run_dir = event.run_dir
@@ -93,12 +87,10 @@ class RunState:
             self.feature_names = event.feature_names
             self.true_weights = event.true_weights
             self.has_test = event.n_test > 0
-        elif kind == "StateChanged":
-            event = cast("StateChanged", event)
+        elif isinstance(event, StateChanged):
             if self.active:
                 self.status = event.state
-        elif kind == "Finished":
-            event = cast("Finished", event)
+        elif isinstance(event, Finished):
             self.status = event.status
             self.message = event.message
             self.epoch = event.epochs
@@ -133,6 +125,3 @@ class RunState:
             self._rate = (self.epoch - epoch0) / (self.elapsed_s - elapsed0)
             self._rate_sample = (now, self.epoch, self.elapsed_s)
         return self._rate
-
-    def summary(self) -> dict[str, Any]:
-        return {"status": self.status, "epoch": self.epoch, "lam": self.lam, "lr": self.lr}

@@ -1,0 +1,347 @@
+"""The explorer's state without the Pilot: the inbox, the redraw rules, a run's state, the runs'
+lifecycle, the λ steps."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from support.engine import wait_until
+
+from engine.config import ConfigError, RunConfig
+from engine.events import Epoch, Event, Finished, ParamInfo, Started, StateChanged
+from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
+from tui.datasets import DatasetCache
+from tui.inbox import EventInbox
+from tui.state.lam_steps import step_lam
+from tui.state.live_run import LiveRun, RunNotStarted
+from tui.state.redraw import (
+    CHART_MAX_WAIT_S,
+    TABLE_INTERVAL_S,
+    UI_CPU_BUDGET,
+    ChartPacer,
+    RedrawSchedule,
+    UiCpuMeter,
+)
+from tui.state.run_state import RunState
+from tui.widgets.loss_chart import MAX_OVERLAYS
+
+# ----- the inbox ------------------------------------------------------------------------------
+
+
+def epoch(n: int, lam: float = 0.1, lr: float = 0.01) -> Epoch:
+    return Epoch(n, 1.0 / n, None, lam, 1.0 / n + lam, 1.0, lam, lr, 0.01 * n)
+
+
+STARTED = Started({}, "cpu", (ParamInfo("weight", (1, 1), True),), n_test=5)
+
+
+def finished(status: str = "completed", epochs: int = 3) -> Finished:
+    return Finished(status, epochs, "", {})
+
+
+def test_frequent_events_wait_for_the_timer_and_the_rare_ones_wake_the_ui() -> None:
+    woken: list[int] = []
+    inbox: EventInbox[Event] = EventInbox(lambda: woken.append(1), quiet=Epoch)
+    inbox.put(1, STARTED)
+    assert len(woken) == 1
+    for n in (1, 2, 3):
+        inbox.put(1, epoch(n))
+    assert len(woken) == 1 and inbox.pending()
+    inbox.put(2, finished())
+    assert len(woken) == 2
+    taken = inbox.take()
+    assert [source for source, _ in taken] == [1, 1, 1, 1, 2]
+    assert [type(e).__name__ for _, e in taken] == [
+        "Started",
+        "Epoch",
+        "Epoch",
+        "Epoch",
+        "Finished",
+    ]
+    assert not inbox.pending() and inbox.take() == []
+
+
+def sweep_epoch(n: int, weights: bool = False) -> SweepEpoch:
+    rows = ((float(n), 0.0),) if weights else None
+    return SweepEpoch(n, (1.0 / n,), (1.0 / n,), (1.0,), 0.01 * n, weights=rows)
+
+
+def newest_and_weighted(event: SweepEvent) -> tuple[str, ...]:
+    weighted = isinstance(event, SweepEpoch) and event.weights is not None
+    return ("weights", "numbers") if weighted else ("numbers",)
+
+
+def test_coalesced_epochs_keep_the_newest_and_the_newest_with_weights_in_arrival_order() -> None:
+    inbox: EventInbox[SweepEvent] = EventInbox(
+        lambda: None, quiet=SweepEpoch, newest_by=newest_and_weighted
+    )
+    inbox.put(1, sweep_epoch(1))
+    inbox.put(1, sweep_epoch(2, weights=True))
+    inbox.put(1, sweep_epoch(3))
+    assert not inbox.pending()  # nothing queued: the newest are kept, not queued
+    assert [e.epoch for _, e in inbox.take()] == [2, 3]  # type: ignore[union-attr]
+    # Kept until replaced: every take hands them over again (applying one twice is harmless).
+    assert [e.epoch for _, e in inbox.take()] == [2, 3]  # type: ignore[union-attr]
+    inbox.put(1, sweep_epoch(4, weights=True))
+    assert [e.epoch for _, e in inbox.take()] == [4]  # type: ignore[union-attr]
+
+
+def test_a_rare_event_comes_after_the_epochs_that_arrived_before_it() -> None:
+    inbox: EventInbox[SweepEvent] = EventInbox(
+        lambda: None, quiet=SweepEpoch, newest_by=newest_and_weighted
+    )
+    inbox.put(1, sweep_epoch(1, weights=True))
+    inbox.put(1, sweep_epoch(2))
+    end = SweepFinished("completed", 2, "", None, ())
+    inbox.put(1, end)
+    taken = [e for _, e in inbox.take()]
+    assert taken[:3] == [taken[0], taken[1], end]
+    assert [e.epoch for e in taken[:2]] == [1, 2]  # type: ignore[union-attr]
+
+
+def test_only_from_drops_what_is_held_and_other_sources() -> None:
+    inbox: EventInbox[Event] = EventInbox(lambda: None, quiet=Epoch)
+    inbox.put(1, epoch(1))
+    inbox.only_from(2)
+    assert inbox.take() == []
+    inbox.put(1, finished())  # the sweep before: dropped
+    inbox.put(2, epoch(1))
+    assert [source for source, _ in inbox.take()] == [2]
+
+
+def test_events_put_on_another_thread_all_arrive_in_order() -> None:
+    inbox: EventInbox[Event] = EventInbox(lambda: None, quiet=Epoch)
+    taken: list[tuple[int, Event]] = []
+
+    def engine() -> None:
+        for n in range(1, 20_001):
+            inbox.put(1, epoch(n))
+        inbox.put(1, finished(epochs=20_000))
+
+    thread = threading.Thread(target=engine)
+    thread.start()
+    while thread.is_alive():
+        taken.extend(inbox.take())
+    taken.extend(inbox.take())
+    assert [e.epoch for _, e in taken[:-1]] == list(range(1, 20_001))  # type: ignore[union-attr]
+    assert isinstance(taken[-1][1], Finished)
+
+
+# ----- when to redraw -------------------------------------------------------------------------
+
+
+class FakeShare:
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.calls = 0
+
+    def __call__(self) -> float:
+        self.calls += 1
+        return self.value
+
+
+def test_the_chart_redraws_new_data_only_within_the_cpu_budget_or_after_the_longest_wait() -> None:
+    share = FakeShare()
+    schedule = RedrawSchedule(share)
+    view = (1, True, 0)
+    assert schedule.chart_due(view, 1, now=10.0)
+    assert not schedule.chart_due(view, 1, now=10.1)  # nothing new
+    assert schedule.chart_shows(1)
+    share.value = UI_CPU_BUDGET * 2
+    assert not schedule.chart_due(view, 2, now=10.1)  # new data, over budget
+    assert not schedule.chart_shows(2)
+    assert schedule.chart_due(view, 2, now=10.0 + CHART_MAX_WAIT_S)  # waited long enough
+    share.value = UI_CPU_BUDGET
+    assert schedule.chart_due(view, 3, now=10.6)  # at the budget: due
+    assert share.calls == 5  # sampled on every call, due or not
+
+
+def test_a_new_view_redraws_at_once_whatever_the_cost() -> None:
+    share = FakeShare()
+    share.value = 1.0
+    schedule = RedrawSchedule(share)
+    assert schedule.chart_due((1, True, 0), 1, now=0.0)
+    assert schedule.chart_due((1, False, 0), 1, now=0.01)  # the log toggle
+    assert schedule.chart_due((1, False, 1), 1, now=0.02)  # an earlier run added
+    schedule.new_run()
+    assert not schedule.chart_shows(1)
+    assert schedule.chart_due((1, False, 1), 1, now=0.03)  # the same view, but a new run
+
+
+def test_the_tables_redraw_at_most_every_interval_and_once_more_at_the_end() -> None:
+    schedule = RedrawSchedule(FakeShare())
+    assert schedule.tables_due(1, active=True, now=5.0)
+    assert not schedule.tables_due(1, active=True, now=9.0)  # nothing new
+    assert not schedule.tables_due(2, active=True, now=5.0 + TABLE_INTERVAL_S / 2)
+    assert schedule.tables_due(2, active=True, now=5.0 + TABLE_INTERVAL_S)
+    assert schedule.tables_due(3, active=False, now=5.0 + TABLE_INTERVAL_S)  # the run ended
+    assert schedule.tables_show(3)
+    schedule.new_run()
+    assert not schedule.tables_show(3)
+
+
+def test_the_cpu_meter_averages_the_share_of_a_core() -> None:
+    clock = {"wall": 0.0, "cpu": 0.0}
+    meter = UiCpuMeter(lambda: clock["wall"], lambda: clock["cpu"])
+    clock.update(wall=1.0, cpu=0.5)
+    assert meter.share() == pytest.approx(0.2)  # 0.4 of the new sample, 0.5 a core
+    clock.update(wall=2.0, cpu=0.5)
+    assert meter.share() == pytest.approx(0.12)  # an idle second pulls it down
+    assert meter.share() == pytest.approx(0.12)  # no time passed: unchanged
+
+
+def test_each_sweep_chart_waits_its_duty_times_its_last_frames_cost() -> None:
+    pacer = ChartPacer(duty=8)
+    assert pacer.due("curve", last_cost_s=0.01, now=1.0)
+    assert not pacer.due("curve", last_cost_s=0.01, now=1.05)
+    assert pacer.due("norm", last_cost_s=0.01, now=1.05)  # each chart on its own
+    assert pacer.due("curve", last_cost_s=0.01, now=1.08)
+    assert pacer.due("curve", last_cost_s=1.0, now=1.09, force=True)
+    assert not pacer.due("curve", last_cost_s=1.0, now=5.0)
+
+
+# ----- a run's state --------------------------------------------------------------------------
+
+
+def test_a_runs_state_follows_its_events() -> None:
+    run = RunState(1, RunConfig(preset="line", lam=0.1, save=False).resolved())
+    assert (run.status, run.active, run.lam, run.lr) == ("starting", True, 0.1, 0.01)
+    run.apply(STARTED)
+    assert (run.status, run.device, run.has_test) == ("running", "cpu", True)
+    run.apply(epoch(1))
+    run.apply(epoch(2, lam=0.5))
+    assert (run.epoch, run.lam, len(run.train)) == (2, 0.5, 2)
+    assert [m.text for m in run.marks] == ["λ=0.5"]
+    assert run.label == "λ=0.1→0.5 sgd"
+    run.apply(StateChanged("paused"))
+    assert run.status == "paused" and run.active
+    run.apply(finished("stopped", epochs=2))
+    assert (run.status, run.active, run.epoch) == ("stopped", False, 2)
+    run.apply(StateChanged("running"))  # too late: the run has ended
+    assert run.status == "stopped"
+    assert run.version == 6
+
+
+# ----- the runs' lifecycle --------------------------------------------------------------------
+
+
+@pytest.fixture
+def runs() -> Iterator[LiveRun]:
+    inbox: EventInbox[Event] = EventInbox(lambda: None, quiet=Epoch)
+    live = LiveRun(
+        RunConfig(preset="line", epochs=10**6, save=False).resolved(), DatasetCache(), inbox
+    )
+    yield live
+    for trainer in live.close():
+        trainer.join(10)
+
+
+def folding(live: LiveRun, condition: Callable[[], bool]) -> Callable[[], bool]:
+    """`condition`, checked after the inbox's events are folded in (the explorer's timer)."""
+
+    def check() -> bool:
+        live.apply_events()
+        return condition()
+
+    return check
+
+
+def wait_until_trained(live: LiveRun, epochs: int = 5) -> None:
+    run = live.current
+    assert run is not None
+    wait_until(folding(live, lambda: run.epoch >= epochs), 30, f"{epochs} epochs")
+
+
+def test_a_new_run_stops_the_last_one_and_keeps_it_only_when_asked(
+    runs: LiveRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # However slow the machine, the replaced run ends within the wait and its end is folded in.
+    monkeypatch.setattr("tui.state.live_run.JOIN_TIMEOUT_S", 30.0)
+    assert runs.start(runs.initial, keep_current=False)
+    wait_until_trained(runs)
+    first = runs.current
+    assert first is not None and runs.active and runs.shows_weights and runs.ridge is not None
+    assert runs.start(runs.initial, keep_current=False)
+    assert first.status == "stopped" and runs.earlier == []  # its Finished folded in
+    for _ in range(MAX_OVERLAYS + 1):
+        kept = runs.current
+        assert runs.start(runs.initial, keep_current=True)
+        assert runs.earlier[-1] is kept
+    assert len(runs.earlier) == MAX_OVERLAYS
+
+
+def test_values_go_to_the_live_trainer_and_bad_ones_change_nothing(runs: LiveRun) -> None:
+    runs.start(runs.initial, keep_current=False)
+    wait_until_trained(runs)
+    runs.use("lam", 0.5)
+    runs.use("lr", 0.02)
+    trainer = runs.trainer
+    assert trainer is not None and (runs.lam, runs.lr) == (0.5, 0.02)
+    wait_until(lambda: (trainer.lam, trainer.lr) == (0.5, 0.02), 30, "the trainer to take them")
+    with pytest.raises(ConfigError):
+        runs.use("lr", 0.0)
+    assert runs.lr == 0.02
+    runs.stop()
+    assert trainer.join(10)
+    runs.apply_events()
+    assert not runs.active
+    runs.use("lam", 3.0)  # the run has ended: kept for the next one
+    assert (trainer.lam, runs.lam) == (0.5, 3.0)
+    assert runs.settings().lr == 0.02
+
+
+def test_mode_none_keeps_the_lambda_chosen_for_the_next_mode(runs: LiveRun) -> None:
+    runs.use("lam", 0.5)
+    runs.start(
+        RunConfig(preset="line", reg="none", epochs=10**6, save=False).resolved(),
+        keep_current=False,
+    )
+    wait_until_trained(runs, 1)
+    assert runs.current is not None and runs.current.lam == 0.0 and runs.lam == 0.5
+    with pytest.raises(ConfigError, match="mode 'none'"):
+        runs.use("lam", 1.0)
+    assert runs.lam == 0.5
+
+
+def test_pause_and_resume(runs: LiveRun) -> None:
+    runs.start(runs.initial, keep_current=False)
+    wait_until_trained(runs)
+    run = runs.current
+    assert run is not None
+    runs.toggle_pause()
+    wait_until(folding(runs, lambda: run.status == "paused"), 30, "the pause")
+    held = run.epoch
+    runs.toggle_pause()
+    wait_until(folding(runs, lambda: run.epoch > held + 5), 30, "training again")
+    assert run.status == "running"
+
+
+def test_a_run_that_cannot_start_says_why_in_one_line(runs: LiveRun, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n2,[not a number]\n3,4\n")
+    with pytest.raises(RunNotStarted, match=r"^cannot start: .*line 3") as info:
+        runs.start(RunConfig(data=str(bad), target="y", save=False).resolved(), keep_current=False)
+    assert "\n" not in str(info.value) and runs.current is None
+
+
+def test_closing_stops_every_run_and_starts_no_other(runs: LiveRun) -> None:
+    runs.start(runs.initial, keep_current=False)
+    jobs = runs.close()
+    assert jobs == [runs.trainer] and all(job.join(10) for job in jobs)
+    assert runs.closed and not runs.start(runs.initial, keep_current=False)
+
+
+# ----- the λ steps ----------------------------------------------------------------------------
+
+
+def test_lambda_steps_to_and_from_zero() -> None:
+    assert step_lam(0.0, up=True) == 1e-4
+    assert step_lam(1e-4, up=True) == pytest.approx(1e-3)
+    assert step_lam(3.0, up=True) == 30.0
+    assert step_lam(1e-3, up=False) == pytest.approx(1e-4)
+    assert step_lam(1e-4, up=False) == 0.0
+    assert step_lam(5e-4, up=False) == 0.0
+    assert step_lam(0.0, up=False) == 0.0
