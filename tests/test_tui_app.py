@@ -32,8 +32,9 @@ from textual.widgets import DataTable, Input, Select, Static
 from engine.config import ConfigError, check_lr
 from tui.app import WeightDecayApp, live_trainer_threads
 from tui.screens.help_screen import HelpScreen
+from tui.state.live_run import MAX_OVERLAYS
 from tui.widgets.controls import Controls
-from tui.widgets.loss_chart import MAX_OVERLAYS, LossChart
+from tui.widgets.loss_chart import LossChart
 
 # ----- λ and lr -----------------------------------------------------------------------------
 

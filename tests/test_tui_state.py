@@ -12,11 +12,13 @@ from support.engine import wait_until
 
 from engine.config import ConfigError, RunConfig
 from engine.events import Epoch, Event, Finished, ParamInfo, Started, StateChanged
+from engine.store import load_run
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
+from engine.trainer import Trainer
 from tui.datasets import DatasetCache
 from tui.inbox import EventInbox
 from tui.state.lam_steps import step_lam
-from tui.state.live_run import LiveRun, RunNotStarted
+from tui.state.live_run import MAX_OVERLAYS, LiveRun, RunNotStarted
 from tui.state.redraw import (
     CHART_MAX_WAIT_S,
     TABLE_INTERVAL_S,
@@ -25,8 +27,7 @@ from tui.state.redraw import (
     RedrawSchedule,
     UiCpuMeter,
 )
-from tui.state.run_state import RunState
-from tui.widgets.loss_chart import MAX_OVERLAYS
+from tui.state.run_state import Mark, RunState
 
 # ----- the inbox ------------------------------------------------------------------------------
 
@@ -345,3 +346,29 @@ def test_lambda_steps_to_and_from_zero() -> None:
     assert step_lam(1e-4, up=False) == 0.0
     assert step_lam(5e-4, up=False) == 0.0
     assert step_lam(0.0, up=False) == 0.0
+
+
+def test_a_saved_run_rebuilds_the_state_its_live_run_had(tmp_path: Path) -> None:
+    live = RunState(1, RunConfig(preset="highdim", epochs=5, runs_dir=str(tmp_path)).resolved())
+    trainer: Trainer
+
+    def sink(event: Event) -> None:
+        live.apply(event)
+        if isinstance(event, Epoch) and event.epoch == 2:
+            trainer.set_lam(3.0)  # a λ change mid-run: the saved run carries it too
+
+    trainer = Trainer(live.config, sink)
+    trainer.run()
+    assert trainer.run_dir is not None
+    saved = RunState.from_saved(load_run(trainer.run_dir), run_id=2)
+    assert (saved.status, saved.epoch, saved.lam, saved.label) == ("completed", 5, 3.0, "λ=0→3 sgd")
+    assert saved.marks == live.marks == [Mark(3, "λ=3")]
+    assert list(saved.train.buckets(5)[1]) == list(live.train.buckets(5)[1])
+    assert list(saved.test.buckets(5)[1]) == list(live.test.buckets(5)[1])
+    assert saved.param_stats is not None and live.param_stats is not None
+    assert [p.name for p in saved.param_stats] == [p.name for p in live.param_stats]
+    assert (saved.run_dir, saved.device, saved.has_test) == (live.run_dir, "cpu", True)
+
+    (trainer.run_dir / "results.json").unlink()  # what a kill leaves
+    killed = RunState.from_saved(load_run(trainer.run_dir), run_id=3)
+    assert killed.status == "unfinished" and not killed.active and killed.epoch == 5

@@ -49,8 +49,7 @@ class TrainerWoke(Message):
 class ExplorerScreen(Screen[None]):
     """`ExplorerScreen(config, datasets)`: the app's first screen; `live` holds its runs."""
 
-    # In tui/ rather than beside this module: the package ships tui/*.tcss.
-    CSS_PATH = "../explorer.tcss"
+    CSS_PATH = "explorer.tcss"
     # Nothing focused, so single-letter keys work at once; Tab or l/L focus a field. ("" rather
     # than None: a screen's None means "use the app's".)
     AUTO_FOCUS = ""

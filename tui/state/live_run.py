@@ -18,13 +18,13 @@ from engine.events import Event, ParamInfo
 from tui.datasets import DatasetCache
 from tui.inbox import EventInbox
 from tui.state.run_state import RunState
-from tui.widgets.loss_chart import MAX_OVERLAYS  # keep as many earlier runs as the chart draws
 
 if TYPE_CHECKING:  # torch-backed: loaded on the app's loader thread, after the first paint
     from engine.ridge import RidgePath
     from engine.trainer import Trainer
 
 JOIN_TIMEOUT_S = 2.0
+MAX_OVERLAYS = 4  # earlier runs kept, and drawn dimmed beside the current one
 
 
 class RunNotStarted(Exception):

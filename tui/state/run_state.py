@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.config import RunConfig
 from engine.events import Epoch, Event, Finished, ParamInfo, ParamStats, Started, StateChanged
 from tui.state.series import MinMaxSeries
 
+if TYPE_CHECKING:  # engine.store imports torch, which loads after the first paint
+    from engine.store import SavedRun
+
 ACTIVE = ("starting", "running", "paused")
+UNFINISHED = "unfinished"  # a saved run without results.json (engine/store.py)
 
 
 @dataclass
@@ -54,6 +59,18 @@ class RunState:
     def __post_init__(self) -> None:
         self.lam = self.config.effective_lam
         self.lr = float(self.config.lr or 0.0)
+
+    @classmethod
+    def from_saved(cls, saved: SavedRun, run_id: int) -> RunState:
+        """A run read back from its folder (engine/store.py `load_run`), built from the same
+        events a live one is. A run whose process was killed ends `unfinished`."""
+        state = cls(run_id, saved.config)
+        for event in saved.events():
+            state.apply(event)
+        if saved.finished is None:
+            state.status = UNFINISHED
+            state.message = "the process ended before the run did: no results.json"
+        return state
 
     @property
     def total_epochs(self) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from tui.state.nested import flatten
 
 PATH_MAX_WEIGHTS = 20  # a regularization path of more lines than this is unreadable
 # Near the edge of stability (2λ·lr ≈ 2 with SGD) a member can grow to 1e30 without ever
@@ -27,13 +28,6 @@ LOSS_TINY = 1e-12  # a median loss of 0 (an exact fit) must not put every other 
 
 def _finite(values: Sequence[float | None]) -> list[float]:
     return [NAN if v is None or not math.isfinite(v) else float(v) for v in values]
-
-
-def flatten(value: Any) -> list[float]:
-    """Nested lists (a parameter as `MemberResult.weights` holds it) -> a flat list."""
-    if isinstance(value, (list, tuple)):
-        return [x for item in value for x in flatten(item)]
-    return [float(value)]
 
 
 def _labels(name: str, size: int, features: list[str]) -> list[str]:

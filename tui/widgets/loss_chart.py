@@ -14,6 +14,7 @@ import numpy as np
 from rich.text import Text
 from textual_plotext.plot import Plot as Figure
 
+from tui.state.live_run import MAX_OVERLAYS
 from tui.state.run_state import RunState
 from tui.state.series import MinMaxSeries
 from tui.theme import (
@@ -28,7 +29,6 @@ from tui.theme import (
 from tui.widgets.plot import Plot
 from tui.widgets.ticks import epoch_ticks, log_ticks
 
-MAX_OVERLAYS = 4
 MAX_MARKS = 30
 
 

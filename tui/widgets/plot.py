@@ -31,7 +31,7 @@ class Plot(PlotextPlot):
         super().__init__(id=id)
         self.log_y = True  # y drawn as log10(y), with `ticks` labels
         # The last frame: its y scale, when it was painted (the tests' and the benchmark's
-        # key-to-screen checks), how long it took (the screens throttle redraws on it).
+        # key-to-screen checks), how long it took (the sweep view paces its charts on it).
         self.painted_log_y: bool | None = None
         self.painted_at = 0.0
         self.last_cost_s = 0.0

@@ -16,6 +16,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable
 
+from tui.state.nested import flatten
+
 if TYPE_CHECKING:  # used in annotations only
     from engine.events import ParamInfo, ParamStats
 
@@ -39,13 +41,6 @@ def num(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
-def flat(values: object) -> list[float]:
-    """Nested lists (a parameter as plain lists) to a flat list of floats."""
-    if isinstance(values, (list, tuple)):
-        return [x for v in values for x in flat(v)]
-    return [float(values)]  # type: ignore[arg-type]
-
-
 class WeightPanel(Horizontal):
     """Two DataTables; the values table is shown only for small linear models."""
 
@@ -56,7 +51,7 @@ class WeightPanel(Horizontal):
             id="values", cursor_type="row", zebra_stripes=True
         )
         values.border_title = VALUES_TITLE
-        # Kept, not queried: the app's timer can fire while the app shuts down, after these
+        # Kept, not queried: the explorer's timer can fire while the app shuts down, after these
         # children are gone from the DOM; a kept table takes a last update harmlessly.
         self._stats, self._values = stats, values
         yield stats
@@ -145,7 +140,7 @@ class WeightPanel(Horizontal):
         if not values.display or column not in values.columns:
             return
         for name, nested in by_name.items():
-            for i, v in enumerate(flat(nested)):
+            for i, v in enumerate(flatten(nested)):
                 key = f"{name}:{i}"
                 if key in values.rows:
                     values.update_cell(key, column, num(v))
