@@ -31,6 +31,7 @@ import torch
 from engine.cli.run import run_command
 from engine.config import RunConfig
 from engine.device import resolve_device
+from engine.events import Event
 from engine.job import cpu_threads
 from engine.trainer import Trainer
 
@@ -47,12 +48,14 @@ def person_loop(config: RunConfig) -> float:
 
 
 def engine_run(config: RunConfig, runs_dir: str) -> float:
-    seen = []
+    epochs = config.epochs
+    assert epochs is not None, "engine_run() takes a resolved config"
+    seen: list[Event] = []
     trainer = Trainer(config.__class__(**{**config.__dict__, "runs_dir": runs_dir}), seen.append)
     start = time.perf_counter()
     trainer.run()
     assert trainer.status == "completed"
-    return config.epochs / (time.perf_counter() - start)
+    return epochs / (time.perf_counter() - start)
 
 
 def cli_run(args: list[str], runs_dir: str) -> float:
@@ -84,7 +87,8 @@ def whole_processes(epochs: int, repeats: int) -> None:
     """`line` as whole programs: the person's script against `wdtui run --jsonl`."""
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     person = [sys.executable, str(HERE / "person_loop.py"), "--epochs", str(epochs)]
-    person_s, wdtui_s = [], []
+    person_s: list[float] = []
+    wdtui_s: list[float] = []
     with tempfile.TemporaryDirectory() as runs_dir:
         wdtui = [sys.executable, "-m", "tui.cli", "run", "--jsonl", "--epochs", str(epochs)]
         wdtui += ["--runs-dir", runs_dir]

@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -36,6 +38,13 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def tensor_weights(weights: Mapping[str, Any]) -> TensorWeights:
+    """A run's or a member's final weights, which the engine hands over as TensorWeights."""
+    if not isinstance(weights, TensorWeights):
+        raise TypeError(f"expected TensorWeights, got {type(weights).__name__}")
+    return weights
+
+
 def time_sweep(config: RunConfig, lams: list[float]) -> tuple[float, list[TensorWeights]]:
     sync(config.device)
     started = time.perf_counter()
@@ -44,16 +53,16 @@ def time_sweep(config: RunConfig, lams: list[float]) -> tuple[float, list[Tensor
     elapsed = time.perf_counter() - started
     if done.status != "completed":
         raise SystemExit(f"the sweep ended {done.status}: {done.message}")
-    return elapsed, [r.weights for r in done.results]
+    return elapsed, [tensor_weights(r.weights) for r in done.results]
 
 
 def time_runs(config: RunConfig, lams: list[float]) -> tuple[float, list[TensorWeights]]:
-    weights = []
+    weights: list[TensorWeights] = []
     sync(config.device)
     started = time.perf_counter()
     for lam in lams:
         done = Trainer(RunConfig.from_dict({**config.to_dict(), "lam": lam}), lambda e: None).run()
-        weights.append(done.weights)
+        weights.append(tensor_weights(done.weights))
     sync(config.device)
     return time.perf_counter() - started, weights
 
@@ -79,6 +88,7 @@ def bench(name: str, config: RunConfig, lams: list[float], repeats: int) -> floa
         sweep_s, runs_s = min(sweep_s, s), min(runs_s, r)
     diff = max_difference(sweep_weights, run_weights)
     epochs = config.epochs
+    assert epochs is not None, "bench() takes a resolved config"
     print(
         f"{name:<44} {len(lams)} runs {runs_s:8.3f} s   sweep {sweep_s:8.3f} s   "
         f"speed-up {runs_s / sweep_s:6.1f}×   max |Δw| {diff:.1e}   "
@@ -124,7 +134,7 @@ def main() -> int:
     )
     cases = {c.strip() for c in args.cases.split(",")}
     if "linear" in cases:
-        config = RunConfig(preset="highdim", **common).resolved()  # type: ignore[arg-type]
+        config = RunConfig(preset="highdim", **common).resolved()
         bench("highdim, linear (200 features)", config, lams, args.repeats)
     if "mlp" in cases:
         hidden = parse_hidden(args.hidden)
@@ -132,7 +142,7 @@ def main() -> int:
             preset=args.mlp_preset,
             model="mlp",
             hidden=hidden,
-            **common,  # type: ignore[arg-type]
+            **common,
         ).resolved()
         bench(f"{args.mlp_preset}, mlp {args.hidden}", config, lams, args.repeats)
     return 0

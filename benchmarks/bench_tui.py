@@ -124,10 +124,10 @@ async def key_latency(presses: int = 10) -> tuple[float, float]:
             log_times.append(chart.painted_at - started)
             await asyncio.sleep(0.1)
         for _ in range(presses):
-            want = "● running" if "● paused" in status.painted else "● paused"
+            want_text = "● running" if "● paused" in status.painted else "● paused"
             started = time.perf_counter()
             send_key(app, "space", " ")
-            while want not in status.painted:
+            while want_text not in status.painted:
                 await asyncio.sleep(0.001)
             pause_times.append(time.perf_counter() - started)
             await asyncio.sleep(0.1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -25,13 +26,16 @@ def train(config: RunConfig) -> float:
     config = config.resolved()
     data = load_dataset(config)
     x, y, xt, yt = data.x_train, data.y_train, data.x_test, data.y_test
+    assert xt is not None and yt is not None, f"{data.name} has no test set"
+    n, batch_size, lam = x.shape[0], config.batch_size, config.lam
+    lr, epochs = config.lr, config.epochs
+    assert lam is not None and lr is not None and epochs is not None  # resolved() sets them
     model = build_model(config, data.n_features)
     weights = [p for p in model.parameters() if p.ndim >= 2]
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(config.seed + 2)
-    n, batch_size, lam = x.shape[0], config.batch_size, config.lam
     start = time.perf_counter()
-    for _ in range(config.epochs):  # type: ignore[arg-type]
+    for _ in range(epochs):
         full = not batch_size or batch_size >= n
         batches = [None] if full else torch.randperm(n, generator=generator).split(batch_size)
         for idx in batches:
@@ -43,10 +47,11 @@ def train(config: RunConfig) -> float:
             optimizer.step()
         with torch.no_grad():
             test_loss = F.mse_loss(model(xt), yt)
-            sq_norm = sum(w.pow(2).sum() for w in weights)
+            # A tensor, not sum()'s 0: a model has weights (cast: nothing checked per epoch).
+            sq_norm = cast(torch.Tensor, sum(w.pow(2).sum() for w in weights))
             numbers = torch.stack([data_loss.detach(), test_loss, sq_norm]).tolist()
     assert numbers[0] == numbers[0]
-    return config.epochs / (time.perf_counter() - start)  # type: ignore[operator]
+    return epochs / (time.perf_counter() - start)
 
 
 def main() -> None:

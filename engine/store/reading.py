@@ -1,14 +1,4 @@
-"""Where runs live: one folder per run or sweep, written while it trains and read back after.
-
-A run's folder holds `config.json` (its settings, where and on what it ran), `metrics.csv` (one
-row per epoch), `weights.pt` (the final state_dict) and `results.json` (how it ended). A sweep's
-holds `config.json` (with `lams`), `sweep.csv` (one row per member per epoch), `weights.pt`
-(`{"lams", "state_dict"}`, tensors stacked on a leading member axis) and `results.json`. How the
-files stay whole through a kill or a full disk is engine/durable.py's job.
-
-Reading gives the events back: `load_run(dir).events()` replays a run as the trainer emitted
-it, `load_sweep(dir).events()` a sweep, so whatever renders a live run renders a saved one.
-"""
+"""Reading runs and sweeps back: a saved one replays as the events it emitted."""
 
 from __future__ import annotations
 
@@ -17,24 +7,22 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from engine.config import ConfigError, RunConfig
-from engine.data import Dataset
-from engine.durable import (
-    FLUSH_EVERY_S,
-    CsvLog,
-    RecordingError,
-    save_tensors,
-    write_json,
-)
 from engine.events import Epoch, Event, Finished, ParamInfo, Started, TensorWeights
 from engine.models import build_model, parameter_stats
 from engine.regularization import is_penalized
+from engine.store.layout import (
+    METRIC_COLUMNS,
+    RUN_FACTS,
+    SWEEP_COLUMNS,
+    UNFINISHED,
+    StoreError,
+)
 from engine.sweep.events import (
     MemberResult,
     SweepEpoch,
@@ -42,167 +30,6 @@ from engine.sweep.events import (
     SweepFinished,
     SweepStarted,
 )
-
-__all__ = [
-    "FLUSH_EVERY_S",
-    "METRIC_COLUMNS",
-    "SWEEP_COLUMNS",
-    "RecordingError",
-    "RunEntry",
-    "RunRecorder",
-    "SavedRun",
-    "SavedSweep",
-    "StoreError",
-    "SweepRecorder",
-    "config_record",
-    "list_runs",
-    "load_run",
-    "load_sweep",
-    "new_run_dir",
-    "read_metrics",
-    "save_tensors",
-    "write_json",
-]
-
-METRIC_COLUMNS = (
-    "epoch",
-    "train_loss",
-    "test_loss",
-    "penalty",
-    "objective",
-    "weight_sq_norm",
-    "lam",
-    "lr",
-    "elapsed_s",
-)
-SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
-UNFINISHED = "unfinished"  # a folder without results.json: the process ended before the run did
-
-
-class StoreError(ConfigError):
-    """A folder that is not a readable run or sweep. The message is one line."""
-
-
-# ----- writing ------------------------------------------------------------------------------
-
-
-def config_record(
-    settings: dict[str, Any], device: torch.device, dataset: Dataset
-) -> dict[str, Any]:
-    """What config.json holds: the resolved settings, plus where and on what they ran."""
-    return {
-        **settings,
-        "resolved_device": str(device),
-        "torch_version": torch.__version__,
-        "n_train": dataset.n_train,
-        "n_test": dataset.n_test,
-        "features": dataset.feature_names,
-    }
-
-
-def new_run_dir(runs_dir: str | Path, label: str) -> Path:
-    """A fresh, unique folder: <runs_dir>/<yyyymmdd-hhmmss>-<label>[-N]."""
-    root = Path(runs_dir)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe_label = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)[:40]
-    for attempt in range(1000):
-        name = f"{stamp}-{safe_label}" + (f"-{attempt}" if attempt else "")
-        path = root / name
-        try:
-            path.mkdir(parents=True, exist_ok=False)
-            return path
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ConfigError(f"cannot create a run folder under {root}: {exc.strerror}") from None
-    raise RuntimeError(f"cannot create a unique run folder under {root}")
-
-
-def _summary(finished: Finished | SweepFinished) -> dict[str, Any]:
-    """results.json: the finished event without its weights (those are weights.pt)."""
-    summary = finished.to_json()
-    del summary["event"]
-    if isinstance(finished, SweepFinished):
-        summary["results"] = [{**r, "weights": None} for r in summary["results"]]
-    else:
-        del summary["weights"]
-    return summary
-
-
-class RunRecorder:
-    """Writes one run's files as it trains."""
-
-    def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
-        self.run_dir = run_dir
-        write_json(run_dir / "config.json", config)
-        self._metrics = CsvLog(run_dir / "metrics.csv", METRIC_COLUMNS)
-
-    def log_epoch(self, e: Epoch) -> None:
-        self._metrics.append(
-            (
-                e.epoch,
-                e.train_loss,
-                e.test_loss,
-                e.penalty,
-                e.objective,
-                e.weight_sq_norm,
-                e.lam,
-                e.lr,
-                round(e.elapsed_s, 6),
-            )
-        )
-
-    def flush(self) -> None:
-        self._metrics.flush()
-
-    def close(self, state_dict: dict[str, torch.Tensor], finished: Finished) -> None:
-        """Flush the metrics, save the weights and how the run ended. The weights are tried
-        even when the metrics could not be written (a full disk may have room again); the first
-        error is raised."""
-        try:
-            self._metrics.close()
-        finally:
-            weights = {k: v.detach().cpu() for k, v in state_dict.items()}
-            save_tensors(self.run_dir / "weights.pt", weights)
-            write_json(self.run_dir / "results.json", _summary(finished))
-
-
-class SweepRecorder:
-    """Writes one sweep's files as it trains."""
-
-    def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
-        self.run_dir = run_dir
-        write_json(run_dir / "config.json", config)
-        self._rows = CsvLog(run_dir / "sweep.csv", SWEEP_COLUMNS)
-
-    def log_epoch(self, e: SweepEpoch, lams: Sequence[float], trained: Sequence[bool]) -> None:
-        """One row per member that trained this epoch, all in one unit: a kill or a full disk
-        leaves an epoch with all its members in sweep.csv or none. A diverged member's last row
-        is the epoch it diverged at (it is frozen afterwards: later rows would repeat it)."""
-        rows = [
-            (
-                e.epoch,
-                lam,
-                e.train_loss[k],
-                None if e.test_loss is None else e.test_loss[k],
-                e.weight_sq_norm[k],
-            )
-            for k, lam in enumerate(lams)
-            if trained[k]
-        ]
-        self._rows.append(*rows)
-
-    def close_log(self) -> None:
-        self._rows.close()
-
-    def save_results(
-        self, state_dict: dict[str, torch.Tensor], lams: Sequence[float], finished: SweepFinished
-    ) -> None:
-        save_tensors(self.run_dir / "weights.pt", {"lams": list(lams), "state_dict": state_dict})
-        write_json(self.run_dir / "results.json", _summary(finished))
-
-
-# ----- reading ------------------------------------------------------------------------------
 
 
 def read_metrics(run_dir: str | Path, name: str = "metrics.csv") -> list[dict[str, float | None]]:
@@ -386,11 +213,7 @@ def load_sweep(run_dir: str | Path) -> SavedSweep:
 def record_settings(record: dict[str, Any]) -> dict[str, Any]:
     """config.json's settings as a Started event's `config` carries them (a sweep's `lam` is
     null, its λ list `lams`)."""
-    return {k: v for k, v in record.items() if k not in _RUN_FACTS}
-
-
-# Facts config.json records besides the settings (see config_record).
-_RUN_FACTS = ("resolved_device", "torch_version", "n_train", "n_test", "features")
+    return {k: v for k, v in record.items() if k not in RUN_FACTS}
 
 
 def _read_json(path: Path) -> Any:

@@ -1,0 +1,67 @@
+"""A run folder's layout: its name, its files' columns, what config.json holds besides the
+settings, and the one error a folder that is not a run gives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.config import ConfigError
+from engine.data import Dataset
+
+METRIC_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "test_loss",
+    "penalty",
+    "objective",
+    "weight_sq_norm",
+    "lam",
+    "lr",
+    "elapsed_s",
+)
+SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
+UNFINISHED = "unfinished"  # a folder without results.json: the process ended before the run did
+
+
+class StoreError(ConfigError):
+    """A folder that is not a readable run or sweep. The message is one line."""
+
+
+# Facts config.json records besides the settings: where and on what the run ran.
+RUN_FACTS = ("resolved_device", "torch_version", "n_train", "n_test", "features")
+
+
+def config_record(
+    settings: dict[str, Any], device: torch.device, dataset: Dataset
+) -> dict[str, Any]:
+    """What config.json holds: the resolved settings, plus where and on what they ran."""
+    return {
+        **settings,
+        "resolved_device": str(device),
+        "torch_version": torch.__version__,
+        "n_train": dataset.n_train,
+        "n_test": dataset.n_test,
+        "features": dataset.feature_names,
+    }
+
+
+def new_run_dir(runs_dir: str | Path, label: str) -> Path:
+    """A fresh, unique folder: <runs_dir>/<yyyymmdd-hhmmss>-<label>[-N]."""
+    root = Path(runs_dir)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe_label = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)[:40]
+    for attempt in range(1000):
+        name = f"{stamp}-{safe_label}" + (f"-{attempt}" if attempt else "")
+        path = root / name
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot create a run folder under {root}: {exc.strerror}") from None
+    raise RuntimeError(f"cannot create a unique run folder under {root}")

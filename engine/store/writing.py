@@ -1,0 +1,98 @@
+"""Writing a run's or a sweep's files while it trains (engine/store/durable.py keeps them whole)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.events import Epoch, Finished
+from engine.store.durable import CsvLog, save_tensors, write_json
+from engine.store.layout import METRIC_COLUMNS, SWEEP_COLUMNS
+from engine.sweep.events import SweepEpoch, SweepFinished
+
+
+def _summary(finished: Finished | SweepFinished) -> dict[str, Any]:
+    """results.json: the finished event without its weights (those are weights.pt)."""
+    summary = finished.to_json()
+    del summary["event"]
+    if isinstance(finished, SweepFinished):
+        summary["results"] = [{**r, "weights": None} for r in summary["results"]]
+    else:
+        del summary["weights"]
+    return summary
+
+
+class RunRecorder:
+    """Writes one run's files as it trains."""
+
+    def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
+        self.run_dir = run_dir
+        write_json(run_dir / "config.json", config)
+        self._metrics = CsvLog(run_dir / "metrics.csv", METRIC_COLUMNS)
+
+    def log_epoch(self, e: Epoch) -> None:
+        self._metrics.append(
+            (
+                e.epoch,
+                e.train_loss,
+                e.test_loss,
+                e.penalty,
+                e.objective,
+                e.weight_sq_norm,
+                e.lam,
+                e.lr,
+                round(e.elapsed_s, 6),
+            )
+        )
+
+    def flush(self) -> None:
+        self._metrics.flush()
+
+    def close(self, state_dict: dict[str, torch.Tensor], finished: Finished) -> None:
+        """Flush the metrics, save the weights and how the run ended. The weights are tried
+        even when the metrics could not be written (a full disk may have room again); the first
+        error is raised."""
+        try:
+            self._metrics.close()
+        finally:
+            weights = {k: v.detach().cpu() for k, v in state_dict.items()}
+            save_tensors(self.run_dir / "weights.pt", weights)
+            write_json(self.run_dir / "results.json", _summary(finished))
+
+
+class SweepRecorder:
+    """Writes one sweep's files as it trains."""
+
+    def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
+        self.run_dir = run_dir
+        write_json(run_dir / "config.json", config)
+        self._rows = CsvLog(run_dir / "sweep.csv", SWEEP_COLUMNS)
+
+    def log_epoch(self, e: SweepEpoch, lams: Sequence[float], trained: Sequence[bool]) -> None:
+        """One row per member that trained this epoch, all in one unit: a kill or a full disk
+        leaves an epoch with all its members in sweep.csv or none. A diverged member's last row
+        is the epoch it diverged at (it is frozen afterwards: later rows would repeat it)."""
+        rows = [
+            (
+                e.epoch,
+                lam,
+                e.train_loss[k],
+                None if e.test_loss is None else e.test_loss[k],
+                e.weight_sq_norm[k],
+            )
+            for k, lam in enumerate(lams)
+            if trained[k]
+        ]
+        self._rows.append(*rows)
+
+    def close_log(self) -> None:
+        self._rows.close()
+
+    def save_results(
+        self, state_dict: dict[str, torch.Tensor], lams: Sequence[float], finished: SweepFinished
+    ) -> None:
+        save_tensors(self.run_dir / "weights.pt", {"lams": list(lams), "state_dict": state_dict})
+        write_json(self.run_dir / "results.json", _summary(finished))
