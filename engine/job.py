@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -33,6 +33,7 @@ class FinishedEvent(Protocol):
 
 
 F = TypeVar("F", bound=FinishedEvent)
+E = TypeVar("E")  # the job's events; F is the last of them
 
 
 def with_note(message: str, note: str) -> str:
@@ -116,7 +117,7 @@ class DeviceData:
         return (self.x, self.y) if idx is None else (self.x[idx], self.y[idx])
 
 
-class Job(Generic[F]):
+class Job(Generic[E, F]):
     """One training job on a thread of its own. Subclasses write `_train` (the loop) and
     `_finish` (the last event, files saved); this class runs them so that the thread always ends
     with an event, never a traceback, and sets `status` only once the files are saved."""
@@ -125,7 +126,7 @@ class Job(Generic[F]):
 
     def __init__(
         self,
-        on_event: Callable[[Any], None],
+        on_event: Callable[[E | F], None],
         device: torch.device,
         cpu_thread_count: int,
         run_dir: Path | None,
@@ -181,7 +182,7 @@ class Job(Generic[F]):
         """The last event, after saving what the job wrote; must not raise."""
         raise NotImplementedError
 
-    def _emit(self, event: Any) -> None:
+    def _emit(self, event: E | F) -> None:
         self._on_event(event)
 
     @property
@@ -189,12 +190,13 @@ class Job(Generic[F]):
         return None if self.run_dir is None else str(self.run_dir)
 
 
-def save_each(finished: F, saves: list[Callable[[], None]]) -> F:
-    """Run each save on its own (a CSV that could not be written must not cost the weights);
-    the finished event turns into a failure naming each one that failed."""
+def save_each(finished: F, saves: Sequence[Callable[[F], None]]) -> F:
+    """Run each save on its own (a CSV that could not be written must not cost the weights),
+    each given the finished event as it stands, with the failures before it folded in: the
+    last save (results.json) records how the job really ended."""
     for save in saves:
         try:
-            save()
+            save(finished)
         except Exception as exc:
             finished = failed(finished, f"saving failed: {exc}")
     return finished

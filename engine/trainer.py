@@ -30,7 +30,7 @@ from engine.events import (
     StateChanged,
     TensorWeights,
 )
-from engine.job import DeviceData, Job, describe, failed, stopped_message
+from engine.job import DeviceData, Job, describe, save_each, stopped_message, with_note
 from engine.limits import check_fits
 from engine.models import STATS_INTERVAL_S, build_model, parameter_stats
 from engine.regularization import (
@@ -61,7 +61,7 @@ class _EpochEnd:
     stats: tuple[ParamStats, ...] | None
 
 
-class Trainer(Job[Finished]):
+class Trainer(Job[Event, Finished]):
     """One training run. Construct it (validates and loads everything, may raise ConfigError),
     then `start()` it on a thread or `run()` it on this one."""
 
@@ -173,16 +173,23 @@ class Trainer(Job[Finished]):
             weights = self._weights()
         except Exception as exc:  # e.g. the device failed: report without the weights
             weights, status = TensorWeights({}), "failed"
-            message = f"{message}; reading the weights failed: {describe(exc)}".lstrip("; ")
+            message = with_note(message, f"reading the weights failed: {describe(exc)}")
         finished = Finished(
             status, self.epoch, message, weights, self.run_dir_text, self._partial_steps
         )
-        if self._recorder is not None:
-            try:
-                self._recorder.close(self.model.state_dict(), finished)
-            except Exception as exc:
-                finished = failed(finished, f"saving failed: {exc}")
-        return finished
+        recorder = self._recorder
+        if recorder is None:
+            return finished
+        # The weights are tried even when the metrics could not be written (a full disk may
+        # have room again); results.json comes last, from the event as it then stands.
+        return save_each(
+            finished,
+            [
+                lambda _: recorder.close_metrics(),
+                lambda _: recorder.save_weights(self.model.state_dict()),
+                recorder.save_results,
+            ],
+        )
 
     def _train_epoch(self, epoch: int) -> tuple[str, str] | None:
         """One pass over the training rows, then the epoch's report. Returns (status, message)

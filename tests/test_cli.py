@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from support.engine import ROOT, WDTUI, call_wdtui
 
 from engine.config import RunConfig
+from support.engine import ROOT, WDTUI, call_wdtui
 from tui.cli import main
 
 

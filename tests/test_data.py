@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support.engine import epochs_of, run_to_end
 
 from engine.config import RunConfig
 from engine.data import DataError, load_dataset
+from support.engine import epochs_of, run_to_end
 
 
 def test_highdim_weight_decay_generalises_like_d2l() -> None:

@@ -11,11 +11,11 @@ import subprocess
 
 import pytest
 import torch
-from support.engine import ROOT, WDTUI
 
 from engine.config import RunConfig
 from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
+from support.engine import ROOT, WDTUI
 
 DEVICES = ["cpu"]
 if torch.cuda.is_available():

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from support.engine import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
 
 from engine.config import RunConfig
 from engine.events import Epoch, StateChanged
@@ -21,6 +20,7 @@ from engine.store import (
     FLUSH_EVERY_S,
     METRIC_COLUMNS,
     SWEEP_COLUMNS,
+    list_runs,
     read_metrics,
     save_tensors,
     write_json,
@@ -28,6 +28,7 @@ from engine.store import (
 from engine.sweep.events import SweepEpoch
 from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
+from support.engine import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
 
 F_GETPIPE_SZ = 1032  # Linux
 
@@ -382,3 +383,56 @@ def test_a_full_disk_keeps_whole_sweep_epochs(
     assert lines and len(lines) % len(lams) == 0  # whole epochs: every member or none
     epochs = [int(line.split(",")[0]) for line in lines]
     assert epochs == [e for e in range(1, len(lines) // 3 + 1) for _ in lams]
+
+
+def saving_job(command: str, config: RunConfig) -> Trainer | Sweep:
+    return (
+        Trainer(config, lambda e: None)
+        if command == "run"
+        else Sweep(config, [0.0, 0.1], lambda e: None)
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_failed_last_flush_fails_the_run_and_results_json_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # Room for the header only: the rows all wait for the last flush (the run is shorter than
+    # the flush thread's second), and that flush fails. Nothing may call this run completed.
+    name, columns = (
+        ("metrics.csv", METRIC_COLUMNS) if command == "run" else ("sweep.csv", SWEEP_COLUMNS)
+    )
+    full_disk_after(len(",".join(columns)) + 1, monkeypatch, name)
+    config = RunConfig(preset="line", epochs=20, runs_dir=str(tmp_path))
+    job = (
+        Trainer(config, lambda e: None)
+        if command == "run"
+        else Sweep(config, [0.0, 0.1], lambda e: None)
+    )
+    done = job.run()
+    assert done.status == "failed" and "No space left on device" in done.message
+    results = json.loads((Path(done.run_dir or "") / "results.json").read_text())
+    assert (results["status"], results["message"]) == (done.status, done.message)
+    (entry,) = list_runs(tmp_path)
+    assert entry.status == "failed"
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_weights_that_cannot_be_saved_still_leave_results_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    def no_room(path: Path, data: object) -> None:
+        raise OSError(errno.ENOSPC, f"No space left on device: {path.name}")
+
+    monkeypatch.setattr("engine.store.writing.save_tensors", no_room)
+    config = RunConfig(preset="line", epochs=3, runs_dir=str(tmp_path))
+    job = (
+        Trainer(config, lambda e: None)
+        if command == "run"
+        else Sweep(config, [0.0], lambda e: None)
+    )
+    done = job.run()
+    assert done.status == "failed" and "weights.pt" in done.message
+    results = json.loads((Path(done.run_dir or "") / "results.json").read_text())
+    assert (results["status"], results["message"]) == ("failed", done.message)
+    assert not (Path(done.run_dir or "") / "weights.pt").exists()

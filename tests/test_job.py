@@ -58,15 +58,15 @@ class Done:
     message: str
 
 
-class Exploding(Job[Done]):
+class Exploding(Job[str, Done]):
     def _train(self) -> tuple[str, str]:
         self._emit("started")
         raise RuntimeError("the device fell over")
 
     def _finish(self, status: str, message: str) -> Done:
-        return save_each(Done(status, message), [lambda: None, self._save])
+        return save_each(Done(status, message), [lambda _: None, self._save])
 
-    def _save(self) -> None:
+    def _save(self, finished: Done) -> None:
         raise OSError("No space left on device")
 
 

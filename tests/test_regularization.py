@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from support.engine import epochs_of, finished_of, run_to_end
 
 from engine.config import RunConfig
 from engine.trainer import Trainer
+from support.engine import epochs_of, finished_of, run_to_end
 
 
 def reference_run(

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import Ridge
-from support.engine import run_to_end
 
 from engine.ridge import RidgePath
+from support.engine import run_to_end
 
 
 def random_problem(n: int, d: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from support.engine import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
 
 from engine.config import RunConfig
 from engine.store import METRIC_COLUMNS, read_metrics
 from engine.trainer import Trainer
+from support.engine import ROOT, WDTUI, endless_jsonl_run, epochs_of, finished_of, wait_until
 
 
 def test_a_run_leaves_config_metrics_and_weights(tmp_path: Path) -> None:

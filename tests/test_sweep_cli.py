@@ -8,7 +8,6 @@ import math
 import subprocess
 
 import pytest
-from support.engine import ROOT, WDTUI, call_wdtui
 
 from engine.config import ConfigError
 from engine.sweep.lams import (
@@ -20,6 +19,7 @@ from engine.sweep.lams import (
     parse_sweep_lams,
     resolve_lams,
 )
+from support.engine import ROOT, WDTUI, call_wdtui
 from tui.cli import main
 
 

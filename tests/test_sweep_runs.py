@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from support.engine import ROOT, WDTUI, EventQueue
 
 from engine.config import ConfigError, RunConfig
 from engine.store import SWEEP_COLUMNS
 from engine.sweep.events import SweepEpoch, SweepFinished, SweepStarted
 from engine.sweep.runner import Sweep
+from support.engine import ROOT, WDTUI, EventQueue
 
 
 def is_epoch(n: int):

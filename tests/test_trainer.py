@@ -7,11 +7,11 @@ import threading
 
 import pytest
 import torch
-from support.engine import EventQueue, epochs_of, finished_of, run_to_end
 
 from engine.config import ConfigError, RunConfig
 from engine.events import Epoch, Finished, Started, StateChanged
 from engine.trainer import Trainer
+from support.engine import EventQueue, epochs_of, finished_of, run_to_end
 
 LONG = {"preset": "highdim", "epochs": 10**7, "save": False}
 

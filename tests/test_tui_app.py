@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable
 
 import pytest
+from textual.widgets import DataTable, Input, Select, Static
+
+from engine.config import ConfigError, check_lr
 from support.tui import (
     SIZE,
     epochs_advance,
@@ -27,9 +30,6 @@ from support.tui import (
     wait_for,
     wait_for_thread_end,
 )
-from textual.widgets import DataTable, Input, Select, Static
-
-from engine.config import ConfigError, check_lr
 from tui.app import WeightDecayApp, live_trainer_threads
 from tui.screens.help_screen import HelpScreen
 from tui.state.live_run import MAX_OVERLAYS

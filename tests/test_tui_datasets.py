@@ -11,13 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.tui import LONG, SIZE, keys, open_sweep_view, running, sync, wait_for
 
 import engine.data
 import engine.sweep.runner
 import engine.trainer
 from engine.config import RunConfig
 from engine.data import Dataset
+from support.tui import LONG, SIZE, keys, open_sweep_view, running, sync, wait_for
 from tui.app import WeightDecayApp
 
 

@@ -12,6 +12,10 @@ import re
 from pathlib import Path
 
 import pytest
+from textual.app import App
+from textual.widgets import DataTable, Input, Static
+
+from engine.config import RunConfig
 from support.tui import (
     LONG,
     SIZE,
@@ -26,10 +30,6 @@ from support.tui import (
     type_into,
     wait_for,
 )
-from textual.app import App
-from textual.widgets import DataTable, Input, Static
-
-from engine.config import RunConfig
 from tui.app import WeightDecayApp
 from tui.screens.sweep_screen import SweepScreen
 

@@ -7,10 +7,10 @@ by PageUp or PageDown ended the app with `KeyError: 0` from OptionList._move_pag
 from __future__ import annotations
 
 import pytest
-from support.tui import keys, make_app, running, send, sync, wait_for
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 
+from support.tui import keys, make_app, running, send, sync, wait_for
 from tui.app import WeightDecayApp
 
 

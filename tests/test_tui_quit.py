@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from textual.app import App
+from textual.pilot import Pilot
+
 from support.tui import (
     SIZE,
     keys,
@@ -29,9 +32,6 @@ from support.tui import (
     wait_for,
     wait_for_thread_end,
 )
-from textual.app import App
-from textual.pilot import Pilot
-
 from tui.app import QUIT_NOTE, WeightDecayApp, live_trainer_threads
 from tui.screens.sweep_screen import SweepScreen
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from support.engine import ROOT, WDTUI, wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and ptys")

@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.engine import wait_until
 
 from engine.config import ConfigError, RunConfig
 from engine.events import Epoch, Event, Finished, ParamInfo, Started, StateChanged
 from engine.store import load_run
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
 from engine.trainer import Trainer
+from support.engine import wait_until
 from tui.datasets import DatasetCache
 from tui.inbox import EventInbox
 from tui.state.lam_steps import step_lam

@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 
 import pytest
-from support.tui import LONG, SIZE, live_threads, sync, wait_for
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.geometry import Region
@@ -22,6 +21,7 @@ from engine.config import ConfigError, RunConfig
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
 from engine.sweep.lams import default_grid
 from engine.sweep.runner import Sweep
+from support.tui import LONG, SIZE, live_threads, sync, wait_for
 from tui.screens.sweep_screen import SweepScreen
 from tui.state.sweep_state import SweepState
 from tui.widgets.sweep_charts import clip, lam_positions

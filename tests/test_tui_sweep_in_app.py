@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from textual.app import App
+from textual.widgets import Input
+
 from support.tui import (
     SIZE,
     keys,
@@ -16,9 +19,6 @@ from support.tui import (
     sync,
     wait_for,
 )
-from textual.app import App
-from textual.widgets import Input
-
 from tui.screens.sweep_screen import SweepScreen
 
 

@@ -27,7 +27,7 @@ def flush_stdout() -> None:
         silence_stdout()
 
 
-def run_until_done(job: Job[Any], on_stop: Callable[[], None] = lambda: None) -> None:
+def run_until_done(job: Job[Any, Any], on_stop: Callable[[], None] = lambda: None) -> None:
     """Start the job's thread and wait; Ctrl+C or SIGTERM asks it to stop, then waits.
 
     The signals call stop() instead of raising KeyboardInterrupt: an interrupt that lands inside
@@ -67,7 +67,7 @@ def build_or_exit(build: Callable[[], T]) -> T:
         cannot_start(exc)
 
 
-def train_to_exit_code(job: Job[Any], sink: object) -> int:
+def train_to_exit_code(job: Job[Any, Any], sink: object) -> int:
     """Train to the end on the job's thread; 0 completed or stopped, 1 diverged or failed."""
     if not isinstance(sink, JsonLines):
         run_until_done(job)
@@ -84,5 +84,5 @@ def train_to_exit_code(job: Job[Any], sink: object) -> int:
     return _exit_code(job)
 
 
-def _exit_code(job: Job[Any]) -> int:
+def _exit_code(job: Job[Any, Any]) -> int:
     return EXIT_OK if job.status in ("completed", "stopped") else EXIT_FAILED

@@ -105,10 +105,11 @@ class CsvLog:
             return
         self._closed.set()
         self._flusher.join()
+        told_before = self._told  # flush() marks the error told as it raises it
         try:
             self.flush()
         except RecordingError:
-            if not self._told:
+            if not told_before:
                 raise
         finally:
             os.close(self._fd)

@@ -51,16 +51,16 @@ class RunRecorder:
     def flush(self) -> None:
         self._metrics.flush()
 
-    def close(self, state_dict: dict[str, torch.Tensor], finished: Finished) -> None:
-        """Flush the metrics, save the weights and how the run ended. The weights are tried
-        even when the metrics could not be written (a full disk may have room again); the first
-        error is raised."""
-        try:
-            self._metrics.close()
-        finally:
-            weights = {k: v.detach().cpu() for k, v in state_dict.items()}
-            save_tensors(self.run_dir / "weights.pt", weights)
-            write_json(self.run_dir / "results.json", _summary(finished))
+    def close_metrics(self) -> None:
+        self._metrics.close()
+
+    def save_weights(self, state_dict: dict[str, torch.Tensor]) -> None:
+        weights = {k: v.detach().cpu() for k, v in state_dict.items()}
+        save_tensors(self.run_dir / "weights.pt", weights)
+
+    def save_results(self, finished: Finished) -> None:
+        """How the run ended: written last, from the final event (failed saves included)."""
+        write_json(self.run_dir / "results.json", _summary(finished))
 
 
 class SweepRecorder:
@@ -91,8 +91,9 @@ class SweepRecorder:
     def close_log(self) -> None:
         self._rows.close()
 
-    def save_results(
-        self, state_dict: dict[str, torch.Tensor], lams: Sequence[float], finished: SweepFinished
-    ) -> None:
+    def save_weights(self, state_dict: dict[str, torch.Tensor], lams: Sequence[float]) -> None:
         save_tensors(self.run_dir / "weights.pt", {"lams": list(lams), "state_dict": state_dict})
+
+    def save_results(self, finished: SweepFinished) -> None:
+        """How the sweep ended: written last, from the final event (failed saves included)."""
         write_json(self.run_dir / "results.json", _summary(finished))

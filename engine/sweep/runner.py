@@ -45,7 +45,7 @@ from engine.tasks import task_for
 SweepSink = Callable[[SweepEvent], None]
 
 
-class Sweep(Job[SweepFinished]):
+class Sweep(Job[SweepEvent, SweepFinished]):
     """One λ sweep. Construct it (validates and loads everything, may raise ConfigError), then
     `start()` it on a thread or `run()` it on this one; `stop()` from any thread."""
 
@@ -243,8 +243,9 @@ class Sweep(Job[SweepFinished]):
         return save_each(
             finished,
             [
-                recorder.close_log,
-                lambda: recorder.save_results(self.model.state_dict(), self.lams, finished),
+                lambda _: recorder.close_log(),
+                lambda _: recorder.save_weights(self.model.state_dict(), self.lams),
+                recorder.save_results,
             ],
         )
 
