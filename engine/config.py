@@ -26,10 +26,12 @@ REG_MODES = ("l2", "wd", "none")
 
 
 # Keys a saved config.json holds besides RunConfig's own fields: written by
-# engine/store.py `config_record` (where and on what a run ran) and by the sweep (its λ list).
-# `--config` and `RunConfig.from_dict` accept these and refuse any other unknown key (a typo
-# such as "lamda" must not be ignored). A writer that adds a key to config.json adds it here.
-RECORD_KEYS = ("resolved_device", "torch_version", "n_train", "n_test", "features", "lams")
+# engine/store/layout.py `config_record` (RUN_FACTS: where and on what a run ran) and by the
+# sweep (its λ list). `--config` and `RunConfig.from_dict` accept these and refuse any other
+# unknown key (a typo such as "lamda" must not be ignored). A writer that adds a key to
+# config.json adds it here.
+RUN_FACTS = ("resolved_device", "torch_version", "n_train", "n_test", "features")
+RECORD_KEYS = (*RUN_FACTS, "lams")
 
 # Training runs in float32: a λ or lr beyond its range would become inf inside torch (and 2λ is
 # what `wd` hands the optimizer); one below its smallest normal number would become 0 (or lose
@@ -101,7 +103,7 @@ class RunConfig:
     decay_bias: bool = False
     # where
     device: str = "auto"
-    cpu_threads: int = 1  # torch threads for a CPU run; 0 = torch's default (engine/threads.py)
+    cpu_threads: int = 1  # torch threads for a CPU run; 0 = torch's default (engine/job.py)
     runs_dir: str = "runs"
     save: bool = True
 
@@ -335,6 +337,7 @@ __all__ = [
     "PRESET_DEFAULTS",
     "RECORD_KEYS",
     "REG_MODES",
+    "RUN_FACTS",
     "ConfigError",
     "DataError",
     "RunConfig",

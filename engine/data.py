@@ -15,7 +15,15 @@ import torch
 
 from engine.config import DataError, RunConfig
 
-__all__ = ["DataError", "Dataset", "column_list", "epoch_batches", "load_dataset", "read_csv"]
+__all__ = [
+    "DataError",
+    "Dataset",
+    "column_list",
+    "epoch_batches",
+    "load_dataset",
+    "read_csv",
+    "true_parameters",
+]
 
 COLUMNS_SHOWN = 5  # a message lists this many columns of a wide file, then a count
 COLUMN_NAME_SHOWN = 40  # characters of one column's name in such a list
@@ -231,3 +239,11 @@ def epoch_batches(
         return None
     perm = torch.randperm(n, generator=generator).to(device)
     return list(perm.split(batch_size))
+
+
+def true_parameters(config: RunConfig, dataset: Dataset) -> dict[str, list[float]] | None:
+    """The generating weights keyed like a linear model's parameters (presets only: a CSV's
+    are unknown, an MLP has no such coordinates)."""
+    if config.model != "linear" or dataset.true_weight is None or dataset.true_bias is None:
+        return None
+    return {"weight": dataset.true_weight.tolist(), "bias": [dataset.true_bias]}

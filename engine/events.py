@@ -166,3 +166,5 @@ class Finished:
 
 
 Event = Started | Epoch | StateChanged | Finished
+# The status of a saved run that has no Finished: its process ended before the run did.
+UNFINISHED = "unfinished"

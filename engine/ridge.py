@@ -9,8 +9,13 @@ solution, which is also where gradient descent from w = 0 converges when d > n.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
+
+from engine.config import RunConfig
+from engine.data import Dataset
+from engine.tasks import task_for
 
 
 class RidgePath:
@@ -53,3 +58,17 @@ class RidgePath:
         """The optimum keyed like a `torch.nn.Linear(d, 1)`'s state_dict, as plain lists."""
         weight, bias = self.solve(lam)
         return {"weight": [weight.tolist()], "bias": [bias]}
+
+
+def member_optima(
+    config: RunConfig, dataset: Dataset, lams: Sequence[float]
+) -> tuple[dict[str, Any], ...] | None:
+    """The closed-form optimum for each λ, keyed like a linear model's parameters, where
+    training converges to it (the task says where); None elsewhere."""
+    if not task_for(config).has_closed_form(config):
+        return None
+    path = RidgePath(dataset.x_train, dataset.y_train, config.decay_bias)
+    weights, biases = path.path(lams)
+    return tuple(
+        {"weight": [w.tolist()], "bias": [float(b)]} for w, b in zip(weights, biases, strict=True)
+    )

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from engine.config import ConfigError, RunConfig, check_lam, check_lr
-from engine.data import Dataset, load_dataset
+from engine.data import Dataset, load_dataset, true_parameters
 from engine.device import resolve_device
 from engine.diagnosis import divergence_cause
 from engine.events import (
@@ -350,14 +350,8 @@ class Trainer(Job[Event, Finished]):
             n_train=self.dataset.n_train,
             n_test=self.dataset.n_test,
             feature_names=tuple(self.dataset.feature_names),
-            true_weights=self._true_weights(),
+            true_weights=true_parameters(self.config, self.dataset),
         )
-
-    def _true_weights(self) -> dict[str, list[float]] | None:
-        d = self.dataset
-        if self.config.model != "linear" or d.true_weight is None or d.true_bias is None:
-            return None
-        return {"weight": d.true_weight.tolist(), "bias": [d.true_bias]}
 
     def _weights(self) -> TensorWeights:
         return TensorWeights(

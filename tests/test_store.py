@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -167,3 +170,86 @@ def test_folders_that_are_not_runs_are_one_line_errors(tmp_path: Path) -> None:
         with pytest.raises(StoreError) as info:
             load()
         assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_replay_carries_the_true_weights_and_the_ridge_path(tmp_path: Path) -> None:
+    trainer, live = saved_run(tmp_path / "r", preset="line", epochs=2)
+    started = load_run(trainer.run_dir or "").started
+    assert isinstance(live[0], Started) and live[0].true_weights is not None
+    assert started.true_weights == live[0].true_weights
+    seen: list[SweepEvent] = []
+    sweep = Sweep(RunConfig(epochs=2, runs_dir=str(tmp_path / "s")), [0.0, 1.0], seen.append)
+    sweep.run()
+    assert isinstance(seen[0], SweepStarted) and seen[0].ridge is not None
+    assert load_sweep(sweep.run_dir or "").started.ridge == seen[0].ridge
+
+
+def one_line_error(load: Callable[[], object], words: str) -> None:
+    with pytest.raises(StoreError) as info:
+        load()
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_hand_edited_and_torn_files_are_one_line_errors(tmp_path: Path) -> None:
+    trainer, _ = saved_run(tmp_path / "r", epochs=3)
+    run_dir = trainer.run_dir or Path()
+    sweep = Sweep(RunConfig(epochs=3, runs_dir=str(tmp_path / "s")), [0.0, 1.0], lambda e: None)
+    sweep.run()
+    sweep_dir = sweep.run_dir or Path()
+
+    def edit(path: Path, change: Callable[[str], str]) -> None:
+        path.write_text(change(path.read_text()))
+
+    results = (run_dir / "results.json").read_text()
+    edit(run_dir / "results.json", lambda t: t.replace('"epochs": 3', '"epochs": null'))
+    one_line_error(lambda: load_run(run_dir), "is not a readable run")
+    (run_dir / "results.json").write_text(results)
+    with (run_dir / "metrics.csv").open("a") as handle:
+        handle.write("4,0.5\n")  # a row cut short
+    one_line_error(lambda: load_run(run_dir), "is not a readable run")
+    (run_dir / "weights.pt").write_bytes(b"PK\x03\x04 not a zip file at all")
+    one_line_error(lambda: load_run(run_dir), "weights.pt")
+
+    sweep_results = json.loads((sweep_dir / "results.json").read_text())
+    sweep_results["results"].append(sweep_results["results"][0])  # more results than λ values
+    (sweep_dir / "results.json").write_text(json.dumps(sweep_results))
+    one_line_error(lambda: load_sweep(sweep_dir), "one result per λ")
+    edit(
+        sweep_dir / "config.json", lambda t: t.replace('"lams": [\n    0.0,', '"lams": [\n    "a",')
+    )
+    one_line_error(lambda: load_sweep(sweep_dir), "lams must be a list of numbers")
+
+
+def test_rows_after_every_member_diverged_are_refused_not_looped_on(tmp_path: Path) -> None:
+    sweep = Sweep(RunConfig(lr=50.0, epochs=40, runs_dir=str(tmp_path)), [0.0], lambda e: None)
+    assert sweep.run().status == "failed"  # its only member diverged
+    sweep_csv = (sweep.run_dir or Path()) / "sweep.csv"
+    last = sweep_csv.read_text().splitlines()[-1]
+    with sweep_csv.open("a") as handle:
+        handle.write(last + "\n")
+    done: list[object] = []
+    reader = threading.Thread(target=lambda: done.append(_attempt(sweep.run_dir)), daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "load_sweep looped"
+    assert isinstance(done[0], StoreError) and "after every member diverged" in str(done[0])
+
+
+def _attempt(run_dir: Path | None) -> object:
+    try:
+        return load_sweep(run_dir or "")
+    except StoreError as exc:
+        return exc
+
+
+def test_list_runs_does_not_block_on_a_fifo_named_config_json(tmp_path: Path) -> None:
+    trainer, _ = saved_run(tmp_path, epochs=1)
+    fifo_dir = tmp_path / "fifo"
+    fifo_dir.mkdir()
+    os.mkfifo(fifo_dir / "config.json")  # opening it to read would wait for a writer for ever
+    found: list[list[object]] = []
+    lister = threading.Thread(target=lambda: found.append(list_runs(tmp_path)), daemon=True)
+    lister.start()
+    lister.join(timeout=30)
+    assert not lister.is_alive(), "list_runs blocked on the FIFO"
+    assert [e.path for e in found[0]] == [trainer.run_dir]

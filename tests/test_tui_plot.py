@@ -167,8 +167,9 @@ def test_the_fast_path_draws_what_plotext_draws(kind: str, log_y: bool) -> None:
 
 def test_status_words_keep_their_styles() -> None:
     run = ("starting", "running", "paused", "completed", "stopped", "diverged", "failed")
+    saved = ("unfinished",)
     sweep = ("ready", "starting", "running", "stopping", "completed", "stopped", "failed")
-    assert {status: status_style(status) for status in (*run, *sweep)} == {
+    assert {status: status_style(status) for status in (*run, *sweep, *saved)} == {
         "ready": "bold",
         "starting": "bold yellow",
         "running": "bold green",
@@ -178,8 +179,9 @@ def test_status_words_keep_their_styles() -> None:
         "stopped": "bold magenta",
         "diverged": "bold red",
         "failed": "bold red",
+        "unfinished": "bold yellow",
     }
-    assert set(STATUS_STYLES) == {*run, *sweep}
+    assert set(STATUS_STYLES) == {*run, *sweep, *saved}
     assert status_style("something new") == "bold"
     assert [message_style(s) for s in ("diverged", "failed", "stopped", "completed")] == [
         "red",

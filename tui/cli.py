@@ -8,10 +8,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 
-USAGE = """usage: wdtui [training options]        open the explorer (wdtui --help)
-       wdtui run [options] [--jsonl]   train one run headless (wdtui run --help)
-       wdtui sweep [options] [--jsonl] train many λ at once (wdtui sweep --help)
-"""
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command Ctrl+C ended
 
 

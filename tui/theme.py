@@ -46,6 +46,7 @@ STATUS_STYLES = {
     "stopped": "bold magenta",
     "diverged": "bold red",
     "failed": "bold red",
+    "unfinished": "bold yellow",  # a saved run whose process was killed
 }
 ALERT_STYLE = "bold red"  # a line the person must act on (a setting refused)
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import stat
 import sys
 from dataclasses import fields
 from typing import Any, NoReturn
@@ -24,8 +22,8 @@ from engine.config import (
     check_lam,
     parse_hidden,
 )
-
-CONFIG_MAX_BYTES = 1 << 20  # a config.json is a few hundred bytes; 1 MiB is generous
+from engine.store.layout import StoreError
+from engine.store.reading import one_line, read_json_object
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -174,31 +172,12 @@ def _changes_source(given: argparse.Namespace, saved: dict[str, Any]) -> bool:
 
 
 def read_config_file(path: str) -> dict[str, Any]:
-    """A saved config.json's object: a regular file of at most CONFIG_MAX_BYTES, read so (never
-    /dev/zero's endless bytes, never a FIFO that blocks). Bad input ends here: one line."""
+    """A saved config.json's object (engine/store: a small regular file, never a FIFO that
+    blocks). Bad input ends here: one line."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            fail(f"cannot read --config {path}: not a regular file")
-        with open(path, "rb") as handle:
-            raw = handle.read(CONFIG_MAX_BYTES + 1)
-        if len(raw) > CONFIG_MAX_BYTES:
-            fail(
-                f"cannot read --config {path}: larger than {CONFIG_MAX_BYTES // 1024} KiB "
-                "(a config.json is a few hundred bytes)"
-            )
-        saved = json.loads(raw.decode("utf-8"))
-        if not isinstance(saved, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as exc:
-        fail(f"cannot read --config {path}: {_one_line(exc)}")
-    except RecursionError:
-        fail(f"cannot read --config {path}: nested too deeply")
-    return saved
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        return read_json_object(path)
+    except (OSError, StoreError) as exc:
+        fail(f"cannot read --config {path}: {one_line(exc)}")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from engine.config import ConfigError
+from engine.config import RUN_FACTS, ConfigError
 from engine.data import Dataset
 
 METRIC_COLUMNS = (
@@ -23,30 +23,20 @@ METRIC_COLUMNS = (
     "lr",
     "elapsed_s",
 )
+JSON_MAX_BYTES = 1 << 20  # a config.json is a few hundred bytes; 1 MiB is generous
 SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
-UNFINISHED = "unfinished"  # a folder without results.json: the process ended before the run did
 
 
 class StoreError(ConfigError):
     """A folder that is not a readable run or sweep. The message is one line."""
 
 
-# Facts config.json records besides the settings: where and on what the run ran.
-RUN_FACTS = ("resolved_device", "torch_version", "n_train", "n_test", "features")
-
-
 def config_record(
     settings: dict[str, Any], device: torch.device, dataset: Dataset
 ) -> dict[str, Any]:
     """What config.json holds: the resolved settings, plus where and on what they ran."""
-    return {
-        **settings,
-        "resolved_device": str(device),
-        "torch_version": torch.__version__,
-        "n_train": dataset.n_train,
-        "n_test": dataset.n_test,
-        "features": dataset.feature_names,
-    }
+    facts = (str(device), torch.__version__, dataset.n_train, dataset.n_test, dataset.feature_names)
+    return {**settings, **dict(zip(RUN_FACTS, facts, strict=True))}
 
 
 def new_run_dir(runs_dir: str | Path, label: str) -> Path:

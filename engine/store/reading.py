@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
+import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,14 +16,16 @@ from typing import Any
 import torch
 
 from engine.config import ConfigError, RunConfig
-from engine.events import Epoch, Event, Finished, ParamInfo, Started, TensorWeights
+from engine.data import Dataset, load_dataset, true_parameters
+from engine.events import UNFINISHED, Epoch, Event, Finished, ParamInfo, Started, TensorWeights
 from engine.models import build_model, parameter_stats
 from engine.regularization import is_penalized
+from engine.ridge import member_optima
 from engine.store.layout import (
+    JSON_MAX_BYTES,
     METRIC_COLUMNS,
     RUN_FACTS,
     SWEEP_COLUMNS,
-    UNFINISHED,
     StoreError,
 )
 from engine.sweep.events import (
@@ -91,21 +96,24 @@ def list_runs(runs_dir: str | Path) -> list[RunEntry]:
     root = Path(runs_dir)
     if not root.is_dir():
         return []
+    try:
+        folders = [path for path in root.iterdir() if path.is_dir()]
+    except OSError as exc:
+        raise StoreError(f"cannot list {root}: {one_line(exc)}") from None
     entries = []
-    for path in root.iterdir():
+    for path in folders:
         try:
             record = _read_json(path / "config.json")
         except StoreError:
             continue
-        if not isinstance(record, dict):
-            continue
         try:
-            results = _read_json(path / "results.json")
+            results: dict[str, Any] = _read_json(path / "results.json")
         except StoreError:
-            results = None
-        status, epochs = UNFINISHED, None
-        if isinstance(results, dict):
-            status, epochs = str(results.get("status", UNFINISHED)), results.get("epochs")
+            results = {}
+        status = str(results.get("status", UNFINISHED))
+        epochs = results.get("epochs")
+        if not isinstance(epochs, int) or isinstance(epochs, bool):
+            epochs = None
         kind = "sweep" if "lams" in record else "run"
         entries.append(RunEntry(path, kind, status, epochs, record))
     # config.json is written when a run starts: its time orders runs made within one second too
@@ -121,8 +129,14 @@ def _started_at(entry: RunEntry) -> tuple[int, str]:
 
 
 def load_run(run_dir: str | Path) -> SavedRun:
-    """A saved run, to replay; raises StoreError (one line) for a folder that is not one."""
+    """A saved run, to replay; raises StoreError (one line) for a folder that is not one. The
+    data are loaded again (presets are regenerated) for the true weights, when they can be."""
     path = Path(run_dir)
+    with _readable(path, "run"):
+        return _load_run(path)
+
+
+def _load_run(path: Path) -> SavedRun:
     record, config = _read_config(path)
     if "lams" in record:
         raise StoreError(f"{path.name} is a sweep: load it with load_sweep")
@@ -147,29 +161,41 @@ def load_run(run_dir: str | Path) -> SavedRun:
             penalized = {p.name for p in parameters if p.penalized}
             last = epochs[-1]
             epochs = (*epochs[:-1], _with_stats(last, parameter_stats(state.items(), penalized)))
+    dataset = _dataset_of(config)
     started = Started(
-        config=config.to_dict(),
+        config=record_settings(record),
         device=str(record.get("resolved_device", "")),
         parameters=parameters,
         run_dir=str(path),
         n_train=int(record.get("n_train", 0)),
         n_test=int(record.get("n_test", 0)),
         feature_names=tuple(record.get("features", ())),
+        true_weights=None if dataset is None else true_parameters(config, dataset),
     )
     return SavedRun(path, config, started, epochs, finished)
 
 
 def load_sweep(run_dir: str | Path) -> SavedSweep:
-    """A saved sweep, to replay; raises StoreError (one line) for a folder that is not one."""
+    """A saved sweep, to replay; raises StoreError (one line) for a folder that is not one. The
+    data are loaded again for the ridge optimum, where there is one and they can be."""
     path = Path(run_dir)
+    with _readable(path, "sweep"):
+        return _load_sweep(path)
+
+
+def _load_sweep(path: Path) -> SavedSweep:
     record, config = _read_config(path)
     lams = record.get("lams")
     if not isinstance(lams, list) or not lams:
         raise StoreError(f"{path.name} is not a sweep: its config.json has no λ list")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in lams):
+        raise StoreError(f"{path.name}/config.json's lams must be a list of numbers")
     lams_t = tuple(float(v) for v in lams)
     saved = _read_weights(path)
     stacked = saved.get("state_dict") if isinstance(saved, dict) else None
     single = None if stacked is None else {k: v[0] for k, v in stacked.items()}
+    dataset = _dataset_of(config)
+    has_test = int(record.get("n_test", 0)) > 0
     started = SweepStarted(
         config=record_settings(record),
         device=str(record.get("resolved_device", "")),
@@ -179,22 +205,27 @@ def load_sweep(run_dir: str | Path) -> SavedSweep:
         n_train=int(record.get("n_train", 0)),
         n_test=int(record.get("n_test", 0)),
         feature_names=tuple(record.get("features", ())),
+        ridge=None if dataset is None else member_optima(config, dataset, lams_t),
     )
     epochs = _sweep_epochs(path, lams_t)
     finished = None
     results = _read_results(path)
     if results is not None:
         members = []
-        for k, r in enumerate(results.get("results", [])):
+        saved_members = results.get("results", [])
+        if not isinstance(saved_members, list) or len(saved_members) != len(lams_t):
+            raise StoreError(f"{path.name}/results.json does not list one result per λ")
+        for k, r in enumerate(saved_members):
             weights = {} if stacked is None else {name: t[k] for name, t in stacked.items()}
+            measured = int(r["epochs"]) > 0  # JSON's null is a non-finite number once measured
             members.append(
                 MemberResult(
                     lam=float(r["lam"]),
                     status=str(r["status"]),
                     epochs=int(r["epochs"]),
-                    train_loss=_nan_for_none(r.get("train_loss")),
-                    test_loss=r.get("test_loss"),
-                    weight_sq_norm=_nan_for_none(r.get("weight_sq_norm")),
+                    train_loss=_nan_for_none(r.get("train_loss")) if measured else None,
+                    test_loss=_nan_for_none(r.get("test_loss")) if measured and has_test else None,
+                    weight_sq_norm=_nan_for_none(r.get("weight_sq_norm")) if measured else None,
                     weights=TensorWeights(weights),
                 )
             )
@@ -216,12 +247,42 @@ def record_settings(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in RUN_FACTS}
 
 
-def _read_json(path: Path) -> Any:
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """A small JSON file's object (a config.json, a results.json): a regular file of at most
+    JSON_MAX_BYTES, read so (never /dev/zero's endless bytes, never a FIFO that blocks). Raises
+    StoreError with the reason in one line (FileNotFoundError as it is)."""
     try:
-        return json.loads(path.read_text())
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise StoreError("not a regular file")
+        with open(path, "rb") as handle:
+            raw = handle.read(JSON_MAX_BYTES + 1)
+        if len(raw) > JSON_MAX_BYTES:
+            raise StoreError(
+                f"larger than {JSON_MAX_BYTES // 1024} KiB (a config.json is a few hundred bytes)"
+            )
+        data = json.loads(raw.decode("utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise StoreError(one_line(exc)) from None
+    except RecursionError:
+        raise StoreError("nested too deeply") from None
+    if not isinstance(data, dict):
+        raise StoreError("not a JSON object")
+    return data
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return read_json_object(path)
     except FileNotFoundError:
         raise StoreError(f"{path.parent.name} has no {path.name}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except StoreError as exc:
         raise StoreError(f"cannot read {path.parent.name}/{path.name}: {exc}") from None
 
 
@@ -251,7 +312,7 @@ def _read_weights(path: Path) -> Any:
     try:
         return torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
     except Exception as exc:  # a torn or foreign file: the numbers are still worth showing
-        raise StoreError(f"cannot read {path.name}/weights.pt: {exc}") from None
+        raise StoreError(f"cannot read {path.name}/weights.pt: {one_line(exc)}") from None
 
 
 def _read_rows(path: Path, columns: Sequence[str]) -> list[dict[str, float | None]]:
@@ -260,7 +321,7 @@ def _read_rows(path: Path, columns: Sequence[str]) -> list[dict[str, float | Non
     try:
         rows = read_metrics(path.parent, path.name)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise StoreError(f"cannot read {path.parent.name}/{path.name}: {exc}") from None
+        raise StoreError(f"cannot read {path.parent.name}/{path.name}: {one_line(exc)}") from None
     if rows and tuple(rows[0]) != tuple(columns):
         raise StoreError(f"{path.parent.name}/{path.name} has other columns than {columns}")
     return rows
@@ -315,6 +376,8 @@ def _sweep_epochs(path: Path, lams: tuple[float, ...]) -> tuple[SweepEpoch, ...]
     while i < len(rows):
         epoch = int(rows[i]["epoch"] or 0)
         members = [m for m in range(k) if status[m] == "running"]
+        if not members:  # every member had diverged: nothing may follow
+            raise StoreError(f"{path.name}/sweep.csv has rows after every member diverged")
         unit = rows[i : i + len(members)]
         if len(unit) < len(members) or any(
             int(r["epoch"] or 0) != epoch or r["lam"] != lams[m]
@@ -327,7 +390,7 @@ def _sweep_epochs(path: Path, lams: tuple[float, ...]) -> tuple[SweepEpoch, ...]
             if not math.isfinite(train):
                 status[m] = "diverged"
         i += len(members)
-        has_test = last[members[0]][1] is not None if members else False
+        has_test = last[members[0]][1] is not None
         events.append(
             SweepEpoch(
                 epoch=epoch,
@@ -341,6 +404,39 @@ def _sweep_epochs(path: Path, lams: tuple[float, ...]) -> tuple[SweepEpoch, ...]
             )
         )
     return tuple(events)
+
+
+# What malformed contents raise on the way to numbers. RuntimeError: torch's, and RecursionError
+# (JSON nested too deeply).
+_MALFORMED = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError)
+
+
+@contextlib.contextmanager
+def _readable(path: Path, what: str) -> Iterator[None]:
+    """Whatever a hand-edited or torn file holds becomes one line, never a traceback."""
+    try:
+        yield
+    except StoreError:
+        raise
+    # RuntimeError: torch's, and RecursionError (JSON nested too deeply).
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RuntimeError,
+    ) as exc:
+        raise StoreError(f"{path.name} is not a readable {what}: {one_line(exc)}") from None
+
+
+def _dataset_of(config: RunConfig) -> Dataset | None:
+    """The run's data again (a preset regenerated, a CSV read), or None: the file has gone."""
+    try:
+        return load_dataset(config)
+    except (ConfigError, OSError, ValueError, RuntimeError):
+        return None
 
 
 def _nan_for_none(value: Any) -> float:

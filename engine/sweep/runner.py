@@ -28,7 +28,7 @@ from engine.job import DeviceData, Job, describe, save_each, stopped_message, wi
 from engine.limits import check_fits
 from engine.models import SMALL_MODEL_WEIGHTS, STATS_INTERVAL_S, build_model
 from engine.regularization import build_optimizer, is_penalized
-from engine.ridge import RidgePath
+from engine.ridge import member_optima
 from engine.store import SweepRecorder, config_record, new_run_dir
 from engine.sweep.decay import MemberDecay
 from engine.sweep.events import (
@@ -291,18 +291,7 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             n_train=self.dataset.n_train,
             n_test=self.dataset.n_test,
             feature_names=tuple(self.dataset.feature_names),
-            ridge=self._ridge(),
-        )
-
-    def _ridge(self) -> tuple[dict[str, Any], ...] | None:
-        """The closed-form optimum per member, where training converges to it."""
-        if not self.task.has_closed_form(self.config):
-            return None
-        path = RidgePath(self.dataset.x_train, self.dataset.y_train, self.config.decay_bias)
-        weights, biases = path.path(self.lams)
-        return tuple(
-            {"weight": [w.tolist()], "bias": [float(b)]}
-            for w, b in zip(weights, biases, strict=True)
+            ridge=member_optima(self.config, self.dataset, self.lams),
         )
 
     def _run_label(self) -> str:

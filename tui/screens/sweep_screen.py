@@ -29,6 +29,7 @@ from engine.config import ConfigError, RunConfig
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
 from tui.datasets import DatasetCache
 from tui.inbox import EventInbox
+from tui.state.live_run import cannot_start
 from tui.state.redraw import REFRESH_HZ, ChartPacer
 from tui.state.sweep_state import SweepState
 from tui.widgets.sweep_charts import (
@@ -312,11 +313,8 @@ class SweepScreen(ModalScreen[None]):
                 dataset=self._datasets.get(self._config),
             )
         # Shown in full under the λ field (it wraps), not in the one-line status row.
-        except ConfigError as exc:  # e.g. mode 'none'
-            self._show_field_error(f"cannot start: {exc}")
-            return
-        except Exception as exc:  # an unreadable CSV and the like: say so, stay usable
-            self._show_field_error(f"cannot start: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # mode 'none', an unreadable CSV and the like: stay usable
+            self._show_field_error(cannot_start(exc))
             return
         self.sweep, self._stopping = sweep, False
         self.state = SweepState(sweep.lams, int(sweep.config.epochs or 0))

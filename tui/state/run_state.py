@@ -11,14 +11,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.config import RunConfig
-from engine.events import Epoch, Event, Finished, ParamInfo, ParamStats, Started, StateChanged
+from engine.events import (
+    UNFINISHED,
+    Epoch,
+    Event,
+    Finished,
+    ParamInfo,
+    ParamStats,
+    Started,
+    StateChanged,
+)
 from tui.state.series import MinMaxSeries
 
 if TYPE_CHECKING:  # engine.store imports torch, which loads after the first paint
     from engine.store import SavedRun
 
 ACTIVE = ("starting", "running", "paused")
-UNFINISHED = "unfinished"  # a saved run without results.json (engine/store.py)
 
 
 @dataclass
