@@ -33,6 +33,7 @@ class FinishedEvent(Protocol):
 
 
 F = TypeVar("F", bound=FinishedEvent)
+F_contra = TypeVar("F_contra", bound=FinishedEvent, contravariant=True)
 E = TypeVar("E")  # the job's events; F is the last of them
 
 
@@ -188,6 +189,36 @@ class Job(Generic[E, F]):
     @property
     def run_dir_text(self) -> str | None:
         return None if self.run_dir is None else str(self.run_dir)
+
+
+class Recorder(Protocol[F_contra]):
+    """A job's files (engine/store/writing.py): the CSV, the weights, how it ended."""
+
+    def close_log(self) -> None: ...
+
+    def save_weights(self, state_dict: dict[str, torch.Tensor]) -> None: ...
+
+    def save_results(self, finished: F_contra) -> None: ...
+
+
+def save_files(
+    finished: F,
+    recorder: Recorder[F] | None,
+    state_dict: Callable[[], dict[str, torch.Tensor]],
+) -> F:
+    """Close the CSV, save the weights, then results.json. The weights are tried even when the
+    CSV could not be written (a full disk may have room again); results.json comes last, from
+    the finished event as it then stands."""
+    if recorder is None:
+        return finished
+    return save_each(
+        finished,
+        [
+            lambda _: recorder.close_log(),
+            lambda _: recorder.save_weights(state_dict()),
+            recorder.save_results,
+        ],
+    )
 
 
 def save_each(finished: F, saves: Sequence[Callable[[F], None]]) -> F:

@@ -30,7 +30,7 @@ from engine.events import (
     StateChanged,
     TensorWeights,
 )
-from engine.job import DeviceData, Job, describe, save_each, stopped_message, with_note
+from engine.job import DeviceData, Job, describe, save_files, stopped_message, with_note
 from engine.limits import check_fits
 from engine.models import STATS_INTERVAL_S, build_model, parameter_stats
 from engine.regularization import (
@@ -177,19 +177,7 @@ class Trainer(Job[Event, Finished]):
         finished = Finished(
             status, self.epoch, message, weights, self.run_dir_text, self._partial_steps
         )
-        recorder = self._recorder
-        if recorder is None:
-            return finished
-        # The weights are tried even when the metrics could not be written (a full disk may
-        # have room again); results.json comes last, from the event as it then stands.
-        return save_each(
-            finished,
-            [
-                lambda _: recorder.close_metrics(),
-                lambda _: recorder.save_weights(self.model.state_dict()),
-                recorder.save_results,
-            ],
-        )
+        return save_files(finished, self._recorder, self.model.state_dict)
 
     def _train_epoch(self, epoch: int) -> tuple[str, str] | None:
         """One pass over the training rows, then the epoch's report. Returns (status, message)

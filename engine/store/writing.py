@@ -51,7 +51,7 @@ class RunRecorder:
     def flush(self) -> None:
         self._metrics.flush()
 
-    def close_metrics(self) -> None:
+    def close_log(self) -> None:
         self._metrics.close()
 
     def save_weights(self, state_dict: dict[str, torch.Tensor]) -> None:
@@ -66,12 +66,13 @@ class RunRecorder:
 class SweepRecorder:
     """Writes one sweep's files as it trains."""
 
-    def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
+    def __init__(self, run_dir: Path, config: dict[str, Any], lams: Sequence[float]) -> None:
         self.run_dir = run_dir
+        self.lams = list(lams)
         write_json(run_dir / "config.json", config)
         self._rows = CsvLog(run_dir / "sweep.csv", SWEEP_COLUMNS)
 
-    def log_epoch(self, e: SweepEpoch, lams: Sequence[float], trained: Sequence[bool]) -> None:
+    def log_epoch(self, e: SweepEpoch, trained: Sequence[bool]) -> None:
         """One row per member that trained this epoch, all in one unit: a kill or a full disk
         leaves an epoch with all its members in sweep.csv or none. A diverged member's last row
         is the epoch it diverged at (it is frozen afterwards: later rows would repeat it)."""
@@ -83,7 +84,7 @@ class SweepRecorder:
                 None if e.test_loss is None else e.test_loss[k],
                 e.weight_sq_norm[k],
             )
-            for k, lam in enumerate(lams)
+            for k, lam in enumerate(self.lams)
             if trained[k]
         ]
         self._rows.append(*rows)
@@ -91,8 +92,8 @@ class SweepRecorder:
     def close_log(self) -> None:
         self._rows.close()
 
-    def save_weights(self, state_dict: dict[str, torch.Tensor], lams: Sequence[float]) -> None:
-        save_tensors(self.run_dir / "weights.pt", {"lams": list(lams), "state_dict": state_dict})
+    def save_weights(self, state_dict: dict[str, torch.Tensor]) -> None:
+        save_tensors(self.run_dir / "weights.pt", {"lams": self.lams, "state_dict": state_dict})
 
     def save_results(self, finished: SweepFinished) -> None:
         """How the sweep ended: written last, from the final event (failed saves included)."""

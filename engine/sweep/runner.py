@@ -24,7 +24,7 @@ from engine.config import ConfigError, RunConfig, check_lam, check_lr
 from engine.data import Dataset, load_dataset
 from engine.device import resolve_device
 from engine.events import ParamInfo, TensorWeights
-from engine.job import DeviceData, Job, describe, save_each, stopped_message, with_note
+from engine.job import DeviceData, Job, describe, save_files, stopped_message, with_note
 from engine.limits import check_fits
 from engine.models import SMALL_MODEL_WEIGHTS, STATS_INTERVAL_S, build_model
 from engine.regularization import build_optimizer, is_penalized
@@ -122,7 +122,7 @@ class Sweep(Job[SweepEvent, SweepFinished]):
         self._t0 = time.perf_counter()
         if self.run_dir is not None:
             record = config_record(self._config_dict(), self.device, self.dataset)
-            self._recorder = SweepRecorder(self.run_dir, record)
+            self._recorder = SweepRecorder(self.run_dir, record, self.lams)
         self._emit(self._started_event())
         for epoch in range(1, (self.config.epochs or 0) + 1):
             if "running" not in self.member_status:
@@ -132,7 +132,7 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             event = self._measure(epoch)
             if self._recorder is not None:
                 trained = [e == epoch for e in self.member_epochs]
-                self._recorder.log_epoch(event, self.lams, trained)
+                self._recorder.log_epoch(event, trained)
             self.epoch = epoch  # on disk first, then announced
             self._emit(event)
         return "completed", ""
@@ -237,17 +237,7 @@ class Sweep(Job[SweepEvent, SweepFinished]):
         except Exception as exc:  # e.g. the device failed: report without the weights
             message = with_note(message, f"reading the results failed: {describe(exc)}")
             finished = SweepFinished("failed", self.epoch, message, None, (), self.run_dir_text)
-        recorder = self._recorder
-        if recorder is None:
-            return finished
-        return save_each(
-            finished,
-            [
-                lambda _: recorder.close_log(),
-                lambda _: recorder.save_weights(self.model.state_dict(), self.lams),
-                recorder.save_results,
-            ],
-        )
+        return save_files(finished, self._recorder, self.model.state_dict)
 
     def _finished_event(self, status: str, message: str) -> SweepFinished:
         results = []
