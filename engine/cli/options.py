@@ -22,8 +22,7 @@ from engine.config import (
     check_lam,
     parse_hidden,
 )
-from engine.store.layout import StoreError
-from engine.store.reading import one_line, read_json_object
+from engine.json_file import JsonFileError, one_line, read_json_object
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -176,7 +175,7 @@ def read_config_file(path: str) -> dict[str, Any]:
     blocks). Bad input ends here: one line."""
     try:
         return read_json_object(path)
-    except (OSError, StoreError) as exc:
+    except (OSError, JsonFileError) as exc:
         fail(f"cannot read --config {path}: {one_line(exc)}")
 
 

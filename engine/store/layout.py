@@ -23,7 +23,6 @@ METRIC_COLUMNS = (
     "lr",
     "elapsed_s",
 )
-JSON_MAX_BYTES = 1 << 20  # a config.json is a few hundred bytes; 1 MiB is generous
 SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import math
-import os
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,11 +15,11 @@ import torch
 from engine.config import ConfigError, RunConfig
 from engine.data import Dataset, load_dataset, true_parameters
 from engine.events import UNFINISHED, Epoch, Event, Finished, ParamInfo, Started, TensorWeights
+from engine.json_file import JsonFileError, one_line, read_json_object
 from engine.models import build_model, parameter_stats
 from engine.regularization import is_penalized
 from engine.ridge import member_optima
 from engine.store.layout import (
-    JSON_MAX_BYTES,
     METRIC_COLUMNS,
     RUN_FACTS,
     SWEEP_COLUMNS,
@@ -247,42 +244,12 @@ def record_settings(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in RUN_FACTS}
 
 
-def read_json_object(path: str | Path) -> dict[str, Any]:
-    """A small JSON file's object (a config.json, a results.json): a regular file of at most
-    JSON_MAX_BYTES, read so (never /dev/zero's endless bytes, never a FIFO that blocks). Raises
-    StoreError with the reason in one line (FileNotFoundError as it is)."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise StoreError("not a regular file")
-        with open(path, "rb") as handle:
-            raw = handle.read(JSON_MAX_BYTES + 1)
-        if len(raw) > JSON_MAX_BYTES:
-            raise StoreError(
-                f"larger than {JSON_MAX_BYTES // 1024} KiB (a config.json is a few hundred bytes)"
-            )
-        data = json.loads(raw.decode("utf-8"))
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise StoreError(one_line(exc)) from None
-    except RecursionError:
-        raise StoreError("nested too deeply") from None
-    if not isinstance(data, dict):
-        raise StoreError("not a JSON object")
-    return data
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return read_json_object(path)
     except FileNotFoundError:
         raise StoreError(f"{path.parent.name} has no {path.name}") from None
-    except StoreError as exc:
+    except JsonFileError as exc:
         raise StoreError(f"cannot read {path.parent.name}/{path.name}: {exc}") from None
 
 

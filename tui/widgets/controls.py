@@ -88,28 +88,14 @@ class Controls(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         c = self._config
-        with Horizontal(classes="row"):
-            yield Label("λ", classes="name")
-            yield Input(
-                fmt(c.effective_lam),
-                id="lam",
-                compact=True,
-                validators=[EngineCheck(parse_lam)],
-                validate_on=["changed", "submitted"],
-                tooltip="penalty strength; Enter applies it to the running trainer",
-            )
-        yield Static("", id="lam-error", classes="error")
-        with Horizontal(classes="row"):
-            yield Label("lr", classes="name")
-            yield Input(
-                fmt(float(c.lr or 0)),
-                id="lr",
-                compact=True,
-                validators=[EngineCheck(parse_lr)],
-                validate_on=["changed", "submitted"],
-                tooltip="learning rate; Enter applies it to the running trainer",
-            )
-        yield Static("", id="lr-error", classes="error")
+        yield from _field(
+            "λ", "lam", fmt(c.effective_lam), parse_lam,
+            "penalty strength; Enter applies it to the running trainer",
+        )  # fmt: skip
+        yield from _field(
+            "lr", "lr", fmt(float(c.lr or 0)), parse_lr,
+            "learning rate; Enter applies it to the running trainer",
+        )  # fmt: skip
         yield Static("Enter applies λ, lr now; + - * / step them", classes="hint")
         presets: list[tuple[str | Text, str]] = [(p, p) for p in PRESETS]
         if c.data is not None:  # a path is shown as it is, brackets and all (Text: no markup)
@@ -136,16 +122,7 @@ class Controls(VerticalScroll):
                 compact=True,
                 id="preset",
             )
-        with Horizontal(classes="row"):
-            yield Label("epochs", classes="name")
-            yield Input(
-                str(c.epochs),
-                id="epochs",
-                compact=True,
-                validators=[EngineCheck(parse_epochs)],
-                validate_on=["changed", "submitted"],
-            )
-        yield Static("", id="epochs-error", classes="error")
+        yield from _field("epochs", "epochs", str(c.epochs), parse_epochs)
         yield Static("r: restart, n: new run with these", id="pending", classes="hint")
 
     # ----- reading and showing values -------------------------------------------------------
@@ -209,6 +186,23 @@ class Controls(VerticalScroll):
             self.post_message(self.ValueSubmitted("lam", parse_lam(event.value)))
         elif which == "lr":
             self.post_message(self.ValueSubmitted("lr", parse_lr(event.value)))
+
+
+def _field(
+    label: str, id: str, value: str, parse: Callable[[str], float], tooltip: str | None = None
+) -> ComposeResult:
+    """A named Input checked as typed by the engine's own rule, with its error line below."""
+    with Horizontal(classes="row"):
+        yield Label(label, classes="name")
+        yield Input(
+            value,
+            id=id,
+            compact=True,
+            validators=[EngineCheck(parse)],
+            validate_on=["changed", "submitted"],
+            tooltip=tooltip,
+        )
+    yield Static("", id=f"{id}-error", classes="error")
 
 
 def _first(result: ValidationResult) -> str:
