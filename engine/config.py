@@ -73,6 +73,7 @@ PRESET_DEFAULTS: dict[str, PresetDefaults] = {
 }
 # Presets are generated on a known scale and reproduce their sources (the seed article, d2l)
 # as they are; a user's CSV has columns in arbitrary units, so it is standardized by default.
+CSV_TEST_FRACTION = 0.2  # a CSV's held-out share unless --test-fraction says otherwise
 CSV_DEFAULTS = PresetDefaults(lr=0.01, lam=0.01, epochs=100, batch_size=0, standardize=True)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from engine.config import DataError, RunConfig
+from engine.config import CSV_TEST_FRACTION, DataError, RunConfig
 
 __all__ = [
     "DataError",
@@ -105,7 +105,7 @@ def load_dataset(config: RunConfig) -> Dataset:
         perm = torch.randperm(x.shape[0], generator=g)
         x, y = x[perm], y[perm]
         n_test = _test_rows(
-            x.shape[0], 0.2 if config.test_fraction is None else config.test_fraction
+            x.shape[0], CSV_TEST_FRACTION if config.test_fraction is None else config.test_fraction
         )
         n_train = x.shape[0] - n_test
         true_w, true_b, name = None, None, Path(config.data).name

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -12,9 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.config import RunConfig
+from engine.cli.run import run_parser
+from engine.cli.sweep import sweep_parser
+from engine.config import CSV_DEFAULTS, CSV_TEST_FRACTION, PRESET_DEFAULTS, RunConfig
 from support.engine import ROOT, WDTUI, call_wdtui
 from tui.cli import main
+from tui.launch import explorer_parser
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -220,7 +225,7 @@ def test_unreadable_config_is_exit_2(capsys, tmp_path) -> None:
     (tmp_path / "bad.json").write_text("[1, 2]")
     for path in (tmp_path / "missing.json", tmp_path / "bad.json"):
         code, _, err = run_cli(capsys, "--config", str(path))
-        assert code == 2 and err.startswith("wdtui: error: cannot read --config")
+        assert code == 2 and err.startswith("wdtui run: error: cannot read --config")
 
 
 @pytest.mark.parametrize(
@@ -237,6 +242,7 @@ def test_the_explorer_refuses_bad_input_before_opening(capsys, args, message) ->
         main(args)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("wdtui: error: ")  # the command typed: the explorer's
 
 
 def test_a_runs_dir_that_is_a_file_is_exit_2(capsys, tmp_path) -> None:
@@ -244,7 +250,7 @@ def test_a_runs_dir_that_is_a_file_is_exit_2(capsys, tmp_path) -> None:
     blocker.write_text("not a folder")
     code, out, err = run_cli(capsys, "--runs-dir", str(blocker))
     assert code == 2 and out == ""
-    assert err.startswith("wdtui: error: cannot create a run folder under") and err[-1] == "\n"
+    assert err.startswith("wdtui run: error: cannot create a run folder under") and err[-1] == "\n"
     assert len(err.splitlines()) == 1
 
 
@@ -285,7 +291,7 @@ def test_mode_none_needs_no_lam_and_refuses_a_nonzero_one(capsys) -> None:
     code, out, err = run_cli(capsys, "--reg", "none", "--lam", "5", "--no-save")
     assert code == 2 and out == ""
     assert err == (
-        "wdtui: error: mode none has no penalty: λ 5 would be ignored; drop --lam or use "
+        "wdtui run: error: mode none has no penalty: λ 5 would be ignored; drop --lam or use "
         "--reg l2/wd\n"
     )
 
@@ -295,7 +301,7 @@ def test_a_model_too_large_for_memory_is_refused_before_allocating(capsys, monke
     monkeypatch.setattr("engine.limits.cpu_available_bytes", lambda: 22 * 10**9)
     code, out, err = run_cli(capsys, "--no-save", "--model", "mlp", "--hidden", "100000,100000")
     assert code == 2 and out == ""
-    assert len(err.splitlines()) == 1 and err.startswith("wdtui: error: this model (")
+    assert len(err.splitlines()) == 1 and err.startswith("wdtui run: error: this model (")
     assert "needs about" in err and err.endswith("the CPU has 22 GB available\n")
 
 
@@ -338,7 +344,7 @@ def test_config_must_be_a_small_regular_file(capsys, tmp_path) -> None:
         (str(big), "larger than 1024 KiB"),
     ]:
         code, _, err = run_cli(capsys, "--config", path, "--no-save")
-        assert code == 2 and err == f"wdtui: error: cannot read --config {path}: {message}" + (
+        assert code == 2 and err == f"wdtui run: error: cannot read --config {path}: {message}" + (
             " (a config.json is a few hundred bytes)\n" if "larger" in message else "\n"
         )
     # /dev/zero never ends and a FIFO never opens: both are refused before any read.
@@ -348,7 +354,7 @@ def test_config_must_be_a_small_regular_file(capsys, tmp_path) -> None:
         proc = subprocess.run([*WDTUI, "run", "--config", path], cwd=ROOT, capture_output=True,
                               text=True, timeout=120)  # fmt: skip
         assert proc.returncode == 2
-        assert proc.stderr == f"wdtui: error: cannot read --config {path}: not a regular file\n"
+        assert proc.stderr == f"wdtui run: error: cannot read --config {path}: not a regular file\n"
 
 
 def test_an_unknown_key_in_config_json_is_named(capsys, tmp_path) -> None:
@@ -357,7 +363,7 @@ def test_an_unknown_key_in_config_json_is_named(capsys, tmp_path) -> None:
     code, _, err = run_cli(capsys, "--config", str(saved), "--no-save")
     assert code == 2
     assert err == (
-        f"wdtui: error: --config {saved}: unknown setting 'lamda' (did you mean 'lam'?)\n"
+        f"wdtui run: error: --config {saved}: unknown setting 'lamda' (did you mean 'lam'?)\n"
     )
 
 
@@ -497,3 +503,122 @@ def test_ctrl_c_while_torch_loads_exits_130_quietly(command: str, module: str) -
     )
     assert proc.returncode == 130, proc.stderr[-2000:]
     assert proc.stderr == "" and proc.stdout == ""
+
+
+# ----- help texts and error lines -----------------------------------------------------------
+
+
+def help_entries(text: str) -> dict[str, str]:
+    """An argparse --help's options, by their first flag: the help text, wrapping undone."""
+    entries: dict[str, str] = {}
+    flag = None
+    for line in text.splitlines():
+        entry = re.match(r"^  (-\S.*?)(?:\s{2,}(\S.*))?$", line)
+        if entry:
+            flag = entry.group(1).split(",")[0].split()[0]
+            entries[flag] = entry.group(2) or ""
+        elif flag is not None and line.startswith("    ") and line.strip():
+            entries[flag] = f"{entries[flag]} {line.strip()}".strip()
+        else:
+            flag = None
+    return entries
+
+
+COMMANDS = {"wdtui": explorer_parser, "wdtui run": run_parser, "wdtui sweep": sweep_parser}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_option_says_what_it_does_and_its_default(capsys, command: str) -> None:
+    code, out, err = call_wdtui(capsys, *command.split()[1:], "--help")
+    assert code == 0 and err == ""
+    shown = help_entries(out)
+    options = [
+        action.option_strings[0]
+        for action in COMMANDS[command]()._actions
+        if action.option_strings and action.help != argparse.SUPPRESS
+    ]
+    assert sorted(shown) == sorted(options)  # every option, each once, nothing hidden shown
+    for flag, text in shown.items():
+        if flag != "-h":
+            assert "default" in text, f"{command} {flag}: {text!r}"
+    # The preset-dependent defaults are the presets' own, and a CSV's.
+    settings = {"--lr": "lr", "--epochs": "epochs", "--batch-size": "batch_size", "--lam": "lam"}
+    for flag, setting in settings.items():
+        if flag not in shown:
+            assert command == "wdtui sweep" and flag == "--lam"
+            continue
+        for preset, defaults in PRESET_DEFAULTS.items():
+            assert f"{preset} {getattr(defaults, setting):g}" in shown[flag], (flag, preset)
+        assert f"a CSV: {getattr(CSV_DEFAULTS, setting):g}" in shown[flag], flag
+    assert "off for a preset, on for a CSV" in shown["--standardize"]
+    assert "(default: 64,64)" in shown["--hidden"] and "(default: 0)" in shown["--seed"]
+
+
+def test_a_csv_holds_out_the_share_the_help_gives(capsys, tmp_path) -> None:
+    rows = "".join(f"{i},{2 * i}\n" for i in range(10))
+    data = csv_file(tmp_path, "ten.csv", "x,y\n" + rows)
+    code, out, err = run_cli(
+        capsys, "--data", data, "--target", "y", "--epochs", "1", "--jsonl", "--no-save"
+    )
+    assert code == 0, err
+    started = json.loads(out.splitlines()[0])
+    assert started["n_test"] == round(10 * CSV_TEST_FRACTION) == 2
+
+
+def test_wdtui_help_names_the_three_commands_first(capsys) -> None:
+    code, out, _ = call_wdtui(capsys, "--help")
+    head = out.splitlines()[:3]
+    assert code == 0
+    assert head[0].startswith("usage: wdtui [options] ")
+    assert head[1].split()[:3] == ["wdtui", "run", "[options]"]
+    assert head[2].split()[:3] == ["wdtui", "sweep", "[options]"]
+    assert "wdtui run --help" in head[1] and "wdtui sweep --help" in head[2]
+    # The subcommands' own usage lines are theirs.
+    for command in ("run", "sweep"):
+        code, out, _ = call_wdtui(capsys, command, "--help")
+        assert code == 0 and out.startswith(f"usage: wdtui {command} [-h] ")
+
+
+def failing_build(*_args: object, **_kwargs: object) -> None:
+    raise RuntimeError("CUDA out of memory.\nTried to allocate 8 TiB")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # argparse's own errors
+        (["--epochs", "x"], "argument --epochs: invalid int value: 'x' (see --help)"),
+        (["run", "--epochs", "x"], "argument --epochs: invalid int value: 'x' (see --help)"),
+        (["sweep", "--epochs", "x"], "argument --epochs: invalid int value: 'x' (see --help)"),
+        (["--nope"], "unrecognized arguments: --nope (see --help)"),
+        (["run", "--nope"], "unrecognized arguments: --nope (see --help)"),
+        (["sweep", "--nope"], "unrecognized arguments: --nope (see --help)"),
+        # the project's: a bad setting, an unreadable --config, a file that is not there
+        (["--lam", "-1"], "λ must be a finite number >= 0, got -1.0"),
+        (["run", "--lam", "-1"], "λ must be a finite number >= 0, got -1.0"),
+        (["sweep", "--lams", "0,-1"], "--lams: λ must be a finite number >= 0, got -1.0"),
+        (["--config", "{missing}"], "cannot read --config {missing}: "),
+        (["run", "--config", "{missing}"], "cannot read --config {missing}: "),
+        (["sweep", "--config", "{missing}"], "cannot read --config {missing}: "),
+        (["--data", "{missing}", "--target", "y"], "no such file: {missing}"),
+        # a model that cannot be built (cannot_start)
+        (["run", "{fail-to-build}"], "cannot start: RuntimeError: CUDA out of memory."),
+        (["sweep", "{fail-to-build}"], "cannot start: RuntimeError: CUDA out of memory."),
+    ],
+)
+def test_every_error_line_names_the_command_typed(
+    capsys, monkeypatch, tmp_path, argv: list[str], message: str
+) -> None:
+    """`wdtui: error: …`, `wdtui run: error: …`, `wdtui sweep: error: …`: argparse's errors
+    and the project's own, one line each, exit 2."""
+    missing = str(tmp_path / "missing")
+    if "{fail-to-build}" in argv:
+        monkeypatch.setattr("engine.cli.run.Trainer", failing_build)
+        monkeypatch.setattr("engine.cli.sweep.Sweep", failing_build)
+        argv = [a for a in argv if a != "{fail-to-build}"]
+    argv = [a.replace("{missing}", missing) for a in argv]
+    command = " ".join(["wdtui", *argv[:1]]) if argv[0] in ("run", "sweep") else "wdtui"
+    code, out, err = call_wdtui(capsys, *argv, "--no-save")
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and err.endswith("\n")
+    assert err.startswith(f"{command}: error: {message.replace('{missing}', missing)}"), err

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from engine.cli.sweep import SWEEP_REG_MODES, sweep_parser
 from engine.config import ConfigError
 from engine.sweep.lams import (
     DEFAULT_TEXT,
@@ -128,8 +129,33 @@ def test_bad_input_from_a_real_process_is_one_line() -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
-        "wdtui: error: --lam-grid START must be a finite number > 0, got 0"
+        "wdtui sweep: error: --lam-grid START must be a finite number > 0, got 0"
     ]
+
+
+def test_the_sweeps_reg_offers_l2_and_wd_and_refuses_none(capsys, tmp_path) -> None:
+    (reg,) = [a for a in sweep_parser()._actions if "--reg" in a.option_strings]
+    assert tuple(reg.choices or ()) == SWEEP_REG_MODES == ("l2", "wd")
+    code, out, _ = sweep_cli(capsys, "--help")
+    assert code == 0 and "--reg {l2,wd} " in out and "none: no penalty" not in out
+    # On the command line argparse refuses it: one line, exit 2, nothing saved.
+    code, out, err = sweep_cli(capsys, "--reg", "none", "--runs-dir", str(tmp_path / "runs"))
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith("wdtui sweep: error: argument --reg: invalid choice: 'none'")
+    # From a run's config.json the sweep itself refuses it, as before.
+    saved = tmp_path / "config.json"
+    saved.write_text(json.dumps({"preset": "line", "epochs": 1, "reg": "none", "lam": 0.0}))
+    code, out, err = sweep_cli(capsys, "--config", str(saved), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 2 and out == ""
+    assert err == (
+        "wdtui sweep: error: a sweep varies λ: mode 'none' has no penalty (use --reg l2 or wd)\n"
+    )
+    assert not (tmp_path / "runs").exists()
+    # --reg over the file's none is a sweep like any other.
+    code, out, err = sweep_cli(capsys, "--config", str(saved), "--reg", "wd", "--lams", "0,1",
+                               "--no-save", "--jsonl")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out.splitlines()[0])["config"]["reg"] == "wd"
 
 
 # ----- output ------------------------------------------------------------------------------
@@ -250,7 +276,7 @@ def test_a_saved_lams_that_is_not_a_list_of_numbers_is_refused(capsys, tmp_path,
     saved.write_text(json.dumps({"preset": "line", "epochs": 1, "lam": None, "lams": lams}))
     code, out, err = sweep_cli(capsys, "--config", str(saved), "--no-save", "--jsonl")
     assert code == 2 and out == ""
-    assert err.startswith("wdtui: error: config.json's lams must be a list of numbers")
+    assert err.startswith("wdtui sweep: error: config.json's lams must be a list of numbers")
     assert len(err.splitlines()) == 1
     # --lams on the command line overrides the file's list, whatever it holds.
     code, out, _ = sweep_cli(capsys, "--config", str(saved), "--no-save", "--jsonl",

@@ -57,14 +57,15 @@ def _optional_signals(*names: str) -> tuple[signal.Signals, ...]:
     return tuple(getattr(signal, name) for name in names if hasattr(signal, name))
 
 
-def build_or_exit(build: Callable[[], T]) -> T:
-    """Validate and load (a Trainer, a Sweep); bad input ends here: one line, exit 2."""
+def build_or_exit(command: str, build: Callable[[], T]) -> T:
+    """Validate and load (a Trainer, a Sweep); bad input ends here: one line, exit 2, worded
+    for `command` (`wdtui run`, `wdtui sweep`)."""
     try:
         return build()
     except ConfigError as exc:
-        fail(str(exc))
+        fail(command, str(exc))
     except (RuntimeError, MemoryError) as exc:  # e.g. a model too large for the device
-        cannot_start(exc)
+        cannot_start(command, exc)
 
 
 def train_to_exit_code(job: Job[Any, Any], sink: object) -> int:

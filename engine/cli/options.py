@@ -10,9 +10,13 @@ from typing import Any, NoReturn
 
 from engine.config import (
     ACTIVATIONS,
+    CSV_DEFAULTS,
+    CSV_TEST_FRACTION,
+    DEFAULT_PRESET,
     INITS,
     MODELS,
     OPTIMIZERS,
+    PRESET_DEFAULTS,
     PRESETS,
     REG_MODES,
     TRAIN_LOSSES,
@@ -26,10 +30,11 @@ from engine.json_file import JsonFileError, one_line, read_json_object
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+    """An ArgumentParser whose errors are one line on stderr and exit status 2, worded as
+    `fail` words every error of the command (its prog: wdtui, wdtui run, wdtui sweep)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        fail(self.prog, f"{message} (see --help)")
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -39,81 +44,185 @@ def _hidden(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_training_options(parser: argparse.ArgumentParser, *, with_lam: bool = True) -> None:
+def by_problem(setting: str) -> str:
+    """A problem-dependent default, `the preset's: line 0.01, …; a CSV: 0.01`, read from
+    PRESET_DEFAULTS and CSV_DEFAULTS so that the help never drifts from them."""
+
+    def shown(value: object) -> str:
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    presets = {name: shown(getattr(d, setting)) for name, d in PRESET_DEFAULTS.items()}
+    csv = shown(getattr(CSV_DEFAULTS, setting))
+    if len(set(presets.values())) == 1:
+        return f"{next(iter(presets.values()))} for a preset, {csv} for a CSV"
+    each = ", ".join(f"{name} {value}" for name, value in presets.items())
+    return f"the preset's: {each}; a CSV: {csv}"
+
+
+# What each --reg mode does, in the help; the sweep offers l2 and wd only (it varies λ).
+REG_HELP = {"l2": "penalty in the loss", "wd": "optimizer weight_decay = 2λ", "none": "no penalty"}
+
+
+def add_training_options(
+    parser: argparse.ArgumentParser,
+    *,
+    with_lam: bool = True,
+    reg_modes: tuple[str, ...] = REG_MODES,
+) -> None:
+    """The options every command shares; each help says what it does and its default."""
     parser.add_argument(
         "--config",
         metavar="config.json",
-        help="start from a saved run's settings (runs/<id>/config.json); flags override them",
+        help="start from a saved run's or sweep's settings (runs/<id>/config.json); flags "
+        "override them (default: none)",
     )
     data = parser.add_argument_group("data")
     # No default here: "not given" must differ from "line" (a --config's CSV, or --data).
-    data.add_argument("--preset", choices=PRESETS, help="built-in problem (line)")
-    data.add_argument("--data", metavar="FILE.csv", help="a numeric CSV with a header row")
-    data.add_argument("--target", metavar="COL", help="the CSV column to predict")
     data.add_argument(
-        "--test-fraction", type=float, metavar="F", help="held-out share in [0, 1); 0 = no test"
+        "--preset", choices=PRESETS, help=f"built-in problem (default: {DEFAULT_PRESET})"
+    )
+    data.add_argument(
+        "--data",
+        metavar="FILE.csv",
+        help="train on a numeric CSV with a header row instead of a preset (default: none)",
+    )
+    data.add_argument(
+        "--target", metavar="COL", help="the CSV column to predict (no default: needed with --data)"
+    )
+    data.add_argument(
+        "--test-fraction",
+        type=float,
+        metavar="F",
+        help="held-out share in [0, 1); 0 = no test split (default: the preset's own split, "
+        f"{CSV_TEST_FRACTION:g} for a CSV)",
     )
     data.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="scale features by train-split mean/std (default: on for --data, off for presets)",
+        help=f"scale features by train-split mean/std (default: {by_problem('standardize')})",
     )
-    data.add_argument("--seed", type=int, default=0)
+    data.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seeds the data, the initial weights and the minibatch order (default: %(default)s)",
+    )
 
     model = parser.add_argument_group("model")
-    model.add_argument("--model", choices=MODELS, default="linear")
-    model.add_argument("--hidden", type=_hidden, default=(64, 64), metavar="64,64")
-    model.add_argument("--activation", choices=ACTIVATIONS, default="relu")
-    model.add_argument("--init", choices=INITS, default="default")
+    model.add_argument(
+        "--model", choices=MODELS, default="linear", help="the model (default: %(default)s)"
+    )
+    hidden_default = (64, 64)
+    model.add_argument(
+        "--hidden",
+        type=_hidden,
+        default=hidden_default,
+        metavar="64,64",
+        help="an MLP's hidden layer widths, comma-separated "
+        f"(default: {','.join(map(str, hidden_default))})",
+    )
+    model.add_argument(
+        "--activation",
+        choices=ACTIVATIONS,
+        default="relu",
+        help="an MLP's activation between layers (default: %(default)s)",
+    )
+    model.add_argument(
+        "--init",
+        choices=INITS,
+        default="default",
+        help="initial weights: default (torch's nn.Linear init, seeded) or zeros (the origin; "
+        "a linear model only) (default: %(default)s)",
+    )
 
     optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    optim.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
-    optim.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
-    optim.add_argument("--epochs", type=int)
-    optim.add_argument("--batch-size", type=int, help="rows per step; 0 = full batch")
+    optim.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default="sgd",
+        help="the torch optimizer; its other hyper-parameters are torch's defaults "
+        "(default: %(default)s)",
+    )
+    optim.add_argument("--lr", type=float, help=f"learning rate (default: {by_problem('lr')})")
+    optim.add_argument(
+        "--momentum",
+        type=float,
+        default=0.0,
+        metavar="M",
+        help="SGD momentum, in [0, 1) (default: %(default)s)",
+    )
+    optim.add_argument(
+        "--epochs", type=int, metavar="N", help=f"epochs to train (default: {by_problem('epochs')})"
+    )
+    optim.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help=f"rows per step; 0 = full batch (default: {by_problem('batch_size')})",
+    )
     optim.add_argument(
         "--train-loss",
         choices=TRAIN_LOSSES,
         default="exact",
         help="an epoch's train loss: at its final weights (exact; one extra pass over the rows "
-        "with minibatches) or the mean of its minibatch losses (batch-mean, free)",
+        "with minibatches) or the mean of its minibatch losses (batch-mean, free) "
+        "(default: %(default)s)",
     )
 
     reg = parser.add_argument_group("regularization: objective = MSE + λ·Σ‖w‖²")
     reg.add_argument(
         "--reg",
-        choices=REG_MODES,
+        choices=reg_modes,
         default="l2",
-        help="l2: penalty in the loss; wd: optimizer weight_decay = 2λ; none: no penalty",
+        help="; ".join(f"{mode}: {REG_HELP[mode]}" for mode in reg_modes)
+        + " (default: %(default)s)",
     )
     if with_lam:
-        reg.add_argument("--lam", type=float, help="λ, the weight-decay coefficient (>= 0)")
-    reg.add_argument(
+        reg.add_argument(
+            "--lam",
+            type=float,
+            help="λ, the weight-decay coefficient: >= 0, and 0 with --reg none "
+            f"(default: {by_problem('lam')})",
+        )
+    decay_bias = reg.add_argument(
         "--decay-bias",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="penalize biases too (default: weights only)",
+        help="penalize biases too (default: off, weights only)",
     )
+    decay_bias.default = False
 
     where = parser.add_argument_group("where")
-    where.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    where.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default: %(default)s)",
+    )
     where.add_argument(
         "--cpu-threads",
         type=int,
         default=1,
         metavar="N",
-        help="torch threads for a CPU run (1: small models run fastest so; 0 = torch's default; "
-        "at most 1024)",
+        help="torch threads for a CPU run; 0 = torch's default, at most 1024 "
+        "(default: %(default)s, the fastest for small models)",
     )
-    where.add_argument("--runs-dir", default="runs", metavar="DIR")
     where.add_argument(
+        "--runs-dir",
+        default="runs",
+        metavar="DIR",
+        help="the folder runs are saved in, one folder each (default: %(default)s)",
+    )
+    save = where.add_argument(
         "--save",
         action=argparse.BooleanOptionalAction,
-        default=True,
         help="write the run's files under --runs-dir (default: on)",
     )
+    # The on/off flags' defaults are set after the fact: given to add_argument, Python 3.10's
+    # BooleanOptionalAction appends its own "(default: True)" to the help.
+    save.default = True
 
 
 def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
@@ -127,11 +236,11 @@ def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> arg
     if not getattr(first, "config", None):
         first.saved_config = None
         return first
-    saved = read_config_file(first.config)
+    saved = read_config_file(parser.prog, first.config)
     try:
         check_keys(saved, f"--config {first.config}")
     except ConfigError as exc:
-        fail(str(exc))
+        fail(parser.prog, str(exc))
     known = {f.name for f in fields(RunConfig)}
     defaults = {k: v for k, v in saved.items() if k in known and hasattr(first, k)}
     if first.preset is not None and first.data is None:
@@ -170,13 +279,13 @@ def _changes_source(given: argparse.Namespace, saved: dict[str, Any]) -> bool:
     return False
 
 
-def read_config_file(path: str) -> dict[str, Any]:
+def read_config_file(command: str, path: str) -> dict[str, Any]:
     """A saved config.json's object (engine/store: a small regular file, never a FIFO that
-    blocks). Bad input ends here: one line."""
+    blocks). Bad input ends here: one line, as `fail` words it for `command`."""
     try:
         return read_json_object(path)
     except (OSError, JsonFileError) as exc:
-        fail(f"cannot read --config {path}: {one_line(exc)}")
+        fail(command, f"cannot read --config {path}: {one_line(exc)}")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -193,13 +302,18 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(**given).resolved()
 
 
-def cannot_start(exc: BaseException) -> NoReturn:
+def cannot_start(command: str, exc: BaseException) -> NoReturn:
     """Building the model or moving data failed (e.g. out of memory): one line, exit 2."""
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    fail(f"cannot start: {type(exc).__name__}: {first_line}")
+    fail(command, f"cannot start: {type(exc).__name__}: {first_line}")
 
 
-def fail(message: str) -> NoReturn:
-    """Bad input: one line on stderr, exit status 2."""
-    sys.stderr.write(f"wdtui: error: {message}\n")
+def fail(command: str, message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit status 2.
+
+    Every error of the command line reads `COMMAND: error: MESSAGE`, COMMAND being the command
+    typed (its parser's prog: `wdtui`, `wdtui run`, `wdtui sweep`); argparse's own errors too
+    (`OneLineParser`).
+    """
+    sys.stderr.write(f"{command}: error: {message}\n")
     raise SystemExit(2)

@@ -23,7 +23,11 @@ def run_parser() -> argparse.ArgumentParser:
         prog="wdtui run", description="Train one run headless and print its events."
     )
     add_training_options(parser)
-    parser.add_argument("--jsonl", action="store_true", help="print events as JSON lines")
+    parser.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print events as JSON lines (default: a progress bar, then a summary)",
+    )
     return parser
 
 
@@ -32,12 +36,14 @@ def _state_events_only(event: Event) -> bool:
 
 
 def run_command(argv: list[str]) -> int:
-    args = parse_training_args(run_parser(), argv)
+    parser = run_parser()
+    args = parse_training_args(parser, argv)
     sink: Callable[[Event], None] = JsonLines() if args.jsonl else _Summary()
     trainer = build_or_exit(
+        parser.prog,
         lambda: Trainer(
             config_from_args(args), lambda e: sink(e) if _state_events_only(e) else None
-        )
+        ),
     )
     return train_to_exit_code(trainer, sink)
 

@@ -16,12 +16,21 @@ from engine.cli.options import (
 )
 from engine.cli.output import JsonLines, print_quietly
 from engine.cli.progress import ProgressLine
-from engine.config import ConfigError
+from engine.config import REG_MODES, ConfigError
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
-from engine.sweep.lams import resolve_lams
+from engine.sweep.lams import (
+    DEFAULT_GRID_N,
+    DEFAULT_GRID_START,
+    DEFAULT_GRID_STOP,
+    DEFAULT_TEXT,
+    resolve_lams,
+)
 from engine.sweep.runner import Sweep
 
-__all__ = ["sweep_command", "sweep_parser"]
+__all__ = ["SWEEP_REG_MODES", "sweep_command", "sweep_parser"]
+
+# Every mode but none: a sweep varies λ, and none has no λ.
+SWEEP_REG_MODES = tuple(mode for mode in REG_MODES if mode != "none")
 
 
 def sweep_parser() -> argparse.ArgumentParser:
@@ -29,22 +38,41 @@ def sweep_parser() -> argparse.ArgumentParser:
         prog="wdtui sweep",
         description="Train one member per λ at once (one batched model) and compare them.",
     )
-    add_training_options(parser, with_lam=False)
-    grid = parser.add_argument_group("the λ values (default: 0 plus 13 from 1e-4 to 1e2)")
-    grid.add_argument("--lams", metavar="0,0.001,0.01", help="an explicit list of λ values")
-    grid.add_argument(
-        "--lam-grid", metavar="START:STOP:N", help="N log-spaced values from START to STOP (> 0)"
+    # No `none`: a sweep varies λ. (A --config whose reg is none is refused by the Sweep.)
+    add_training_options(parser, with_lam=False, reg_modes=SWEEP_REG_MODES)
+    grid = parser.add_argument_group(
+        "the λ values",
+        f"Default: --lams '{DEFAULT_TEXT}', λ = 0 plus {DEFAULT_GRID_N} log-spaced values from "
+        f"{DEFAULT_GRID_START:g} to {DEFAULT_GRID_STOP:g}.",
     )
-    grid.add_argument("--with-zero", action="store_true", help="add λ = 0 to the values")
+    grid.add_argument(
+        "--lams",
+        metavar="0,0.001,0.01",
+        help="λ values (>= 0) and log grids START:STOP:N, separated by commas (default: "
+        "the grid above)",
+    )
+    grid.add_argument(
+        "--lam-grid",
+        metavar="START:STOP:N",
+        help="N log-spaced values from START to STOP (> 0) (default: the grid above)",
+    )
+    grid.add_argument(
+        "--with-zero", action="store_true", help="add λ = 0 to the values (default: off)"
+    )
     # Only to refuse it clearly: one λ is `wdtui run`; a sweep takes a list. (Its own dest, so
     # that a run's config.json given with --config does not count as a --lam flag.)
     grid.add_argument("--lam", dest="single_lam", help=argparse.SUPPRESS)
-    parser.add_argument("--jsonl", action="store_true", help="print events as JSON lines")
+    parser.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print events as JSON lines (default: a progress bar, then the table)",
+    )
     return parser
 
 
 def sweep_command(argv: list[str]) -> int:
-    args = parse_training_args(sweep_parser(), argv)
+    parser = sweep_parser()
+    args = parse_training_args(parser, argv)
     sink: Callable[[SweepEvent], None] = JsonLines() if args.jsonl else _Table()
 
     def build() -> Sweep:
@@ -57,7 +85,7 @@ def sweep_command(argv: list[str]) -> int:
         lams = resolve_lams(args.lams, args.lam_grid, args.with_zero)
         return Sweep(config_from_args(args), lams, sink)
 
-    return train_to_exit_code(build_or_exit(build), sink)
+    return train_to_exit_code(build_or_exit(parser.prog, build), sink)
 
 
 def saved_lams(saved: dict[str, Any] | None) -> str | None:
