@@ -1,6 +1,8 @@
-"""Why did a run diverge? A one-line hint naming the likely cause, for the diverged message.
+"""Why did a run diverge, and which settings are asking for it: one-line texts, in one place.
 
-Three causes, checked in this order:
+`decay_step_warning` says, before anything trains, when a step's decay alone reaches or
+overshoots w = 0 (lr·2λ ≥ 1). `divergence_cause` names the likely cause once a loss has turned
+non-finite; three causes, checked in this order:
 
 1. The data: values so large that the squared error overflows float32 (|x| or |y| beyond
    1e18: the loss is inf at the starting weights, whatever the lr), or features on a huge scale
@@ -16,11 +18,20 @@ Three causes, checked in this order:
    gradient 2λ·w overflows float32.
 3. Otherwise the learning rate is too large for the problem. A target on a large scale (|y|
    beyond 1e6) is named too: it scales every gradient of an MLP.
+
+When only the test loss is non-finite (the training loss still finite), the test rows are
+looked at first (test data on a scale that overflows float32); otherwise the weights have grown
+so large that the test rows' error overflows first, and the same λ·lr / lr causes apply.
+
+This module imports no torch: the explorer's status line uses `decay_step_warning` before torch
+has loaded.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from engine.config import RunConfig
 
@@ -38,12 +49,85 @@ def _mean_sq_norm(x: Any) -> float:
     return 0.0 if x is None or x.numel() == 0 else float(x.double().pow(2).sum(1).mean())
 
 
-def divergence_cause(config: RunConfig, dataset: Any, lam: float, lr: float) -> str:
+def _setting(settings: RunConfig | Mapping[str, Any], name: str, default: Any) -> Any:
+    if isinstance(settings, RunConfig):
+        return getattr(settings, name)
+    value = settings.get(name, default)
+    return default if value is None else value
+
+
+def decay_step_limit(settings: RunConfig | Mapping[str, Any]) -> float:
+    """The lr·2λ from which the decay step alone diverges: 2, or 2(1 + μ) for SGD with
+    heavy-ball momentum μ."""
+    if _setting(settings, "optimizer", "sgd") == "sgd":
+        return 2.0 * (1.0 + float(_setting(settings, "momentum", 0.0)))
+    return 2.0
+
+
+def decay_step_warning(
+    settings: RunConfig | Mapping[str, Any], lam: float | None, lr: float | None
+) -> str | None:
+    """A warning when the decay part of one step alone carries w to 0 or past it, else None.
+
+    `settings` is a RunConfig or its dict (as events carry it: `optimizer`, `reg`, `momentum`);
+    `lam` and `lr` are the values in use. The decay part of a step is lr·2λ·w for SGD (the
+    penalty in the loss, `l2`, or in `weight_decay = 2λ`, `wd`: the same step) and for AdamW's
+    decoupled decay (`wd`: w ← w − lr·2λ·w before the Adam step), so one step multiplies w by
+    1 − lr·2λ on the penalty's account: from lr·2λ = 1 that factor is ≤ 0 (w lands on 0 or
+    overshoots it, flipping sign), and from 2 (2(1 + μ) with momentum μ) it diverges.
+
+    Adam with the penalty coupled (`l2` or `wd`, and AdamW in `l2`) gets no warning: it divides
+    the gradient, 2λ·w included, by its running RMS, so a step moves each weight by about lr
+    whatever λ is, and lr·2λ says nothing about overshooting.
+    """
+    if lam is None or lr is None or not lam > 0 or not lr > 0:
+        return None
+    optimizer = _setting(settings, "optimizer", "sgd")
+    reg = _setting(settings, "reg", "l2")
+    if reg == "none" or not (optimizer == "sgd" or (optimizer == "adamw" and reg == "wd")):
+        return None
+    step = lr * 2 * lam
+    # "Reaches 1" includes a product that float rounding puts a hair below it (lr 0.013 with
+    # λ = 0.5 / lr gives 0.9999999999999999).
+    if step < 1 and not math.isclose(step, 1.0, rel_tol=1e-9):
+        return None
+    # One line of the explorer's status line (≤ 118 columns at 120): w × (1 − lr·2λ) is the
+    # factor the decay part of a step applies.
+    return (
+        f"lr·2λ = {step:.3g} ≥ 1: each step's decay alone takes w to 0 or past it "
+        f"(w × {1 - step:.3g}; from {decay_step_limit(settings):g} it diverges); lower lr or λ"
+    )
+
+
+def divergence_cause(
+    config: RunConfig,
+    dataset: Any,
+    lam: float,
+    lr: float,
+    *,
+    loss: Literal["train", "test"] = "train",
+) -> str:
     """The likely reason a run with this (resolved) config, data, λ and lr diverged.
 
-    `dataset` is an engine.data.Dataset (its training split is inspected); `lam` and `lr` are
-    the values in effect when it diverged (the explorer may have changed them since the start).
+    `dataset` is an engine.data.Dataset (its training split is inspected; its test split too
+    when `loss` is "test": only the test loss turned non-finite); `lam` and `lr` are the values
+    in effect when it diverged (the explorer may have changed them since the start).
     """
+    if loss == "test":
+        x_test, y_test = _max_abs(dataset.x_test), _max_abs(dataset.y_test)
+        if y_test > OVERFLOW_SCALE or x_test > OVERFLOW_SCALE:
+            which, big = ("|y|", y_test) if y_test > OVERFLOW_SCALE else ("|x|", x_test)
+            return (
+                f"the test rows are on a huge scale ({which} up to {big:.3g}): their squared "
+                "error overflows float32; rescale the data"
+            )
+        return "the weights grew so large that the test rows' error overflows: " + (
+            _training_cause(config, dataset, lam, lr)
+        )
+    return _training_cause(config, dataset, lam, lr)
+
+
+def _training_cause(config: RunConfig, dataset: Any, lam: float, lr: float) -> str:
     x_max, y_max = _max_abs(dataset.x_train), _max_abs(dataset.y_train)
     if y_max > OVERFLOW_SCALE:
         return (
@@ -77,4 +161,4 @@ def divergence_cause(config: RunConfig, dataset: Any, lam: float, lr: float) -> 
     return hint
 
 
-__all__ = ["divergence_cause"]
+__all__ = ["decay_step_limit", "decay_step_warning", "divergence_cause"]

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine.diagnosis import decay_step_warning
+
 if TYPE_CHECKING:  # the UI imports events before torch has loaded
     import torch
 
@@ -90,6 +92,12 @@ class Started:
     # The generating weights by parameter name, in the model's coordinates (linear presets only).
     true_weights: dict[str, list[float]] | None = None
 
+    @property
+    def warning(self) -> str | None:
+        """Why the starting λ and lr may be unstable (lr·2λ ≥ 1: engine/diagnosis.py), or None.
+        Derived from `config`, so a replayed run says the same as the live one did."""
+        return decay_step_warning(self.config, self.config.get("lam"), self.config.get("lr"))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "event": "started",
@@ -99,6 +107,7 @@ class Started:
             "run_dir": self.run_dir,
             "n_train": self.n_train,
             "n_test": self.n_test,
+            "warning": self.warning,
         }
 
 

@@ -274,17 +274,17 @@ class Trainer(Job[Event, Finished]):
             self._recorder.log_epoch(event)
         self.epoch = end.epoch
         self._emit(event)
-        if math.isfinite(train_loss):
+        # Diverged: the first non-finite train loss, or test loss (weights grown so large that
+        # the held-out rows' error overflows while the training rows' does not yet).
+        if math.isfinite(train_loss) and (end.test is None or math.isfinite(test_loss)):
             return None
-        self._diverged = (
-            "diverged",
-            f"diverged at epoch {end.epoch}: the training loss is {train_loss} "
-            f"({self._divergence_hint(end)})",
+        on_test = math.isfinite(train_loss)  # only the test loss is non-finite
+        hint = divergence_cause(
+            self.config, self.dataset, end.lam, end.lr, loss="test" if on_test else "train"
         )
+        which = f"test loss is {test_loss}" if on_test else f"training loss is {train_loss}"
+        self._diverged = ("diverged", f"diverged at epoch {end.epoch}: the {which} ({hint})")
         return self._diverged
-
-    def _divergence_hint(self, end: _EpochEnd) -> str:
-        return divergence_cause(self.config, self.dataset, end.lam, end.lr)
 
     def _param_stats(self) -> tuple[ParamStats, ...]:
         return parameter_stats(self.model.named_parameters(), self._penalized_names)

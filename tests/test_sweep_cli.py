@@ -171,7 +171,8 @@ def test_jsonl_has_the_documented_shapes(capsys) -> None:
     assert [line["event"] for line in lines] == ["sweep_started", *["sweep_epoch"] * 3,
                                                  "sweep_finished"]  # fmt: skip
     started, epoch, done = lines[0], lines[1], lines[-1]
-    assert set(started) == {"event", "config", "device", "lams"}
+    assert set(started) == {"event", "config", "device", "lams", "warnings"}
+    assert started["warnings"] == []  # lr 0.01 · 2λ < 1 for every λ here
     assert started["device"] == "cpu" and started["lams"] == [0.0, 0.1, 1.0]
     assert started["config"]["lams"] == [0.0, 0.1, 1.0] and started["config"]["lam"] is None
     assert set(epoch) == {"event", "epoch", "train_loss", "test_loss", "weight_sq_norm",

@@ -1,15 +1,16 @@
 """The explorer's state without the Pilot: the inbox, the redraw rules, a run's state, the runs'
-lifecycle, the λ steps."""
+lifecycle, the λ steps, which settings a sweep's results belong to."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
 
-from engine.config import ConfigError, RunConfig
+from engine.config import ConfigError, RunConfig, next_run_config
 from engine.events import Epoch, Event, Finished, ParamInfo, Started, StateChanged
 from engine.store import load_run
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
@@ -28,6 +29,16 @@ from tui.state.redraw import (
     UiCpuMeter,
 )
 from tui.state.run_state import Mark, RunState
+from tui.state.sweep_settings import (
+    NOT_SETTINGS,
+    PARTS,
+    changed_fields,
+    same_settings,
+    settings_change,
+    sweep_settings,
+)
+from tui.state.sweep_state import SweepState
+from tui.widgets.sweep_text import readout_text, refusal_text, stale_text
 
 # ----- the inbox ------------------------------------------------------------------------------
 
@@ -372,3 +383,127 @@ def test_a_saved_run_rebuilds_the_state_its_live_run_had(tmp_path: Path) -> None
     (trainer.run_dir / "results.json").unlink()  # what a kill leaves
     killed = RunState.from_saved(load_run(trainer.run_dir), run_id=3)
     assert killed.status == "unfinished" and not killed.active and killed.epoch == 5
+
+
+# ----- which settings a sweep's results belong to ----------------------------------------------
+
+
+def highdim(**overrides: object) -> RunConfig:
+    settings: dict[str, object] = {"preset": "highdim", "epochs": 200, "save": False}
+    settings.update(overrides)
+    return RunConfig(**settings).resolved()  # type: ignore[arg-type]
+
+
+def test_every_field_of_a_run_config_is_a_setting_of_the_sweep_or_named_as_not_one() -> None:
+    # A field added to RunConfig must be said in words when it differs, or listed as not
+    # changing the best λ: none is compared silently, none is forgotten.
+    in_words = set().union(*(names for names, _ in PARTS))
+    assert in_words.isdisjoint(NOT_SETTINGS)
+    assert in_words | NOT_SETTINGS == {f.name for f in fields(RunConfig)}
+    assert set(sweep_settings(highdim(model="mlp"))) == in_words
+
+
+def test_lambda_and_where_the_sweep_runs_are_not_settings_of_the_sweep(tmp_path: Path) -> None:
+    results = highdim(lam=0.0)
+    elsewhere = replace(
+        results, lam=3.0, device="cpu", cpu_threads=0, runs_dir=str(tmp_path), save=True
+    )
+    assert same_settings(results, elsewhere) and settings_change(results, elsewhere) is None
+    # A linear model has no hidden layers: their unused sizes are not settings of it.
+    assert same_settings(results, replace(results, hidden=(8,), activation="tanh"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "then", "now"),
+    [
+        ("preset", "poly", "highdim", "poly"),
+        ("seed", 1, "seed 0", "seed 1"),
+        ("test_fraction", 0.5, "default split, raw", "test 0.5, raw"),
+        ("standardize", True, "default split, raw", "default split, standardized"),
+        ("model", "mlp", "linear", "mlp 64-64 relu"),
+        ("init", "zeros", "linear", "linear init zeros"),
+        ("optimizer", "adam", "sgd + l2", "adam + l2"),
+        ("momentum", 0.9, "sgd + l2", "sgd momentum 0.9 + l2"),
+        ("reg", "wd", "sgd + l2", "sgd + wd"),
+        ("decay_bias", True, "sgd + l2", "sgd + l2 (biases too)"),
+        ("lr", 0.006, "lr 0.003", "lr 0.006"),
+        ("lr", 0.0030000001, "lr 0.003", "lr 0.0030000001"),  # never two equal-looking lrs
+        ("epochs", 1000, "200 epochs", "1,000 epochs"),
+        ("batch_size", 0, "batch 5", "full batch"),
+        ("train_loss", "batch-mean", "exact train loss", "batch-mean train loss"),
+    ],
+)
+def test_each_setting_that_changes_the_best_lambda_makes_the_results_stale_and_says_how(
+    field: str, value: object, then: str, now: str
+) -> None:
+    results = highdim()
+    current = replace(results, **{field: value})  # type: ignore[arg-type]
+    change = settings_change(results, current)
+    assert change is not None and not same_settings(results, current)
+    assert (change.then, change.now) == (then, now)
+    assert field in change.fields
+
+
+def test_an_mlps_shape_and_activation_are_settings_of_it() -> None:
+    results = highdim(model="mlp", hidden=(64, 64))
+    change = settings_change(results, replace(results, hidden=(32,), activation="tanh"))
+    assert change is not None
+    assert change.fields == ("hidden", "activation")
+    assert (change.then, change.now) == ("mlp 64-64 relu", "mlp 32 tanh")
+
+
+def test_another_csv_target_is_another_sweep(tmp_path: Path) -> None:
+    data = tmp_path / "houses.csv"
+    data.write_text("size,rooms,price\n1,2,3\n2,3,5\n3,3,6\n4,5,9\n5,5,10\n")
+    results = RunConfig(data=str(data), target="price", save=False).resolved()
+    current = RunConfig(data=str(data), target="rooms", save=False).resolved()
+    change = settings_change(results, current)
+    assert change is not None and change.fields == ("target",)
+    assert (change.then, change.now) == ("houses.csv → price", "houses.csv → rooms")
+
+
+def test_highdim_then_poly_from_the_controls_differs_in_problem_lr_and_epochs() -> None:
+    # What the explorer's restart makes of "preset: poly" after a highdim run (epochs unchanged
+    # in the field: poly brings its own, as it brings its own λ, lr and batch size).
+    results = highdim(lam=3.16228)
+    poly = next_run_config(
+        results, results, reg="l2", optimizer="sgd", preset="poly", epochs=200, lam=3.0, lr=0.003
+    )
+    assert changed_fields(results, poly) == ["preset", "lr", "epochs"]
+    change = settings_change(results, poly)
+    assert change is not None
+    assert change.then == "highdim · lr 0.003 · 200 epochs"
+    assert change.now == "poly · lr 0.01 · 400 epochs"
+
+
+def test_a_sweeps_state_knows_the_settings_it_was_trained_with() -> None:
+    results = highdim()
+    state = SweepState([0.0, 1.0], 200, results)
+    assert state.config == results
+    assert state.change_for(replace(results, lam=5.0)) is None
+    change = state.change_for(replace(results, lr=0.006))
+    assert change is not None and change.fields == ("lr",)
+    assert SweepState([0.0, 1.0], 200).change_for(results) is None  # no settings: charts only
+
+
+def test_stale_results_are_said_in_words_and_the_readout_withholds_a() -> None:
+    change = settings_change(highdim(), highdim(lr=0.006))
+    assert change is not None
+    assert stale_text(None, running=False).plain == ""
+    assert stale_text(change, running=False).plain == (
+        "⚠ stale: these results are for lr 0.003; the live run now has lr 0.006. "
+        "Enter sweeps the live run's settings."
+    )
+    assert stale_text(change, running=True).plain == (
+        "⚠ still training for the old settings: this sweep is for lr 0.003; the live run now "
+        "has lr 0.006. s stops it; then Enter sweeps the live run's settings."
+    )
+    assert refusal_text(3.16228, change) == (
+        "not applied: λ = 3.16228 is the best for lr 0.003, not for the live run's lr 0.006"
+    )
+    state = SweepState([0.0, 1.0], 3, highdim())
+    state.apply(SweepEpoch(1, (1.0, 2.0), (0.5, 0.25), (1.0, 1.0), 0.1))
+    fresh, stale = readout_text(state).plain, readout_text(state, stale=True).plain
+    assert "best λ = 1 (so far)" in fresh and "a: apply it to the live run" in fresh
+    assert "best λ = 1 (so far) for the old settings" in stale
+    assert "a will not apply it" in stale and "a: apply" not in stale

@@ -8,12 +8,12 @@ Regenerate the snapshot with: .venv/bin/pytest tests/test_tui_sweep.py --snapsho
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -21,7 +21,7 @@ from engine.config import ConfigError, RunConfig
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
 from engine.sweep.lams import default_grid
 from engine.sweep.runner import Sweep
-from support.tui import LONG, SIZE, live_threads, sync, wait_for
+from support.tui import LONG, SIZE, live_threads, shown_text, squash, sync, title_of, wait_for
 from tui.screens.sweep_screen import SweepScreen
 from tui.state.sweep_state import SweepState
 from tui.widgets.sweep_charts import clip, lam_positions
@@ -213,7 +213,7 @@ async def test_a_typed_list_sweeps_and_the_best_lambda_shown_is_the_engines_argm
         await pilot.press("enter")
         await wait_for(pilot, screen.settled, "the sweep to finish")
         assert screen.sweep is not None and screen.sweep.lams == tuple(lams)
-        readout = text_of(screen, "#readout")
+        readout = text_of(screen, "#sweep-readout")
         assert f"best λ = {argmin:g} " in readout and "so far" not in readout
         assert "completed" in text_of(screen, "#sweep-status")
         assert screen.focused is None  # Enter left the field: the keys work again
@@ -231,22 +231,6 @@ async def test_bad_grid_text_shows_an_error_and_starts_nothing() -> None:
         assert screen.sweep is None and no_thread_left()
         await pilot.press("backspace", "backspace", "backspace", "backspace", "2:3")
         assert text_of(screen, "#lams-error") == ""  # fixed: the error goes
-
-
-def shown_text(screen: SweepScreen, selector: str) -> str:
-    """What a widget shows on screen, as the terminal draws it (wrapped, cut at its size),
-    without whitespace: a long word may be folded mid-word where it wraps."""
-    widget = screen.query_one(selector)
-    region = widget.region
-    if not widget.display or not region.area:
-        return ""
-    assert screen.region.contains_region(region), "the widget is (partly) off screen"
-    lines = widget.render_lines(Region(0, 0, region.width, region.height))
-    return squash("".join(strip.text for strip in lines))
-
-
-def squash(text: str) -> str:
-    return "".join(text.split())
 
 
 def refusal(config: RunConfig) -> str:
@@ -350,6 +334,53 @@ async def test_quitting_while_a_sweep_runs_stops_and_joins_it() -> None:
         await wait_for(pilot, lambda: screen.state is not None and screen.state.epoch > 0, "epochs")
         await pilot.app.action_quit()  # type: ignore[attr-defined]
         assert no_thread_left()
+
+
+@sync
+async def test_results_for_other_settings_are_shown_stale_at_80x24_and_a_applies_nothing() -> None:
+    results = line_config(epochs=50)
+    async with Host(results).run_test(size=(80, 24)) as pilot:
+        host: Host = pilot.app  # type: ignore[assignment]
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        best = screen.sweep.best_lam() if screen.sweep is not None else None
+        assert best is not None
+        assert (
+            title_of(screen).startswith("λ sweep · line ")
+            and shown_text(screen, "#sweep-stale") == ""
+        )
+        # Back to the live run, whose lr changes; the view opens again for its settings.
+        await pilot.press("escape")
+        host.config = replace(results, lr=0.02, lam=0.5)
+        await pilot.press("w")
+        assert pilot.app.screen is screen
+        # The title still names the results' settings, marked stale; the line says both.
+        assert title_of(screen).startswith("stale λ sweep · line · linear · sgd + l2 · lr 0.01 ")
+        assert shown_text(screen, "#sweep-stale") == squash(
+            "⚠ stale: these results are for lr 0.01; the live run now has lr 0.02. "
+            "Enter sweeps the live run's settings."
+        )
+        readout = shown_text(screen, "#sweep-readout")
+        assert squash(f"best λ = {best:g} for the old settings") in readout
+        assert squash("a will not apply it") in readout
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        assert host.applied == [] and pilot.app.screen is screen  # nothing applied, still here
+        (notice,) = [str(n.message) for n in pilot.app._notifications]
+        assert notice == (
+            f"not applied: λ = {best:g} is the best for lr 0.01, not for the live run's lr 0.02"
+        )
+        # Another λ on the live run is not another setting: back to lr 0.01, the results count.
+        await pilot.press("escape")
+        host.config = replace(results, lam=0.5)
+        await pilot.press("w")
+        assert (
+            title_of(screen).startswith("λ sweep · line ")
+            and shown_text(screen, "#sweep-stale") == ""
+        )
+        await pilot.press("a")
+        await wait_for(pilot, lambda: host.applied == [best], "ApplyLam")
 
 
 def test_nan_free_readout_for_a_diverging_member() -> None:

@@ -49,6 +49,7 @@ STATUS_STYLES = {
     "unfinished": "bold yellow",  # a saved run whose process was killed
 }
 ALERT_STYLE = "bold red"  # a line the person must act on (a setting refused)
+WARNING_STYLE = "bold yellow"  # true, but worth knowing: unstable steps, stale results
 
 
 def status_style(status: str) -> str:

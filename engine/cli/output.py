@@ -44,6 +44,16 @@ def print_quietly(text: str) -> None:
         silence_stdout()
 
 
+def warn_quietly(command: str, message: str) -> None:
+    """`COMMAND: warning: MESSAGE` on stderr; a closed stderr only drops it (as the progress bar
+    does: a warning must never end the run)."""
+    try:
+        sys.stderr.write(f"{command}: warning: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 class JsonLines:
     def __init__(self, stream: Any = None) -> None:
         self.stream = stream or sys.stdout

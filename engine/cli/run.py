@@ -12,8 +12,9 @@ from engine.cli.options import (
     config_from_args,
     parse_training_args,
 )
-from engine.cli.output import JsonLines, print_quietly
+from engine.cli.output import JsonLines, print_quietly, warn_quietly
 from engine.cli.progress import ProgressLine
+from engine.diagnosis import decay_step_warning
 from engine.events import Epoch, Event, Finished, Started
 from engine.trainer import Trainer
 
@@ -45,6 +46,10 @@ def run_command(argv: list[str]) -> int:
             config_from_args(args), lambda e: sink(e) if _state_events_only(e) else None
         ),
     )
+    # The same text as the started event's `warning` (both from engine/diagnosis.py).
+    warning = decay_step_warning(trainer.config, trainer.lam, trainer.lr)
+    if warning is not None:
+        warn_quietly(parser.prog, warning)
     return train_to_exit_code(trainer, sink)
 
 

@@ -14,10 +14,17 @@ from engine.cli.options import (
     config_from_args,
     parse_training_args,
 )
-from engine.cli.output import JsonLines, print_quietly
+from engine.cli.output import JsonLines, print_quietly, warn_quietly
 from engine.cli.progress import ProgressLine
 from engine.config import REG_MODES, ConfigError
-from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from engine.sweep.events import (
+    MemberWarning,
+    SweepEpoch,
+    SweepEvent,
+    SweepFinished,
+    SweepStarted,
+    member_warnings,
+)
 from engine.sweep.lams import (
     DEFAULT_GRID_N,
     DEFAULT_GRID_START,
@@ -85,7 +92,11 @@ def sweep_command(argv: list[str]) -> int:
         lams = resolve_lams(args.lams, args.lam_grid, args.with_zero)
         return Sweep(config_from_args(args), lams, sink)
 
-    return train_to_exit_code(build_or_exit(parser.prog, build), sink)
+    sweep = build_or_exit(parser.prog, build)
+    # The same members and texts as sweep_started's `warnings`, on stderr before training.
+    for warning in member_warnings(sweep.config, sweep.lams):
+        warn_quietly(parser.prog, f"λ {warning.lam:g}: {warning.message}")
+    return train_to_exit_code(sweep, sink)
 
 
 def saved_lams(saved: dict[str, Any] | None) -> str | None:
@@ -117,11 +128,13 @@ class _Table:
         self.last: SweepEpoch | None = None
         self.device = ""
         self.members = 0
+        self.warnings: tuple[MemberWarning, ...] = ()
 
     def __call__(self, event: Any) -> None:
         if isinstance(event, SweepStarted):
             self.progress = ProgressLine(int(event.config["epochs"]))
             self.device, self.members = event.device, len(event.lams)
+            self.warnings = event.warnings
         elif isinstance(event, SweepEpoch):
             self.last = event
             if self.progress is not None:
@@ -131,7 +144,7 @@ class _Table:
                 if self.last is not None:
                     self.progress.update(self.last.epoch, self._epoch_text(self.last), force=True)
                 self.progress.close()
-            print_quietly(summary_text(event, self.last, self.device))
+            print_quietly(summary_text(event, self.last, self.device, self.warnings))
 
     def _epoch_text(self, e: SweepEpoch) -> str:
         rate = e.epoch / e.elapsed_s if e.elapsed_s > 0 else 0.0
@@ -145,8 +158,14 @@ def _num(value: float | None) -> str:
     return f"{value:.6g}" if math.isfinite(value) else str(value)
 
 
-def summary_text(done: SweepFinished, last: SweepEpoch | None, device: str) -> str:
-    """The status line, the table (best λ marked), and where it was saved."""
+def summary_text(
+    done: SweepFinished,
+    last: SweepEpoch | None,
+    device: str,
+    warnings: tuple[MemberWarning, ...] = (),
+) -> str:
+    """The status line, the table (best λ marked, members whose lr·2λ ≥ 1 marked ⚠), each
+    warning in full under it, and where it was saved."""
     head = f"{done.status}: {len(done.results)} λ values × {done.epochs} epochs on {device}"
     if last is not None and last.elapsed_s > 0:
         head += f" in {last.elapsed_s:.2f} s"
@@ -162,16 +181,20 @@ def summary_text(done: SweepFinished, last: SweepEpoch | None, device: str) -> s
     lines.append(
         ("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))).rstrip()
     )
+    warned = {w.index for w in warnings}
     marked = False
-    for r, row in zip(done.results, rows, strict=True):
+    for k, (r, row) in enumerate(zip(done.results, rows, strict=True)):
         text = "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
         if not marked and done.best_lam is not None and r.lam == done.best_lam:
             text += "  ◀ best"
             marked = True
+        if k in warned:
+            text += "  ⚠ lr·2λ ≥ 1"
         lines.append(text.rstrip())
     if done.best_lam is not None:
         by = "test" if done.results and done.results[0].test_loss is not None else "train"
         lines.append(f"  best λ = {done.best_lam:g} (lowest final {by} loss)")
+    lines.extend(f"  ⚠ λ {w.lam:g}: {w.message}" for w in warnings)
     if done.run_dir:
         lines.append(f"  saved to {done.run_dir}")
     return "\n".join(lines)

@@ -6,15 +6,43 @@ so a non-finite number (a diverged member's loss) is written as null.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.config import RunConfig
+from engine.diagnosis import decay_step_warning
 from engine.events import ParamInfo, finite_or_none
 
 
 def _floats(values: tuple[float, ...] | None) -> list[float | None] | None:
     return None if values is None else [finite_or_none(v) for v in values]
+
+
+@dataclass(frozen=True)
+class MemberWarning:
+    """A member whose λ makes the decay step alone unstable with the sweep's lr (lr·2λ ≥ 1)."""
+
+    index: int  # the member's position in `lams`
+    lam: float
+    message: str  # engine/diagnosis.py decay_step_warning's text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lam": self.lam, "message": self.message}
+
+
+def member_warnings(
+    settings: RunConfig | Mapping[str, Any], lams: Sequence[float]
+) -> tuple[MemberWarning, ...]:
+    """Each member whose λ, with the sweep's lr (`settings`' lr), makes the decay step alone
+    reach or overshoot w = 0: engine/diagnosis.py `decay_step_warning`, once per member."""
+    lr = settings.lr if isinstance(settings, RunConfig) else settings.get("lr")
+    found = []
+    for k, lam in enumerate(lams):
+        message = decay_step_warning(settings, lam, lr)
+        if message is not None:
+            found.append(MemberWarning(k, lam, message))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -31,12 +59,19 @@ class SweepStarted:
     # objective's minimum is where training goes; None otherwise). In the order of `lams`.
     ridge: tuple[dict[str, Any], ...] | None = field(default=None, compare=False)
 
+    @property
+    def warnings(self) -> tuple[MemberWarning, ...]:
+        """The members whose λ trips the decay-step warning with the sweep's lr, in the order of
+        `lams`. Derived from `config` and `lams`, so a replayed sweep says the same."""
+        return member_warnings(self.config, self.lams)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "event": "sweep_started",
             "config": self.config,
             "device": self.device,
             "lams": list(self.lams),
+            "warnings": [w.to_json() for w in self.warnings],
         }
 
 

@@ -190,7 +190,8 @@ class Sweep(Job[SweepEvent, SweepFinished]):
                 continue
             self.member_epochs[k] = epoch
             self._last[k] = (train[k], None if test is None else test[k], sq[k])
-            if not math.isfinite(train[k]):
+            # As a run: a non-finite train loss, or test loss, is a divergence at this epoch.
+            if not math.isfinite(train[k]) or (test is not None and not math.isfinite(test[k])):
                 self.member_status[k] = "diverged"
                 newly_diverged.append(k)
         if newly_diverged:

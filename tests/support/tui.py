@@ -15,8 +15,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from textual import events
+from textual.geometry import Region
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from engine.config import RunConfig
@@ -162,3 +164,24 @@ def trainer_thread() -> threading.Thread:
 async def wait_for_thread_end(thread: threading.Thread, timeout: float = 10) -> None:
     """Poll without the pilot: after quitting, the app no longer processes pauses."""
     await until(lambda: not thread.is_alive(), "the trainer thread to end", timeout)
+
+
+def shown_text(screen: Screen[Any], selector: str) -> str:
+    """What a widget shows on screen, as the terminal draws it (wrapped, cut at its size),
+    without whitespace: a long word may be folded mid-word where it wraps."""
+    widget = screen.query_one(selector)
+    region = widget.region
+    if not widget.display or not region.area:
+        return ""
+    assert screen.region.contains_region(region), "the widget is (partly) off screen"
+    lines = widget.render_lines(Region(0, 0, region.width, region.height))
+    return squash("".join(strip.text for strip in lines))
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def title_of(screen: SweepScreen) -> str:
+    """The sweep view's title: the settings of the results it shows."""
+    return str(screen.query_one("#sweep-top").border_title)

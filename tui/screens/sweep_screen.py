@@ -31,6 +31,7 @@ from tui.datasets import DatasetCache
 from tui.inbox import EventInbox
 from tui.state.live_run import cannot_start
 from tui.state.redraw import REFRESH_HZ, ChartPacer
+from tui.state.sweep_settings import SettingsChange
 from tui.state.sweep_state import SweepState
 from tui.widgets.sweep_charts import (
     NormChart,
@@ -42,7 +43,7 @@ from tui.widgets.sweep_charts import (
     path_legend,
 )
 from tui.widgets.sweep_input import DEFAULT_TEXT, LamsCheck, parse_sweep_lams
-from tui.widgets.sweep_text import readout_text, status_text
+from tui.widgets.sweep_text import readout_text, refusal_text, stale_text, status_text
 
 if TYPE_CHECKING:  # torch loads after the app's first paint (see tui/app.py)
     from engine.sweep.runner import Sweep
@@ -76,12 +77,13 @@ def epoch_keys(event: SweepEvent) -> tuple[str, ...]:
     return ("numbers",)
 
 
-def config_label(c: RunConfig) -> Text:
-    """The settings, for the top box's title: Text, since a CSV's name may hold brackets."""
+def config_label(c: RunConfig, stale: bool = False) -> Text:
+    """The settings, for the top box's title: Text, since a CSV's name may hold brackets.
+    `stale`: they are the settings of the results shown, no longer the live run's."""
     batch = "full batch" if not c.batch_size else f"batch {c.batch_size}"
     return Text(
-        f"λ sweep · {c.source_name} · {c.model} · {c.optimizer} + {c.reg} · lr {c.lr:g} · "
-        f"{c.epochs:,} epochs · {batch} · seed {c.seed}"
+        f"{'stale ' if stale else ''}λ sweep · {c.source_name} · {c.model} · "
+        f"{c.optimizer} + {c.reg} · lr {c.lr:g} · {c.epochs:,} epochs · {batch} · seed {c.seed}"
     )
 
 
@@ -90,7 +92,10 @@ class SweepScreen(ModalScreen[None]):
 
     The app keeps one instance: `install_screen(screen, "sweep")` once, then `push_screen`
     it on its key (after `use_config(current settings)`); Escape pops it and a running sweep
-    goes on. `ApplyLam` bubbles to the app for the apply key. On quit the app calls
+    goes on. The results on screen stay tied to the settings they were trained with
+    (`SweepState.config`): when the live run's settings have changed since, the view says so
+    (the title names the results' settings, a line under it what differs now), and `a` refuses
+    to apply their best λ. `ApplyLam` bubbles to the app for the apply key. On quit the app calls
     `stop_sweep()` and joins the sweep it returns; the screen also stops and joins its sweep
     when it is unmounted, unless `abandon()` said not to wait. `datasets`: the app's cache, so
     a sweep on the live run's data does not load it again.
@@ -129,6 +134,7 @@ class SweepScreen(ModalScreen[None]):
     SweepScreen #progress { width: 36; margin-right: 1; }
     SweepScreen #progress Bar { width: 1fr; }
     SweepScreen #sweep-status { width: 1fr; height: 1; overflow: hidden; }
+    SweepScreen #sweep-stale { height: auto; }
     SweepScreen #about { color: $text-muted; height: auto; }
     SweepScreen #charts {
         height: 1fr;
@@ -143,7 +149,7 @@ class SweepScreen(ModalScreen[None]):
         border-title-color: $text-muted;
     }
     SweepScreen .legend { height: 1; padding: 0 1; overflow: hidden; }
-    SweepScreen #readout { height: auto; max-height: 3; padding: 0 1; background: $boost; }
+    SweepScreen #sweep-readout { height: auto; max-height: 3; padding: 0 1; background: $boost; }
     SweepScreen.-narrow #progress { width: 22; }
     """
 
@@ -175,6 +181,8 @@ class SweepScreen(ModalScreen[None]):
         self._drawn = -1  # the state version on screen
         self._pacer = ChartPacer()  # paces the charts; the text redraws on every tick
         self._stopping = False
+        # What the title and the stale line show: (settings, change, running).
+        self._settings_shown: tuple[RunConfig, SettingsChange | None, bool] | None = None
 
     # ----- layout -------------------------------------------------------------------------------
 
@@ -194,6 +202,7 @@ class SweepScreen(ModalScreen[None]):
             with Horizontal(classes="row"):
                 yield ProgressBar(total=1, id="progress", show_eta=False)
                 yield Static("", id="sweep-status")
+            yield Static("", id="sweep-stale")
             yield Static(ABOUT, id="about")
         # A grid: curve and ‖w‖ side by side, the path under both; one row of three on a
         # short terminal. The legends of the first two are their border subtitles (rows saved).
@@ -205,12 +214,12 @@ class SweepScreen(ModalScreen[None]):
             with Vertical(id="path-box", classes="chart-box"):
                 yield PathChart(id="path")
                 yield Static(classes="legend", id="path-legend")
-        yield Static("", id="readout")
+        yield Static("", id="sweep-readout")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#sweep-top").border_title = config_label(self._config)
         self.query_one("#lams-error").display = False
+        self.query_one("#sweep-stale").display = False
         self.query_one("#path-box").display = False
         self._charts: dict[str, SweepChart] = {
             name: self.query_one(f"#{name}", SweepChart) for name in ("curve", "norm", "path")
@@ -237,18 +246,21 @@ class SweepScreen(ModalScreen[None]):
 
     @property
     def config(self) -> RunConfig:
-        """The settings the next sweep will train (λ aside)."""
+        """The settings the next sweep will train (λ aside): the live run's."""
         return self._config
 
-    def use_config(self, config: RunConfig) -> bool:
-        """The settings for the next sweep (the app passes the live run's on each visit).
-        Ignored while a sweep runs, so the view keeps describing the sweep on screen."""
-        if self.running:
-            return False
+    def use_config(self, config: RunConfig) -> None:
+        """The live run's settings, which the next sweep trains (the app passes them on each
+        visit). A sweep already run or running keeps its own: if they differ from these, the
+        view shows its results as stale, and `a` refuses to apply their best λ."""
         self._config = config.resolved()
         if self.is_mounted:
-            self.query_one("#sweep-top").border_title = config_label(self._config)
-        return True
+            self._render_settings()
+
+    def settings_change(self) -> SettingsChange | None:
+        """How the live run's settings differ from those of the sweep on screen; None when
+        there is no sweep, or its best λ answers for the live run's settings."""
+        return None if self.state is None else self.state.change_for(self._config)
 
     def settled(self) -> bool:
         """The sweep has finished and the screen shows its final state (tests, snapshots)."""
@@ -317,7 +329,7 @@ class SweepScreen(ModalScreen[None]):
             self._show_field_error(cannot_start(exc))
             return
         self.sweep, self._stopping = sweep, False
-        self.state = SweepState(sweep.lams, int(sweep.config.epochs or 0))
+        self.state = SweepState(sweep.lams, int(sweep.config.epochs or 0), sweep.config)
         self._show_field_error("")
         self.set_focus(None)
         sweep.start()
@@ -381,7 +393,23 @@ class SweepScreen(ModalScreen[None]):
         if state is not None:
             bar.update(total=max(1, state.total_epochs), progress=state.epoch)
         self.query_one("#sweep-status", Static).update(status_text(state, self._stopping))
-        self.query_one("#readout", Static).update(readout_text(state))
+        stale = self._render_settings() is not None
+        self.query_one("#sweep-readout", Static).update(readout_text(state, stale))
+
+    def _render_settings(self) -> SettingsChange | None:
+        """The title (the settings of the results shown, else of the next sweep) and the stale
+        line; returns how the live run's settings differ from the results'."""
+        state = self.state
+        change = self.settings_change()
+        shown = self._config if state is None or state.config is None else state.config
+        running = self.running
+        if (shown, change, running) != self._settings_shown:  # rarely changes: no relayout
+            self._settings_shown = (shown, change, running)
+            self.query_one("#sweep-top").border_title = config_label(shown, change is not None)
+            line = self.query_one("#sweep-stale", Static)
+            line.update(stale_text(change, running))
+            line.display = change is not None
+        return change
 
     def _show_field_error(self, text: str) -> None:
         error = self.query_one("#lams-error", Static)
@@ -420,6 +448,10 @@ class SweepScreen(ModalScreen[None]):
         lam = None if self.state is None else self.state.best_lam()
         if lam is None:
             self.notify("no best λ yet: start a sweep (Enter)", severity="warning", markup=False)
+            return
+        change = self.settings_change()
+        if change is not None:  # the best λ of other settings: nothing is applied
+            self.notify(refusal_text(lam, change), severity="warning", markup=False)
             return
         self.post_message(self.ApplyLam(lam))
         self.dismiss()

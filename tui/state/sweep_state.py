@@ -11,8 +11,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from engine.config import RunConfig
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
 from tui.state.nested import flatten
+from tui.state.sweep_settings import SettingsChange, settings_change
 
 PATH_MAX_WEIGHTS = 20  # a regularization path of more lines than this is unreadable
 # Near the edge of stability (2λ·lr ≈ 2 with SGD) a member can grow to 1e30 without ever
@@ -37,9 +39,15 @@ def _labels(name: str, size: int, features: list[str]) -> list[str]:
 
 
 class SweepState:
-    def __init__(self, lams: Sequence[float], total_epochs: int) -> None:
+    """One sweep's results, tied to what they were trained with: `lams` and `config` (the
+    sweep's resolved RunConfig; None only in tests of the charts, which need no settings)."""
+
+    def __init__(
+        self, lams: Sequence[float], total_epochs: int, config: RunConfig | None = None
+    ) -> None:
         self.lams = tuple(lams)
         self.total_epochs = total_epochs
+        self.config = config
         k = len(self.lams)
         self.status = "starting"  # then running, completed, stopped or failed
         self.message = ""
@@ -164,6 +172,13 @@ class SweepState:
             if self.plotted(k) and math.isfinite(score) and (best is None or score < best[0]):
                 best = (score, lam)
         return None if best is None else best[1]
+
+    def change_for(self, current: RunConfig) -> SettingsChange | None:
+        """How `current` (the live run's settings, resolved) differs from the settings these
+        results were trained with; None when this sweep's best λ is a best λ for `current`."""
+        if self.config is None:
+            return None
+        return settings_change(self.config, current)
 
     def best_index(self) -> int | None:
         lam = self.best_lam()

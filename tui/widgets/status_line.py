@@ -1,4 +1,5 @@
-"""The status line: what the run is doing, how fast, on what, and where it is saved."""
+"""The status line: what the run is doing, how fast, on what, and where it is saved; and, while
+it trains with lr·2λ ≥ 1, the engine's warning that the decay step alone overshoots w = 0."""
 
 from __future__ import annotations
 
@@ -6,8 +7,18 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widgets import Static
 
+from engine.diagnosis import decay_step_warning
 from tui.state.run_state import RunState
-from tui.theme import ALERT_STYLE, message_style, status_style
+from tui.theme import ALERT_STYLE, WARNING_STYLE, message_style, status_style
+
+# A caution, not an error: the run goes on (it may yet diverge, and then says so in red).
+
+
+def run_warning(run: RunState) -> str | None:
+    """The live run's decay-step warning (engine/diagnosis.py), or None. From the λ and lr the
+    trainer reports in use (`RunState.lam`, `.lr`), so it follows every live change of either,
+    from the epoch that uses it, as the `λ=… lr=…` beside it does."""
+    return decay_step_warning(run.config, run.lam, run.lr) if run.active else None
 
 
 def status_text(
@@ -34,6 +45,9 @@ def status_text(
         text.append(f"  {c.source_name}", style="italic")
         where = f"saved in {run.run_dir}" if run.run_dir else "not saved"
         text.append(f"  {where}", style="dim")
+        warning = run_warning(run)
+        if warning is not None:
+            text.append(f"\n⚠ {warning}", style=WARNING_STYLE)
         if run.message and run.status != "completed":
             text.append(f"\n{run.message}", style=message_style(run.status))
     if note:

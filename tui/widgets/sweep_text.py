@@ -1,11 +1,38 @@
-"""The sweep view's two lines of text: the status row and the best-λ readout."""
+"""The sweep view's lines of text: the status row, the best-λ readout, and the line that says
+when the results on screen are for other settings than the live run's."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from tui.state.sweep_settings import SettingsChange
 from tui.state.sweep_state import SweepState
-from tui.theme import message_style, status_style
+from tui.theme import WARNING_STYLE, message_style, status_style
+
+
+def stale_text(change: SettingsChange | None, running: bool) -> Text:
+    """Under the progress row, when the live run's settings are no longer the sweep's: what
+    the results are for, what the live run has now, and what Enter does. Empty otherwise."""
+    text = Text()
+    if change is None:
+        return text
+    if running:
+        text.append("⚠ still training for the old settings", style=WARNING_STYLE)
+        text.append(f": this sweep is for {change.then}; the live run now has {change.now}.")
+        text.append(" s stops it; then Enter sweeps the live run's settings.", style="dim")
+    else:
+        text.append("⚠ stale", style=WARNING_STYLE)
+        text.append(f": these results are for {change.then}; the live run now has {change.now}.")
+        text.append(" Enter sweeps the live run's settings.", style="dim")
+    return text
+
+
+def refusal_text(lam: float, change: SettingsChange) -> str:
+    """Why `a` applies nothing: one line."""
+    return (
+        f"not applied: λ = {lam:g} is the best for {change.then}, "
+        f"not for the live run's {change.now}"
+    )
 
 
 def status_text(state: SweepState | None, stopping: bool) -> Text:
@@ -28,8 +55,9 @@ def status_text(state: SweepState | None, stopping: bool) -> Text:
     return text
 
 
-def readout_text(state: SweepState | None) -> Text:
-    """The best λ and its numbers; the members not plotted, and why."""
+def readout_text(state: SweepState | None, stale: bool = False) -> Text:
+    """The best λ and its numbers; the members not plotted, and why. `stale`: the results are
+    for other settings than the live run's, so `a` will not apply this λ."""
     text = Text()
     if state is None:
         text.append("best λ: none yet", style="dim")
@@ -39,11 +67,16 @@ def readout_text(state: SweepState | None) -> Text:
         text.append("best λ: none yet", style="dim")
     else:
         basis = "train loss (no test split)" if state.test is None else "test loss"
-        text.append(f"best λ = {state.lams[k]:g}", style="bold green")
+        text.append(f"best λ = {state.lams[k]:g}", style=WARNING_STYLE if stale else "bold green")
         text.append(" (so far)" if state.active else "", style="dim")
+        if stale:
+            text.append(" for the old settings", style=WARNING_STYLE)
         text.append(f"  lowest {basis}: {state.scores[k]:.4g}")
         text.append(f"  train {state.train[k]:.4g}  ‖w‖ {state.norm[k]:.4g}", style="dim")
-        text.append("  a: apply it to the live run", style="italic")
+        if stale:
+            text.append("  a will not apply it", style="italic")
+        else:
+            text.append("  a: apply it to the live run", style="italic")
     off = sorted(state.off_scale())
     if off:
         which = ", ".join(f"{state.lams[k]:g}" for k in off)
