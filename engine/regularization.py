@@ -26,6 +26,12 @@ def is_penalized(param: torch.Tensor, decay_bias: bool) -> bool:
     return param.ndim >= 2 or decay_bias
 
 
+def decays(param: torch.Tensor, config: RunConfig) -> bool:
+    """Whether λ applies to this parameter in this run (what the events report as `penalized`):
+    never in mode none, which penalizes nothing."""
+    return config.reg != "none" and is_penalized(param, config.decay_bias)
+
+
 def split_parameters(
     model: nn.Module, decay_bias: bool
 ) -> tuple[list[tuple[str, nn.Parameter]], list[tuple[str, nn.Parameter]]]:

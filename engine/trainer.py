@@ -35,6 +35,7 @@ from engine.limits import check_fits
 from engine.models import STATS_INTERVAL_S, build_model, parameter_stats
 from engine.regularization import (
     build_optimizer,
+    decays,
     loss_lam,
     set_optimizer_lam,
     set_optimizer_lr,
@@ -86,8 +87,11 @@ class Trainer(Job[Event, Finished]):
 
         self.model = build_model(self.config, d.n_features, outputs).to(device)
         penalized, free = split_parameters(self.model, self.config.decay_bias)
-        self._penalized_names = {name for name, _ in penalized}
+        # What λ decays in l2 and wd; ‖w‖² (weight_sq_norm) is over these in every mode, so
+        # mode none's ‖w‖² compares with λ = 0's. Mode none penalizes nothing: every
+        # parameter is reported unpenalized (ParamInfo, ParamStats).
         self._penalized: list[torch.Tensor] = [p for _, p in penalized]
+        self._penalized_names = {name for name, p in penalized if decays(p, self.config)}
         self._lam = self.config.effective_lam
         self._loss_lam = loss_lam(self.config.reg, self._lam)  # λ inside the loss (l2 only)
         self._lr = check_lr(self.config.lr)
@@ -258,6 +262,16 @@ class Trainer(Job[Event, Finished]):
         test = train if end.test is None else end.test
         train_loss, test_loss, sq_norm = torch.stack([train, test, end.sq_norm]).tolist()
         penalty = end.lam * sq_norm
+        # Diverged: the first non-finite train loss, or test loss (weights grown so large that
+        # the held-out rows' error overflows while the training rows' does not yet).
+        diverged = not (
+            math.isfinite(train_loss) and (end.test is None or math.isfinite(test_loss))
+        )
+        stats = end.stats
+        if diverged and stats is None:
+            # The run ends here: its last epoch carries fresh statistics, as a completed run's
+            # does. The weights are still this epoch's final ones (no step since _epoch_end).
+            stats = self._param_stats()
         event = Epoch(
             epoch=end.epoch,
             train_loss=train_loss,
@@ -268,15 +282,13 @@ class Trainer(Job[Event, Finished]):
             lam=end.lam,
             lr=end.lr,
             elapsed_s=end.elapsed_s,
-            param_stats=end.stats,
+            param_stats=stats,
         )
         if self._recorder is not None:  # on disk before any consumer sees it
             self._recorder.log_epoch(event)
         self.epoch = end.epoch
         self._emit(event)
-        # Diverged: the first non-finite train loss, or test loss (weights grown so large that
-        # the held-out rows' error overflows while the training rows' does not yet).
-        if math.isfinite(train_loss) and (end.test is None or math.isfinite(test_loss)):
+        if not diverged:
             return None
         on_test = math.isfinite(train_loss)  # only the test loss is non-finite
         hint = divergence_cause(

@@ -253,3 +253,15 @@ def test_list_runs_does_not_block_on_a_fifo_named_config_json(tmp_path: Path) ->
     lister.join(timeout=30)
     assert not lister.is_alive(), "list_runs blocked on the FIFO"
     assert [e.path for e in found[0]] == [trainer.run_dir]
+
+
+def test_a_saved_mode_none_run_reports_nothing_penalized_as_it_did_live(tmp_path: Path) -> None:
+    seen: list[Event] = []
+    trainer = Trainer(RunConfig(reg="none", epochs=2, runs_dir=str(tmp_path)), seen.append)
+    trainer.run()
+    live = seen[0]
+    assert isinstance(live, Started)
+    assert [p.penalized for p in live.parameters] == [False, False]
+    assert load_run(trainer.run_dir or "").started.parameters == live.parameters
+    (trainer.run_dir or Path()).joinpath("weights.pt").unlink()  # rebuilt from the settings too
+    assert load_run(trainer.run_dir or "").started.parameters == live.parameters

@@ -14,6 +14,7 @@ from engine.config import ConfigError
 from engine.sweep.lams import (
     DEFAULT_TEXT,
     default_grid,
+    edge_note,
     log_grid,
     parse_lam_grid,
     parse_lams,
@@ -241,6 +242,49 @@ def test_table_marks_the_best_lam_and_names_the_folder(capsys, tmp_path) -> None
     (run_dir,) = list(tmp_path.iterdir())
     assert f"saved to {run_dir}" in out
     assert "20/20" in err  # the progress bar's last state
+
+
+def test_the_table_says_when_the_best_lam_is_at_the_grids_edge(capsys) -> None:
+    # highdim at 50 epochs: the test loss still falls at λ = 0.01, the largest tried.
+    code, out, _ = sweep_cli(
+        capsys, "--preset", "highdim", "--lams", "0,0.001,0.01", "--epochs", "50", "--no-save"
+    )
+    assert code == 0
+    (best_row,) = [line for line in out.splitlines() if "◀ best" in line]
+    assert best_row.split()[0] == "0.01"
+    assert out.splitlines()[-1] == (
+        "  best λ = 0.01 is the largest tried: the optimum may be beyond it; "
+        "extend the grid (e.g. 0.01:1:5)"
+    )
+
+
+def test_edge_note_names_the_edge_and_a_grid_that_extends_it() -> None:
+    grid = default_grid()  # 0, 1e-4 … 100
+    assert edge_note(grid, 100.0) == (
+        "best λ = 100 is the largest tried: the optimum may be beyond it; "
+        "extend the grid (e.g. 100:10000:5)"
+    )
+    assert edge_note(grid, 1e-4) == (
+        "best λ = 0.0001 is the smallest λ > 0 tried and λ = 0 did worse: the optimum may lie "
+        "between them; extend the grid (e.g. 1e-6:0.0001:5)"
+    )
+    assert edge_note([3.0, 0.5, 1.0, 0.5], 0.5) == (  # any order, duplicates
+        "best λ = 0.5 is the smallest tried: the optimum may be below it; "
+        "extend the grid (e.g. 0, 0.005:0.5:5)"
+    )
+    assert edge_note(grid, 1.0) is None  # inside the grid
+    assert edge_note(grid, 0.0) is None  # nothing lies below λ = 0
+    assert edge_note([0.0, 0.1], 0.0) is None
+    assert edge_note([5.0], 5.0) is None and edge_note([0.0], 0.0) is None  # one λ: no edge
+    assert edge_note(grid, None) is None
+    assert "is the largest tried" in str(edge_note([0.0, 0.1], 0.1))  # not "between them"
+    # The suggested grid is in the grammar the field and --lams read, and extends the edge.
+    for lams, best in [(grid, 100.0), (grid, 1e-4), (grid[1:], 1e-4), (parse_lams("1e-7,1"), 1e-7)]:
+        note = edge_note(lams, best)
+        assert note is not None
+        suggested = parse_lams(note.split("(e.g. ")[1].rstrip(")"))
+        assert best in suggested or math.isclose(max(suggested), best)
+        assert max(suggested) > max(lams) or min(suggested) < min(v for v in lams if v > 0)
 
 
 def test_config_from_a_run_or_a_sweep(capsys, tmp_path) -> None:

@@ -11,7 +11,7 @@ import torch
 from engine.config import ConfigError, RunConfig
 from engine.events import Epoch, Finished, Started, StateChanged
 from engine.trainer import Trainer
-from support.engine import EventQueue, epochs_of, finished_of, run_to_end
+from support.engine import EventQueue, epochs_of, finished_of, run_to_end, started_of
 
 LONG = {"preset": "highdim", "epochs": 10**7, "save": False}
 
@@ -166,6 +166,45 @@ def test_divergence_ends_the_run_at_the_first_non_finite_epoch() -> None:
     assert not math.isfinite(epochs[-1].train_loss)
     assert all(math.isfinite(e.train_loss) for e in epochs[:-1])
     assert f"epoch {done.epochs}" in done.message
+
+
+def test_the_epoch_a_run_diverges_at_carries_fresh_statistics() -> None:
+    """Statistics come at most every interval (here: only epoch 1's), yet the diverging epoch
+    carries its own, taken from the weights it diverged with: the weight table shows them."""
+    events: list = []
+    trainer = Trainer(
+        RunConfig(preset="line", lr=50.0, epochs=1000, save=False),
+        events.append,
+        stats_interval_s=3600.0,
+    )
+    trainer.run()
+    epochs = epochs_of(events)
+    assert finished_of(events).status == "diverged" and len(epochs) > 2
+    assert [e.epoch for e in epochs if e.param_stats is not None] == [1, epochs[-1].epoch]
+    last = epochs[-1]
+    assert last.param_stats is not None
+    norms = {s.name: s.norm for s in last.param_stats}
+    # The same weights as the epoch's ‖w‖² (5e36-like, or inf/nan), not epoch 1's.
+    assert not math.isfinite(last.weight_sq_norm) or last.weight_sq_norm > 1e30
+    if math.isfinite(last.weight_sq_norm):
+        assert norms["weight"] ** 2 == pytest.approx(last.weight_sq_norm, rel=1e-4)
+    else:
+        assert not math.isfinite(norms["weight"])
+
+
+def test_mode_none_reports_every_parameter_unpenalized() -> None:
+    """Nothing is penalized in mode none (ParamInfo and ParamStats say so); ‖w‖² stays the
+    Σ‖w‖² over the weights λ would decay, as for λ = 0 (test_regularization checks it)."""
+    _, events = run_to_end(preset="line", reg="none", epochs=5)
+    assert [p.penalized for p in started_of(events).parameters] == [False, False]
+    last = epochs_of(events)[-1]
+    assert last.param_stats is not None
+    assert [s.penalized for s in last.param_stats] == [False, False]
+    _, events = run_to_end(preset="line", reg="l2", epochs=5)
+    assert [(p.name, p.penalized) for p in started_of(events).parameters] == [
+        ("weight", True),
+        ("bias", False),
+    ]
 
 
 def test_an_exception_in_the_thread_ends_it_as_failed(events: EventQueue) -> None:

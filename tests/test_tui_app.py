@@ -6,6 +6,7 @@ timeout (tests/support/tui.py).
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import time
@@ -491,3 +492,62 @@ async def test_mode_none_restarts_at_lambda_zero_and_l2_brings_the_lambda_back()
             assert (live.current.config.reg, live.current.config.lam) == (mode, lam)
             await running(pilot, min_epoch=1)
             assert live.current.lam == lam
+
+
+# ----- the parameters panel -----------------------------------------------------------------
+
+
+def stats_column(app: WeightDecayApp, column: str) -> dict[str, str]:
+    stats = app.query_one("#stats", DataTable)
+    return {str(row.key.value): str(stats.get_cell(row.key, column)) for row in stats.ordered_rows}
+
+
+@sync
+async def test_mode_none_shows_every_parameter_unpenalized() -> None:
+    app = make_app(reg="none", epochs=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, app.explorer.settled, "the run to finish and settle")
+        assert stats_column(app, "penalized") == {"weight": "no", "bias": "no"}
+    app = make_app(reg="l2", epochs=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, app.explorer.settled, "the run to finish and settle")
+        assert stats_column(app, "penalized") == {"weight": "yes", "bias": "no"}
+
+
+@sync
+async def test_a_diverged_run_shows_the_weights_it_diverged_with() -> None:
+    """Statistics come 4 times a second; the diverging epoch brings its own, so the table
+    agrees with the readout's ‖w‖² instead of showing an earlier epoch's finite weights."""
+    app = make_app(lr=50.0, epochs=1000)
+    live = app.explorer.live
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, app.explorer.settled, "the run to diverge and settle")
+        run = live.current
+        assert run is not None and run.status == "diverged" and run.last is not None
+        norm = float(stats_column(app, "‖w‖")["weight"])
+        sq_norm = run.last.weight_sq_norm
+        if math.isfinite(sq_norm):
+            assert norm**2 == pytest.approx(sq_norm, rel=1e-3) and sq_norm > 1e30
+        else:
+            assert not math.isfinite(norm)
+
+
+@sync
+async def test_csv_weights_say_they_are_standardized_and_have_no_true_column(tmp_path) -> None:
+    data = tmp_path / "houses.csv"
+    rows = [f"{r},{3 * r % 7},{2 * r + 1}" for r in range(40)]
+    data.write_text("rooms,age,price\n" + "\n".join(rows) + "\n")
+    app = make_app(preset=None, data=str(data), target="price", epochs=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, app.explorer.settled, "the run to finish and settle")
+        values = app.query_one("#values", DataTable)
+        assert values.display
+        assert value_columns(app) == ["weight", "value", "optimum"]
+        assert "per standardized feature" in str(values.border_subtitle)
+        assert str(values.get_row("weight:0")[0]) == "w·rooms"
+    app = make_app(preset="line", epochs=20)  # a preset: its true weights, on its own scale
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, app.explorer.settled, "the run to finish and settle")
+        assert value_columns(app) == ["weight", "value", "optimum", "true"]
+        assert not app.query_one("#values", DataTable).border_subtitle
+        assert not app.query_one("#stats", DataTable).border_subtitle

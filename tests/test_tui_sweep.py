@@ -18,14 +18,15 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from engine.config import ConfigError, RunConfig
-from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
-from engine.sweep.lams import default_grid
+from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, member_warnings
+from engine.sweep.lams import default_grid, edge_note
 from engine.sweep.runner import Sweep
 from support.tui import LONG, SIZE, live_threads, shown_text, squash, sync, title_of, wait_for
 from tui.screens.sweep_screen import SweepScreen
 from tui.state.sweep_state import SweepState
 from tui.widgets.sweep_charts import clip, lam_positions
 from tui.widgets.sweep_input import DEFAULT_TEXT, parse_sweep_lams
+from tui.widgets.sweep_text import readout_text, warning_text
 from tui.widgets.ticks import pow10_ticks
 
 
@@ -381,6 +382,59 @@ async def test_results_for_other_settings_are_shown_stale_at_80x24_and_a_applies
         )
         await pilot.press("a")
         await wait_for(pilot, lambda: host.applied == [best], "ApplyLam")
+
+
+@sync
+async def test_unstable_lams_are_named_and_an_edge_best_is_said_at_80x24() -> None:
+    # line, lr 0.01, 50 epochs: λ = 60 has lr·2λ = 1.2; the best is 0.1, the smallest tried.
+    async with Host(line_config(epochs=50)).run_test(size=(80, 24)) as pilot:
+        screen = screen_of(pilot)
+        await type_lams(pilot, "0.1, 1, 60")
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        assert shown_text(screen, "#sweep-warning") == squash(
+            "⚠ λ 60 has lr·2λ ≥ 1: the decay step alone takes w to 0 or past it"
+        )
+        assert screen.sweep is not None and screen.sweep.best_lam() == 0.1
+        assert shown_text(screen, "#sweep-readout").endswith(
+            squash(
+                "best λ = 0.1 is the smallest tried: the optimum may be below it; "
+                "extend the grid (e.g. 0, 0.001:0.1:5)"
+            )
+        )
+        # A grid without such a λ: no line.
+        await type_lams(pilot, "0.1, 1, 10")
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: screen.settled() and screen.state is not None and 10.0 in screen.state.lams,
+            "the second sweep to finish",
+        )
+        assert screen.query_one("#sweep-warning").display is False
+        assert shown_text(screen, "#sweep-warning") == ""
+        assert squash("extend the grid (e.g. 0, 0.001:0.1:5)") in shown_text(
+            screen, "#sweep-readout"
+        )
+
+
+def test_warning_and_edge_texts() -> None:
+    lams = [0.0, 0.1, 1.0, 60.0, 100.0, 200.0, 500.0]
+    state = SweepState(lams, 3)
+    assert str(warning_text(state)) == ""
+    state.warnings = member_warnings(line_config(lr=0.01), lams)
+    assert str(warning_text(state)) == (
+        "⚠ λ ≥ 60 have lr·2λ ≥ 1: the decay step alone takes w to 0 or past it"
+    )
+    state.warnings = state.warnings[:2]
+    assert str(warning_text(state)).startswith("⚠ λ 60, 100 have lr·2λ ≥ 1: ")
+    # The edge note waits for the end: the best so far still moves.
+    losses = (5.0, 4.0, 3.0, 2.0, 1.5, 1.2, 1.0)
+    state.apply(SweepEpoch(1, losses, losses, losses, 0.1, ("running",) * 7))
+    assert state.best_lam() == 500.0 and "extend the grid" not in str(readout_text(state))
+    state.status = "completed"
+    state.finished_best = 500.0
+    note = edge_note(lams, 500.0)
+    assert note is not None and str(readout_text(state)).endswith("\n" + note)
 
 
 def test_nan_free_readout_for_a_diverging_member() -> None:

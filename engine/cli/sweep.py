@@ -30,6 +30,7 @@ from engine.sweep.lams import (
     DEFAULT_GRID_START,
     DEFAULT_GRID_STOP,
     DEFAULT_TEXT,
+    edge_note,
     resolve_lams,
 )
 from engine.sweep.runner import Sweep
@@ -164,8 +165,8 @@ def summary_text(
     device: str,
     warnings: tuple[MemberWarning, ...] = (),
 ) -> str:
-    """The status line, the table (best λ marked, members whose lr·2λ ≥ 1 marked ⚠), each
-    warning in full under it, and where it was saved."""
+    """The status line, the table (best λ marked, members whose lr·2λ ≥ 1 marked ⚠), whether
+    the best λ is at the grid's edge, each warning in full under it, and where it was saved."""
     head = f"{done.status}: {len(done.results)} λ values × {done.epochs} epochs on {device}"
     if last is not None and last.elapsed_s > 0:
         head += f" in {last.elapsed_s:.2f} s"
@@ -194,6 +195,9 @@ def summary_text(
     if done.best_lam is not None:
         by = "test" if done.results and done.results[0].test_loss is not None else "train"
         lines.append(f"  best λ = {done.best_lam:g} (lowest final {by} loss)")
+        note = edge_note([r.lam for r in done.results], done.best_lam)
+        if note is not None:
+            lines.append(f"  {note}")
     lines.extend(f"  ⚠ λ {w.lam:g}: {w.message}" for w in warnings)
     if done.run_dir:
         lines.append(f"  saved to {done.run_dir}")

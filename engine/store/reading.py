@@ -17,7 +17,7 @@ from engine.data import Dataset, load_dataset, true_parameters
 from engine.events import UNFINISHED, Epoch, Event, Finished, ParamInfo, Started, TensorWeights
 from engine.json_file import JsonFileError, one_line, read_json_object
 from engine.models import build_model, parameter_stats
-from engine.regularization import is_penalized
+from engine.regularization import decays
 from engine.ridge import member_optima
 from engine.store.layout import (
     METRIC_COLUMNS,
@@ -303,10 +303,7 @@ def _parameters(
         with torch.device("meta"):
             model = build_model(config, len(record.get("features", ())))
         state = dict(model.named_parameters())
-    return tuple(
-        ParamInfo(name, tuple(t.shape), is_penalized(t, config.decay_bias))
-        for name, t in state.items()
-    )
+    return tuple(ParamInfo(name, tuple(t.shape), decays(t, config)) for name, t in state.items())
 
 
 def _epoch(row: dict[str, float | None]) -> Epoch:

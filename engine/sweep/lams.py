@@ -10,6 +10,7 @@ nothing for a field that has none).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from engine.config import ConfigError, check_lam, parse_number
 
@@ -94,3 +95,41 @@ def parse_sweep_lams(text: str) -> list[float]:
     """The explorer's λ field: the same grammar, sorted, duplicates dropped (its charts put λ
     on an axis)."""
     return sorted(set(parse_lams(text)))
+
+
+def edge_note(lams: Sequence[float], best: float | None) -> str | None:
+    """When the best λ sits at an edge of the grid, so that the optimum may lie outside it:
+    what to say, with a grid (in this module's grammar, to type into the field or --lams) that
+    extends it; None when the best λ is inside the grid, or nothing can be said.
+
+    - the largest λ tried (> 0): the optimum may be beyond it;
+    - the smallest λ tried, with no λ = 0 in the grid: the optimum may be below it, or 0;
+    - the smallest λ > 0 with λ = 0 in the grid (so 0 did worse): the optimum may lie between
+      0 and it.
+    λ = 0 itself gets none: no λ lies below it, and the λ between it and the smallest λ > 0
+    tried act less than that one.
+    """
+    values = sorted(set(lams))
+    if best is None or best not in values or len(values) < 2 or best <= 0:
+        return None
+    if best == values[-1]:
+        where, grid = "is the largest tried: the optimum may be beyond it", _grid(best, 100 * best)
+    elif best == values[0]:
+        where, grid = "is the smallest tried: the optimum may be below it", _grid(best / 100, best)
+        grid = f"0, {grid}"
+    elif values[0] == 0 and best == values[1]:
+        where = "is the smallest λ > 0 tried and λ = 0 did worse: the optimum may lie between them"
+        grid = _grid(best / 100, best)
+    else:
+        return None
+    return f"best λ = {best:g} {where}; extend the grid (e.g. {grid})"
+
+
+def _grid(start: float, stop: float) -> str:
+    """START:STOP:5, half a decade apart over two decades, numbers written short (1e-06 → 1e-6)."""
+    return f"{_short(start)}:{_short(stop)}:5"
+
+
+def _short(value: float) -> str:
+    mantissa, _, exponent = f"{value:g}".partition("e")
+    return mantissa if not exponent else f"{mantissa}e{int(exponent)}"

@@ -192,8 +192,15 @@ class ExplorerScreen(Screen[None]):
         self._controls.show_running(live.lam, live.lr)
         if live.current is not None:
             self._controls.set_epochs(live.current.total_epochs)
-        show_optimum = live.ridge is not None
-        self._weights.setup(live.parameters, live.feature_names, live.shows_weights, show_optimum)
+        config = live.base  # the new run's, resolved
+        self._weights.setup(
+            live.parameters,
+            live.feature_names,
+            live.shows_weights,
+            show_optimum=live.ridge is not None,
+            show_truth=config.data is None,  # the presets know their generating weights
+            standardized=bool(config.standardize),
+        )
         self._truth_shown, self._optimum_lam = False, None
         self.schedule.new_run()
         self._redraw()

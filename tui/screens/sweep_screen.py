@@ -43,7 +43,13 @@ from tui.widgets.sweep_charts import (
     path_legend,
 )
 from tui.widgets.sweep_input import DEFAULT_TEXT, LamsCheck, parse_sweep_lams
-from tui.widgets.sweep_text import readout_text, refusal_text, stale_text, status_text
+from tui.widgets.sweep_text import (
+    readout_text,
+    refusal_text,
+    stale_text,
+    status_text,
+    warning_text,
+)
 
 if TYPE_CHECKING:  # torch loads after the app's first paint (see tui/app.py)
     from engine.sweep.runner import Sweep
@@ -149,7 +155,8 @@ class SweepScreen(ModalScreen[None]):
         border-title-color: $text-muted;
     }
     SweepScreen .legend { height: 1; padding: 0 1; overflow: hidden; }
-    SweepScreen #sweep-readout { height: auto; max-height: 3; padding: 0 1; background: $boost; }
+    SweepScreen #sweep-readout { height: auto; max-height: 4; padding: 0 1; background: $boost; }
+    SweepScreen #sweep-warning { height: auto; max-height: 2; padding: 0 1; background: $boost; }
     SweepScreen.-narrow #progress { width: 22; }
     """
 
@@ -215,11 +222,13 @@ class SweepScreen(ModalScreen[None]):
                 yield PathChart(id="path")
                 yield Static(classes="legend", id="path-legend")
         yield Static("", id="sweep-readout")
+        yield Static("", id="sweep-warning")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#lams-error").display = False
         self.query_one("#sweep-stale").display = False
+        self.query_one("#sweep-warning").display = False
         self.query_one("#path-box").display = False
         self._charts: dict[str, SweepChart] = {
             name: self.query_one(f"#{name}", SweepChart) for name in ("curve", "norm", "path")
@@ -395,6 +404,10 @@ class SweepScreen(ModalScreen[None]):
         self.query_one("#sweep-status", Static).update(status_text(state, self._stopping))
         stale = self._render_settings() is not None
         self.query_one("#sweep-readout", Static).update(readout_text(state, stale))
+        warning = warning_text(state)
+        line = self.query_one("#sweep-warning", Static)
+        line.update(warning)
+        line.display = bool(warning)
 
     def _render_settings(self) -> SettingsChange | None:
         """The title (the settings of the results shown, else of the next sweep) and the stale

@@ -12,7 +12,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.config import RunConfig
-from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from engine.sweep.events import (
+    MemberWarning,
+    SweepEpoch,
+    SweepEvent,
+    SweepFinished,
+    SweepStarted,
+)
 from tui.state.nested import flatten
 from tui.state.sweep_settings import SettingsChange, settings_change
 
@@ -59,6 +65,8 @@ class SweepState:
         self.norm = [NAN] * k  # ‖w‖ = sqrt(Σ‖w‖² over the penalized parameters)
         self.member_status = ["running"] * k
         self.finished_best: float | None = None  # the engine's own answer, once finished
+        # The members whose λ makes the decay step alone unstable (lr·2λ ≥ 1), from the start.
+        self.warnings: tuple[MemberWarning, ...] = ()
         # The regularization path (small linear models): which flat indices are weights, their
         # labels, each member's latest values of those weights, and the closed-form ridge path.
         self.path_labels: list[str] = []
@@ -88,6 +96,7 @@ class SweepState:
     def _started(self, event: SweepStarted) -> None:
         self.status = "running"
         self.run_dir = event.run_dir
+        self.warnings = event.warnings
         self._param_sizes = [(p.name, math.prod(p.shape)) for p in event.parameters]
         names = list(event.feature_names)
         offset = 0

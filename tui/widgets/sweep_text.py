@@ -1,10 +1,12 @@
-"""The sweep view's lines of text: the status row, the best-λ readout, and the line that says
-when the results on screen are for other settings than the live run's."""
+"""The sweep view's lines of text: the status row, the best-λ readout, the line that says
+when the results on screen are for other settings than the live run's, and the one naming the
+λ whose decay step alone is unstable."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from engine.sweep.lams import edge_note
 from tui.state.sweep_settings import SettingsChange
 from tui.state.sweep_state import SweepState
 from tui.theme import WARNING_STYLE, message_style, status_style
@@ -56,7 +58,8 @@ def status_text(state: SweepState | None, stopping: bool) -> Text:
 
 
 def readout_text(state: SweepState | None, stale: bool = False) -> Text:
-    """The best λ and its numbers; the members not plotted, and why. `stale`: the results are
+    """The best λ and its numbers; the members not plotted, and why; whether the best λ is at
+    the grid's edge (engine/sweep/lams.py `edge_note`). `stale`: the results are
     for other settings than the live run's, so `a` will not apply this λ."""
     text = Text()
     if state is None:
@@ -87,4 +90,22 @@ def readout_text(state: SweepState | None, stale: bool = False) -> Text:
         text.append(f"\ndiverged (not plotted): λ {which}", style=status_style("diverged"))
     if state.message and state.status in ("failed", "stopped"):
         text.append(f"\n{state.message}", style=message_style(state.status))
+    # Last (the readout's height is capped): once finished, as the best so far still moves.
+    note = None if k is None or state.active else edge_note(state.lams, state.lams[k])
+    if note is not None:
+        text.append(f"\n{note}")
+    return text
+
+
+def warning_text(state: SweepState | None) -> Text:
+    """Under the readout: the members whose λ trips the decay-step warning with the sweep's lr
+    (engine/diagnosis.py says it in full; `wdtui sweep` prints that), in short. Empty without."""
+    text = Text()
+    if state is None or not state.warnings:
+        return text
+    lams = sorted(w.lam for w in state.warnings)
+    which = ", ".join(f"{lam:g}" for lam in lams) if len(lams) <= 3 else f"≥ {lams[0]:g}"
+    verb = "has" if len(lams) == 1 else "have"
+    text.append(f"⚠ λ {which} {verb} lr·2λ ≥ 1", style=WARNING_STYLE)
+    text.append(": the decay step alone takes w to 0 or past it", style=WARNING_STYLE)
     return text

@@ -32,7 +32,11 @@ STAT_COLUMNS = {
     "penalized": 9,
 }
 VALUE_COLUMNS = {"weight": 12, "value": 10, "optimum": 10, "true": 8}
+STATS_TITLE = "parameters"
 VALUES_TITLE = "weights vs ridge optimum"
+# A standardized run's first-layer weights act on (x − mean) / std, with the train split's mean
+# and std: each weight is per standardized feature, the target's change per std of its feature.
+STANDARDIZED_NOTE = "w per standardized feature (train std)"
 # AdamW's decoupled decay (mode wd) does not minimise MSE + λ‖w‖²: no closed form to show.
 VALUES_TITLE_NO_OPTIMUM = "weights (AdamW + wd: no closed form)"
 
@@ -46,7 +50,7 @@ class WeightPanel(Horizontal):
 
     def compose(self) -> ComposeResult:
         stats: DataTable[str | Text] = DataTable(id="stats", cursor_type="row", zebra_stripes=True)
-        stats.border_title = "parameters"
+        stats.border_title = STATS_TITLE
         values: DataTable[str | Text] = DataTable(
             id="values", cursor_type="row", zebra_stripes=True
         )
@@ -71,21 +75,30 @@ class WeightPanel(Horizontal):
         feature_names: Sequence[str],
         show_values: bool,
         show_optimum: bool = True,
+        show_truth: bool = True,
+        standardized: bool = False,
     ) -> None:
         """New run: one row per parameter (and per weight for a small linear model, beside
-        its ridge optimum if `show_optimum`: not for AdamW + wd, see VALUES_TITLE_NO_OPTIMUM)."""
+        its ridge optimum if `show_optimum`: not for AdamW + wd, see VALUES_TITLE_NO_OPTIMUM;
+        and its true value if `show_truth`: presets only, a CSV's are unknown).
+        `standardized`: the features are standardized, which a subtitle says (the values
+        table's when it is shown, else the stats table's)."""
         stats = self._stats
         stats.clear()
+        note = STANDARDIZED_NOTE if standardized else ""
+        stats.border_subtitle = "" if show_values else note
         for p in parameters:
             shape = "×".join(map(str, p.shape)) or "scalar"
             pen = "yes" if p.penalized else "no"
             stats.add_row(Text(p.name), shape, "", "", "", "", pen, key=p.name)
         values = self._values
         values.clear(columns=True)
-        for key, width in VALUE_COLUMNS.items():
-            if key != "optimum" or show_optimum:
-                values.add_column(key, key=key, width=width)
+        shown = {"optimum": show_optimum, "true": show_truth}
+        columns = [key for key in VALUE_COLUMNS if shown.get(key, True)]
+        for key in columns:
+            values.add_column(key, key=key, width=VALUE_COLUMNS[key])
         values.border_title = VALUES_TITLE if show_optimum else VALUES_TITLE_NO_OPTIMUM
+        values.border_subtitle = note
         self._value_rows = []
         values.display = show_values
         if not show_values:
@@ -100,9 +113,8 @@ class WeightPanel(Horizontal):
                 else:
                     label = p.name if count == 1 else f"{p.name}[{i}]"
                 key = f"{p.name}:{i}"
-                name = Text(label)
-                cells: list[str | Text] = [name, "", "", "–"] if show_optimum else [name, "", "–"]
-                values.add_row(*cells, key=key)
+                cells: dict[str, str | Text] = {"weight": Text(label), "true": "–"}
+                values.add_row(*(cells.get(column, "") for column in columns), key=key)
                 self._value_rows.append(key)
 
     def update_stats(self, stats: Sequence[ParamStats]) -> None:
