@@ -38,15 +38,17 @@ for the current λ: where SGD with `l2`/`wd` should end up.
 
 | key | action |
 |---|---|
-| `+` / `-` | λ × 10 / ÷ 10 (0 → 1e-4, below 1e-4 → 0) |
+| `+` (or `=`) / `-` | λ × 10 / ÷ 10 (0 → 1e-4, below 1e-4 → 0) |
 | `*` / `/` | lr × 2 / ÷ 2 |
 | `l` / `L` | edit λ / edit lr (Enter applies, Escape leaves the field) |
+| `Tab` | move between the fields and the mode / optimizer / preset / epochs controls |
 | `space` | pause / resume |
 | `s` | stop the run |
 | `r` | restart: a new run from the start with the controls' settings (see below) |
 | `n` | new run with the controls' settings; the current run stays on the chart, dimmed |
 | `c` | clear the earlier runs from the chart |
-| `w` | sweep view: train a whole λ grid at once, see the validation curve, `a` applies the best λ |
+| `w` | sweep view: train a whole λ grid at once and see the validation curve |
+| `a` (sweep view) | apply the best λ to the live run; refused for results of other settings |
 | `y` | log / linear y axis |
 | `?` | this help |
 | `ctrl+p` | command palette (every action) |
@@ -55,12 +57,13 @@ for the current λ: where SGD with `l2`/`wd` should end up.
 Every run is saved in a folder of its own (under `--runs-dir`, unless `--no-save`): `r` and
 `n` stop the current run and save it before the new one starts; `r` also takes it off the chart.
 
-Press **Escape** or **?** to close.
+↑ / ↓, PageUp / PageDown, Home / End scroll this help. Press **Escape**, **?** or **q** to close.
 """
 
 
 class HelpScreen(ModalScreen[None]):
-    # The text focused: arrows, PageUp/PageDown scroll it (at 80×24 the keys are below the fold).
+    # At 80×24 the keys are below the fold: the scroll keys are the screen's own, so they scroll
+    # the text from the start whatever has focus (no Tab first), and the text is focused on mount.
     AUTO_FOCUS = "#help-body"
 
     DEFAULT_CSS = """
@@ -79,8 +82,21 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close help"),
+        Binding("up", "scroll('scroll_up')", "Scroll up", show=False),
+        Binding("down", "scroll('scroll_down')", "Scroll down", show=False),
+        Binding("pageup", "scroll('scroll_page_up')", "Page up", show=False),
+        Binding("pagedown", "scroll('scroll_page_down')", "Page down", show=False),
+        Binding("home", "scroll('scroll_home')", "Top", show=False),
+        Binding("end", "scroll('scroll_end')", "Bottom", show=False),
     ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             yield Markdown(HELP_TEXT)
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body", VerticalScroll).focus()
+
+    def action_scroll(self, method: str) -> None:
+        """Scroll the text: `method` is one of VerticalScroll's scroll_* methods."""
+        getattr(self.query_one("#help-body", VerticalScroll), method)(animate=False)
