@@ -153,8 +153,7 @@ class RunConfig:
         _choice("reg", self.reg, REG_MODES)
         check_lam(self.lam)
         check_lr(self.lr)
-        if not _finite(self.momentum) or not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
+        check_momentum(self.momentum)
         if self.momentum and self.optimizer != "sgd":
             raise ConfigError("--momentum applies to --optimizer sgd only")
         _whole("epochs", self.epochs)
@@ -166,21 +165,14 @@ class RunConfig:
                 f"CPU threads must be at most {MAX_CPU_THREADS}, got {self.cpu_threads} "
                 f"(this machine has {os.cpu_count() or 1} cores)"
             )
-        if self.test_fraction is not None and (
-            not _finite(self.test_fraction) or not 0 <= self.test_fraction < 1
-        ):
-            raise ConfigError(f"test fraction must be in [0, 1), got {self.test_fraction}")
+        check_test_fraction(self.test_fraction)
         if self.data is not None and not self.target:
             raise ConfigError("--data needs --target COLUMN (the column to predict)")
         if self.data is None and self.target is not None:
             raise ConfigError("--target applies to --data FILE.csv only")
         if self.model == "mlp" and (not self.hidden or any(h <= 0 for h in self.hidden)):
             raise ConfigError(f"hidden sizes must be positive whole numbers, got {self.hidden}")
-        if self.model == "mlp" and self.init == "zeros":
-            raise ConfigError(
-                "--init zeros applies to --model linear only (an MLP started at zero never "
-                "breaks its symmetry)"
-            )
+        check_init(self.model, self.init)
 
     def _validate_types(self) -> None:
         """A config.json edited by hand can hold anything: say what is wrong, in one line."""
@@ -195,18 +187,8 @@ class RunConfig:
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.standardize is not None and not isinstance(self.standardize, bool):
             raise ConfigError(f"standardize must be true or false, got {self.standardize!r}")
-        if not isinstance(self.hidden, tuple) or not all(
-            isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden
-        ):
-            raise ConfigError(f"hidden sizes must be positive whole numbers, got {self.hidden!r}")
-        if any(h > MAX_HIDDEN_WIDTH for h in self.hidden):
-            widest = max(self.hidden)
-            raise ConfigError(
-                f"hidden sizes must be at most {MAX_HIDDEN_WIDTH} (2**31), got {widest}"
-            )
-        _whole("seed", self.seed)
-        if self.seed >= 2**63:
-            raise ConfigError(f"seed must be below 2**63, got {self.seed}")
+        check_hidden(self.hidden)
+        check_seed(self.seed)
 
     @property
     def effective_lam(self) -> float:
@@ -268,10 +250,11 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
 
 
-def _whole(name: str, value: object, note: str = "") -> None:
+def _whole(name: str, value: object, note: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         extra = f" ({note})" if note else ""
         raise ConfigError(f"{name} must be a whole number >= 0{extra}, got {value}")
+    return value
 
 
 def check_lam(lam: object) -> float:
@@ -287,6 +270,15 @@ def check_lam(lam: object) -> float:
             f"smaller is 0 in training), got {lam}"
         )
     return float(lam)
+
+
+def check_pace(pace: object) -> float | None:
+    """A pace is at most this many epochs per second: a finite number > 0, or None (no cap)."""
+    if pace is None:
+        return None
+    if not _finite(pace) or pace <= 0:
+        raise ConfigError(f"pace must be a finite number of epochs per second > 0, got {pace}")
+    return float(pace)
 
 
 def check_lr(lr: object) -> float:
@@ -329,6 +321,68 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
+# One check per setting, shared by RunConfig's validation and the explorer's fields, so both
+# refuse the same values in the same words.
+
+
+def parse_whole(text: str, what: str, note: str = "") -> int:
+    """Parse user text into a whole number >= 0, in the words RunConfig uses for `what`."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = None
+    if value is None:
+        extra = f" ({note})" if note else ""
+        raise ConfigError(f"{what} must be a whole number >= 0{extra}, got {text.strip()!r}")
+    return _whole(what, value, note)
+
+
+def check_hidden(hidden: object) -> tuple[int, ...]:
+    """An MLP's hidden widths: a tuple of whole numbers in [1, MAX_HIDDEN_WIDTH]."""
+    if not isinstance(hidden, tuple) or not all(
+        isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden
+    ):
+        raise ConfigError(f"hidden sizes must be positive whole numbers, got {hidden!r}")
+    if any(h > MAX_HIDDEN_WIDTH for h in hidden):
+        raise ConfigError(
+            f"hidden sizes must be at most {MAX_HIDDEN_WIDTH} (2**31), got {max(hidden)}"
+        )
+    return hidden
+
+
+def check_seed(seed: object) -> int:
+    """A seed: a whole number >= 0 that torch's generators take (below 2**63)."""
+    value = _whole("seed", seed)
+    if value >= 2**63:
+        raise ConfigError(f"seed must be below 2**63, got {value}")
+    return value
+
+
+def check_momentum(momentum: object) -> float:
+    """SGD's momentum: a finite number in [0, 1)."""
+    if not _finite(momentum) or not 0 <= momentum < 1:
+        raise ConfigError(f"momentum must be in [0, 1), got {momentum}")
+    return float(momentum)
+
+
+def check_test_fraction(fraction: object) -> float | None:
+    """The held-out share: in [0, 1), or None (the problem's own split)."""
+    if fraction is None:
+        return None
+    if not _finite(fraction) or not 0 <= fraction < 1:
+        raise ConfigError(f"test fraction must be in [0, 1), got {fraction}")
+    return float(fraction)
+
+
+def check_init(model: str, init: str) -> None:
+    """Zeros suit a linear model only: an MLP started at zero never breaks its symmetry."""
+    if model == "mlp" and init == "zeros":
+        raise ConfigError(
+            "--init zeros applies to --model linear only (an MLP started at zero never "
+            "breaks its symmetry)"
+        )
+
+
 __all__ = [
     "ACTIVATIONS",
     "INITS",
@@ -345,6 +399,7 @@ __all__ = [
     "check_keys",
     "check_lam",
     "check_lr",
+    "check_pace",
     "parse_hidden",
     "parse_number",
 ]
@@ -363,46 +418,76 @@ def preset_of(config: RunConfig) -> str:
     return config.preset or DEFAULT_PRESET
 
 
-def next_run_config(
-    base: RunConfig,
-    initial: RunConfig,
-    *,
-    reg: str,
-    optimizer: str,
-    preset: str,
-    epochs: int,
-    lam: float,
-    lr: float,
-) -> RunConfig:
-    """The run after `base` with these settings, resolved; raises ConfigError.
+# The settings each problem brings its own default for (PRESET_DEFAULTS, CSV_DEFAULTS; a test
+# fraction of None is the problem's own split): another problem starts from its own unless they
+# are chosen for it.
+PROBLEM_SETTINGS = ("lr", "lam", "epochs", "batch_size", "standardize", "test_fraction")
+# What the next run takes otherwise than as a chosen setting: the problem (its `preset`), and
+# λ and lr, the live ones.
+_NOT_CHOSEN = ("preset", "data", "target", "lam", "lr")
 
-    Another problem (`preset`; CSV_PRESET is `initial`'s CSV file) starts from its own
-    defaults: λ, lr, batch size, split, standardization, and epochs unless they were changed.
-    The same problem keeps `base`'s settings with `lam` and `lr`. Mode 'none' trains at λ = 0,
-    and momentum, an SGD-only setting, is 0 for the other optimizers.
+
+def problem_default(problem: str, setting: str) -> Any:
+    """`setting`'s default on `problem` (a preset's name, or CSV_PRESET); raises ConfigError
+    for an unknown problem."""
+    if setting not in PROBLEM_SETTINGS:
+        raise ValueError(f"{setting!r} is not one of PROBLEM_SETTINGS")
+    if problem == CSV_PRESET:
+        defaults = CSV_DEFAULTS
+    elif problem in PRESET_DEFAULTS:
+        defaults = PRESET_DEFAULTS[problem]
+    else:
+        raise ConfigError(f"unknown preset {problem!r}; choose one of {', '.join(PRESETS)}")
+    return None if setting == "test_fraction" else getattr(defaults, setting)
+
+
+def next_run_config(
+    base: RunConfig, initial: RunConfig, *, preset: str, lam: float, lr: float, **chosen: Any
+) -> RunConfig:
+    """The run after `base`, resolved; raises ConfigError.
+
+    `chosen` holds the settings picked for it by RunConfig field (reg="wd", model="mlp",
+    hidden=(32, 32), batch_size=0, …), each used as given; any other is `base`'s. Another
+    problem (`preset`; CSV_PRESET is `initial`'s CSV file) starts from its own defaults for the
+    PROBLEM_SETTINGS not chosen. `lam` and `lr` are the ones in use: the same problem keeps
+    them, another brings its own. Mode 'none' trains at λ = 0, and momentum, an SGD-only
+    setting, is 0 for the other optimizers.
     """
-    config = replace(base, reg=reg, optimizer=optimizer, epochs=epochs)
-    if optimizer != "sgd":
-        config = replace(config, momentum=0.0)
+    settings = {f.name for f in fields(RunConfig)} - set(_NOT_CHOSEN)
+    unknown = sorted(set(chosen) - settings)
+    if unknown:
+        raise TypeError(f"next_run_config does not take {', '.join(unknown)} as a chosen setting")
     if preset == preset_of(base):
-        config = replace(config, lam=lam, lr=lr)
+        config = replace(base, lam=lam, lr=lr)
     else:
         data = initial.data if preset == CSV_PRESET else None
+        own: dict[str, Any] = {name: None for name in PROBLEM_SETTINGS}
         config = replace(
-            config,
+            base,
             preset=None if preset == CSV_PRESET else preset,
             data=data,
             target=initial.target if data else None,
-            lam=None,
-            lr=None,
-            batch_size=None,
-            standardize=None,
-            test_fraction=None,
-            epochs=None if epochs == base.epochs else epochs,
+            **own,
         )
-    if reg == "none":
+    config = replace(config, **chosen)
+    if config.optimizer != "sgd":
+        config = replace(config, momentum=0.0)
+    if config.reg == "none":
         config = replace(config, lam=0.0)
     return config.resolved()
 
 
-__all__ += ["CSV_PRESET", "DEFAULT_PRESET", "next_run_config", "preset_of"]
+__all__ += [
+    "CSV_PRESET",
+    "DEFAULT_PRESET",
+    "PROBLEM_SETTINGS",
+    "check_hidden",
+    "check_init",
+    "check_momentum",
+    "check_seed",
+    "check_test_fraction",
+    "next_run_config",
+    "parse_whole",
+    "preset_of",
+    "problem_default",
+]

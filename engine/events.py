@@ -24,6 +24,18 @@ def finite_or_none(value: float | None) -> float | None:
     return value
 
 
+def r_squared(test_loss: float | None, variance: float | None) -> float | None:
+    """R² = 1 − MSE / variance of the test targets (about their own mean), i.e. 1 − SSE / SST:
+    scikit-learn's `r2_score` for one output, its `multioutput="variance_weighted"` for several.
+    1 is perfect, 0 is no better than predicting the test mean, below 0 is worse. None when a
+    number is missing or non-finite, or the targets are constant (R² undefined)."""
+    if test_loss is None or variance is None:
+        return None
+    if not (math.isfinite(test_loss) and math.isfinite(variance)) or variance <= 0:
+        return None
+    return 1.0 - test_loss / variance
+
+
 class TensorWeights(Mapping[str, Any]):
     """Final weights by parameter name: nested lists when read, CPU tensors underneath.
 
@@ -91,6 +103,12 @@ class Started:
     feature_names: tuple[str, ...] = ()
     # The generating weights by parameter name, in the model's coordinates (linear presets only).
     true_weights: dict[str, list[float]] | None = None
+    # The test loss of predicting the training targets' mean (engine/tasks.py): what a model
+    # that ignores its input gets. None without a test split (or a replay without its data).
+    baseline_test_loss: float | None = None
+    # The test targets' variance about their own mean: R² = 1 − test loss / this
+    # (`r_squared` above). None where `baseline_test_loss` is.
+    test_target_variance: float | None = None
 
     @property
     def warning(self) -> str | None:

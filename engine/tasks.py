@@ -38,6 +38,16 @@ class Task(Protocol):
         """Whether training converges to an optimum known in closed form (engine/ridge.py)."""
         ...
 
+    def baseline_test_loss(self, dataset: Dataset) -> float | None:
+        """The test loss of a model that ignores its input: the best constant fitted on the
+        training targets. None without a test split."""
+        ...
+
+    def test_target_variance(self, dataset: Dataset) -> float | None:
+        """What a score normalises the test loss by (R²'s denominator for regression); None
+        without a test split or for a task that has no such score."""
+        ...
+
 
 class Regression:
     """Mean squared error on one continuous target."""
@@ -58,6 +68,31 @@ class Regression:
         # Ridge regression is the optimum of a linear model under MSE + λ‖w‖². AdamW's
         # decoupled decay (mode wd) shrinks the weights outside the gradient: another fixed point.
         return config.model == "linear" and not (config.reg == "wd" and config.optimizer == "adamw")
+
+    def baseline_test_loss(self, dataset: Dataset) -> float | None:
+        if dataset.y_test is None or dataset.n_test == 0:
+            return None
+        return mean_prediction_loss(dataset.y_train, dataset.y_test)
+
+    def test_target_variance(self, dataset: Dataset) -> float | None:
+        if dataset.y_test is None or dataset.n_test == 0:
+            return None
+        return target_variance(dataset.y_test)
+
+
+def mean_prediction_loss(y_train: torch.Tensor, y_test: torch.Tensor) -> float:
+    """The mean squared error on `y_test` (rows, outputs) of predicting each output's training
+    mean: what a model with only a bias converges to, and scikit-learn's
+    `DummyRegressor(strategy="mean")`. In float64, once per dataset."""
+    mean = y_train.double().mean(dim=0)
+    return float((y_test.double() - mean).pow(2).mean())
+
+
+def target_variance(y: torch.Tensor) -> float:
+    """The mean squared deviation of `y` (rows, outputs) from each output's own mean: the test
+    loss of an oracle that predicts the test mean."""
+    y = y.double()
+    return float((y - y.mean(dim=0)).pow(2).mean())
 
 
 REGRESSION = Regression()

@@ -1,8 +1,10 @@
 """The training loop, on its own thread, steerable while it runs.
 
-Commands (λ, lr, pause, resume, stop) are queued from any thread and applied between two
-optimizer steps, so the next epoch event shows them. Events go to one callback, called on the
-trainer's thread; the trainer never waits for whoever consumes them.
+Commands (λ, lr, pause, resume, a one-epoch step while paused, the pace, stop) are queued
+from any thread and applied between two optimizer steps, so the next epoch event shows them.
+The pace caps epochs per second, for a person to watch; it never changes what is trained.
+Events go to one callback, called on the trainer's thread; the trainer never waits for whoever
+consumes them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import torch
 
-from engine.config import ConfigError, RunConfig, check_lam, check_lr
+from engine.config import ConfigError, RunConfig, check_lam, check_lr, check_pace
 from engine.data import Dataset, load_dataset, true_parameters
 from engine.device import resolve_device
 from engine.diagnosis import divergence_cause
@@ -75,6 +77,7 @@ class Trainer(Job[Event, Finished]):
         *,
         dataset: Dataset | None = None,
         stats_interval_s: float = STATS_INTERVAL_S,
+        pace: float | None = None,
     ) -> None:
         self.config = config.resolved()
         device = resolve_device(self.config.device)
@@ -104,6 +107,8 @@ class Trainer(Job[Event, Finished]):
         self._commands: list[tuple[str, Any]] = []
         self._wake = threading.Event()  # set whenever a command is queued
         self._paused = False
+        self._pace = check_pace(pace)  # the most epochs/s; None: as fast as it can
+        self._pause_before: int | None = None  # one-epoch step: pause again at this epoch
         self._recorder: RunRecorder | None = None
         self._diverged: tuple[str, str] | None = None
         super().__init__(
@@ -129,6 +134,14 @@ class Trainer(Job[Event, Finished]):
 
     def resume(self) -> None:
         self._queue("resume", None)
+
+    def step_epoch(self) -> None:
+        """While paused: train to the end of the epoch under way, then pause again."""
+        self._queue("step", None)
+
+    def set_pace(self, pace: float | None) -> None:
+        """Train at most `pace` epochs per second from now on (None: as fast as it can)."""
+        self._queue("pace", check_pace(pace))
 
     def stop(self) -> None:
         super().stop()
@@ -158,6 +171,7 @@ class Trainer(Job[Event, Finished]):
 
     def _train(self) -> tuple[str, str]:
         self._t0, self._paused_s, self._last_stats = time.perf_counter(), 0.0, float("-inf")
+        self._epoch_due = 0.0  # when the next epoch may start, at the pace
         self._pending: _EpochEnd | None = None
         self._partial_steps = 0
         if self.run_dir is not None:
@@ -201,6 +215,8 @@ class Trainer(Job[Event, Finished]):
             data_loss = task.loss(model(xb), yb)
             if self._pending is not None and (diverged := self._report(data_loss.detach())):
                 return diverged
+            if step == 0:
+                self._epoch_starts(epoch)
             if self._wake.is_set():
                 self._service_commands()
             if self._stop.is_set():
@@ -223,6 +239,22 @@ class Trainer(Job[Event, Finished]):
         else:
             return None  # reported by the next step's forward pass, or _report_last_epoch
         return self._report(train)
+
+    def _epoch_starts(self, epoch: int) -> None:
+        """Before an epoch's first step: pause here after a one-epoch step, and wait for the
+        pace (answering commands meanwhile; the wait counts as training time, so epochs/s
+        shows the pace)."""
+        if epoch == self._pause_before:
+            self._pause_before = None
+            self._queue("pause", None)
+        while self._pace is not None and not self._stop.is_set() and not self._paused:
+            remaining = self._epoch_due - time.perf_counter()
+            if remaining <= 0:
+                break
+            if self._wake.wait(remaining):
+                self._service_commands()
+        if self._pace is not None:
+            self._epoch_due = time.perf_counter() + 1 / self._pace
 
     def _report_last_epoch(self) -> None:
         if self._pending is not None:
@@ -319,6 +351,11 @@ class Trainer(Job[Event, Finished]):
                     self._paused = True
                 elif name == "resume":
                     self._paused = False
+                elif name == "step" and self._paused:  # not held back by the pace
+                    self._paused, self._pause_before = False, self.epoch + 2
+                    self._epoch_due = 0.0
+                elif name == "pace":
+                    self._pace, self._epoch_due = value, 0.0
             if self._paused != was_paused:
                 was_paused = self._paused
                 if self._paused:
@@ -351,6 +388,8 @@ class Trainer(Job[Event, Finished]):
             n_test=self.dataset.n_test,
             feature_names=tuple(self.dataset.feature_names),
             true_weights=true_parameters(self.config, self.dataset),
+            baseline_test_loss=self.task.baseline_test_loss(self.dataset),
+            test_target_variance=self.task.test_target_variance(self.dataset),
         )
 
     def _weights(self) -> TensorWeights:

@@ -19,7 +19,7 @@ from engine.cli.sweep import sweep_parser
 from engine.config import CSV_DEFAULTS, CSV_TEST_FRACTION, PRESET_DEFAULTS, RunConfig
 from support.engine import ROOT, WDTUI, call_wdtui
 from tui.cli import main
-from tui.launch import explorer_parser
+from tui.launch import EXPLORER_EPOCHS, explorer_parser
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -546,6 +546,9 @@ def test_every_option_says_what_it_does_and_its_default(capsys, command: str) ->
     for flag, setting in settings.items():
         if flag not in shown:
             assert command == "wdtui sweep" and flag == "--lam"
+            continue
+        if command == "wdtui" and flag == "--epochs":  # the explorer's own: one long run
+            assert f"(default: {EXPLORER_EPOCHS:,}," in shown[flag]
             continue
         for preset, defaults in PRESET_DEFAULTS.items():
             assert f"{preset} {getattr(defaults, setting):g}" in shown[flag], (flag, preset)

@@ -32,6 +32,7 @@ from support.tui import (
     wait_for_thread_end,
 )
 from tui.app import WeightDecayApp, live_trainer_threads
+from tui.palette_commands import screen_commands
 from tui.screens.help_screen import HelpScreen
 from tui.state.live_run import MAX_OVERLAYS
 from tui.widgets.controls import Controls
@@ -387,8 +388,8 @@ async def test_every_action_is_in_the_command_palette() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await running(pilot)
-        titles = " ".join(c.title for c in app.get_system_commands(app.screen))
-        for action in ("Pause", "Stop", "Restart", "New run", "Log y", "Help", "λ×10", "lr÷2"):
+        titles = " ".join(c.title for c in screen_commands(app.screen))
+        for action in ("Pause", "Stop", "Restart", "New", "Linear y", "Help", "λ↑", "lr÷2"):
             assert action in titles, action
 
 
@@ -543,11 +544,12 @@ async def test_csv_weights_say_they_are_standardized_and_have_no_true_column(tmp
         values = app.query_one("#values", DataTable)
         assert values.display
         assert value_columns(app) == ["weight", "value", "optimum"]
-        assert "per standardized feature" in str(values.border_subtitle)
+        # On the stats table: the values table's subtitle says how near the optimum it is.
+        assert "per standardized feature" in str(app.query_one("#stats", DataTable).border_subtitle)
         assert str(values.get_row("weight:0")[0]) == "w·rooms"
     app = make_app(preset="line", epochs=20)  # a preset: its true weights, on its own scale
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, app.explorer.settled, "the run to finish and settle")
         assert value_columns(app) == ["weight", "value", "optimum", "true"]
-        assert not app.query_one("#values", DataTable).border_subtitle
+        assert "standardized" not in str(app.query_one("#values", DataTable).border_subtitle)
         assert not app.query_one("#stats", DataTable).border_subtitle

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 
 from support.tui import make_app, send, sync, wait_for
 from tui.app import WeightDecayApp
+from tui.screens.explorer import ExplorerScreen
 from tui.screens.help_screen import HelpScreen
 
 
@@ -58,3 +60,23 @@ async def test_help_names_tab_equals_and_the_sweep_views_apply_key() -> None:
         assert "`+` (or `=`)" in text
         assert "| `a` (sweep view) | apply the best λ to the live run" in text
         assert "refused for results of other settings" in text
+
+
+@sync
+async def test_help_lists_every_key_of_the_explorer() -> None:
+    """Issue 10: l, L, c and Tab were in no list; the pace keys are new. Every key the explorer
+    declares (but Escape, which leaves a field) is in the help's table, as the Footer shows it."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_help(pilot, app)
+        text = app.screen.query_one("#help-body Markdown").source  # type: ignore[attr-defined]
+        rows = [line for line in text.splitlines() if line.startswith("| `")]
+        keys_column = " ".join(row.split(" | ")[0] for row in rows)
+        declared = [b for b in ExplorerScreen.BINDINGS if isinstance(b, Binding) and b.show]
+        assert len(declared) == 20
+        for binding in declared:
+            shown = app.get_key_display(binding)
+            assert f"`{shown}`".lower() in keys_column.lower(), shown
+        for row in ("| `[` / `]` | slower / faster", "| `.` | while paused: train one more epoch"):
+            assert row in text
+        assert "| `y` | linear / log y axis" in text

@@ -44,6 +44,11 @@ def test_main_screen(snap_compare) -> None:
     assert snap_compare(highdim_app(), terminal_size=SIZE, run_before=overfit_then_regularize)
 
 
+def test_main_screen_at_80x24(snap_compare) -> None:
+    """The same comparison on a small terminal: test and train in panels of their own."""
+    assert snap_compare(highdim_app(), terminal_size=(80, 24), run_before=overfit_then_regularize)
+
+
 def test_main_screen_small_linear_model(snap_compare) -> None:
     app = WeightDecayApp(RunConfig(preset="poly", epochs=50, seed=0, save=False))
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)

@@ -3,11 +3,13 @@ lifecycle, the λ steps, which settings a sweep's results belong to."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine.config import ConfigError, RunConfig, next_run_config
@@ -29,6 +31,7 @@ from tui.state.redraw import (
     UiCpuMeter,
 )
 from tui.state.run_state import Mark, RunState
+from tui.state.series import MinMaxSeries
 from tui.state.sweep_settings import (
     NOT_SETTINGS,
     PARTS,
@@ -235,6 +238,41 @@ def test_a_runs_state_follows_its_events() -> None:
     run.apply(StateChanged("running"))  # too late: the run has ended
     assert run.status == "stopped"
     assert run.version == 6
+
+
+def test_a_runs_state_keeps_its_baseline_and_reads_r2_from_the_newest_test_loss() -> None:
+    run = RunState(1, RunConfig(preset="highdim", save=False).resolved())
+    run.apply(replace(STARTED, baseline_test_loss=0.0193, test_target_variance=0.0192))
+    assert (run.baseline_test_loss, run.test_target_variance, run.r_squared) == (
+        0.0193,
+        0.0192,
+        None,
+    )
+    run.apply(Epoch(1, 0.1, 0.0177, 0.0, 0.1, 1.0, 3.0, 0.003, 0.01))
+    assert run.r_squared == pytest.approx(1 - 0.0177 / 0.0192)
+    run.apply(Epoch(2, 0.1, math.inf, 0.0, 0.1, 1.0, 3.0, 0.003, 0.02))
+    assert run.r_squared is None  # a diverged test loss has no R²
+    # Without a test split: no baseline, no R².
+    plain = RunState(2, RunConfig(preset="line", save=False).resolved())
+    plain.apply(replace(STARTED, n_test=0))
+    plain.apply(epoch(1))
+    assert (plain.baseline_test_loss, plain.r_squared) == (None, None)
+
+
+@pytest.mark.parametrize("n", [1000, 12_345])
+@pytest.mark.parametrize("end", [1, 7, 999, 4096, 12_344, 12_345, 20_000])
+def test_buckets_up_to_an_epoch_are_those_of_the_history_cut_there(n: int, end: int) -> None:
+    rng = np.random.default_rng(n + end)
+    values = rng.random(n)
+    values[rng.integers(0, n, 5)] = np.nan  # gaps
+    whole, cut = MinMaxSeries(), MinMaxSeries()
+    whole.extend(values)
+    whole.buckets(50)  # a pyramid built over the whole history first
+    cut.extend(values[:end])
+    for count in (3, 50, 400):
+        mine, theirs = whole.buckets(count, end), cut.buckets(count)
+        for a, b in zip(mine, theirs, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 # ----- the runs' lifecycle --------------------------------------------------------------------
@@ -463,11 +501,11 @@ def test_another_csv_target_is_another_sweep(tmp_path: Path) -> None:
 
 
 def test_highdim_then_poly_from_the_controls_differs_in_problem_lr_and_epochs() -> None:
-    # What the explorer's restart makes of "preset: poly" after a highdim run (epochs unchanged
-    # in the field: poly brings its own, as it brings its own λ, lr and batch size).
+    # What the explorer's restart makes of "preset: poly" after a highdim run (epochs not
+    # chosen: poly brings its own, as it brings its own λ, lr and batch size).
     results = highdim(lam=3.16228)
     poly = next_run_config(
-        results, results, reg="l2", optimizer="sgd", preset="poly", epochs=200, lam=3.0, lr=0.003
+        results, results, reg="l2", optimizer="sgd", preset="poly", lam=3.0, lr=0.003
     )
     assert changed_fields(results, poly) == ["preset", "lr", "epochs"]
     change = settings_change(results, poly)

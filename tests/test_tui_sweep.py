@@ -24,7 +24,15 @@ from engine.sweep.runner import Sweep
 from support.tui import LONG, SIZE, live_threads, shown_text, squash, sync, title_of, wait_for
 from tui.screens.sweep_screen import SweepScreen
 from tui.state.sweep_state import SweepState
-from tui.widgets.sweep_charts import clip, lam_positions
+from tui.widgets.sweep_charts import (
+    BASELINE_LABEL,
+    ValidationChart,
+    clip,
+    curve_legend,
+    lam_positions,
+    norm_legend,
+    path_legend,
+)
 from tui.widgets.sweep_input import DEFAULT_TEXT, parse_sweep_lams
 from tui.widgets.sweep_text import readout_text, warning_text
 from tui.widgets.ticks import pow10_ticks
@@ -445,10 +453,103 @@ def test_nan_free_readout_for_a_diverging_member() -> None:
         )
     )
     assert state.diverged() == [1.0] and state.best_lam() == 0.0
-    assert math.isnan(state.norm[1])
+    assert math.isnan(state.sq_norm[1])
 
 
-# ----- the snapshot ----------------------------------------------------------------------------
+def test_legends_break_between_entries_and_the_path_legend_fits_two_lines() -> None:
+    state = SweepState([0.0, 1.0], 3)
+    state.test, state.baseline_test_loss = [1.0, 1.5], 2.0
+    assert curve_legend(state).plain == "━ train ━ test ━ predict mean"
+    assert curve_legend(state, 22).plain == "━ train ━ test\n━ predict mean"
+    assert norm_legend(state, 22).plain == "━ ‖w‖²"
+    state.ridge_sq_norm = [1.0, 0.5]
+    assert norm_legend(state, 22).plain == "━ ‖w‖² ━ ridge optimum"
+    state.path_labels = [f"w[x^{i}]" for i in range(1, 21)]
+    state.ridge_path = [[0.0] * 20, [0.0] * 20]
+    wide = path_legend(state, 116).plain
+    assert wide.startswith("━ w[x^1] ━ w[x^2] ━ w[x^3] ━ w[x^4] ━ w[x^5] ━ w[x^6] … (20 weights)")
+    assert wide.endswith("dim: ridge optimum (closed form)") and wide.count("\n") <= 1
+    # 30 columns: one name, the count, and the short tail fill two lines.
+    assert path_legend(state, 30).plain == "━ w[x^1] … (20 weights)\ndim: ridge optimum"
+    # Never fewer than one name, on a third line if need be.
+    assert path_legend(state, 22).plain == "━ w[x^1]\n… (20 weights)\ndim: ridge optimum"
+
+
+def baseline_of(sweep: Sweep) -> float:
+    """The test loss of predicting the training targets' mean, from the sweep's own data."""
+    data = sweep.dataset
+    assert data.y_test is not None
+    mean = float(data.y_train.double().mean())
+    return float(((data.y_test.double() - mean) ** 2).mean())
+
+
+@sync
+async def test_the_validation_curve_draws_the_test_loss_of_predicting_the_mean() -> None:
+    async with Host(line_config(epochs=100)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        assert screen.sweep is not None and screen.state is not None
+        assert screen.state.baseline_test_loss == pytest.approx(baseline_of(screen.sweep))
+        drawn = squash(screen.query_one("#curve", ValidationChart).render().plain)  # type: ignore[union-attr]
+        assert squash(BASELINE_LABEL) in drawn  # the line's label, on the chart
+        assert shown_text(screen, "#curve-legend") == squash("━ train ━ test ━ predict mean")
+    # Without a test split there is no test loss to compare: no line, no legend entry.
+    async with Host(line_config(epochs=20, test_fraction=0.0)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        assert screen.state is not None and screen.state.baseline_test_loss is None
+        drawn = squash(screen.query_one("#curve", ValidationChart).render().plain)  # type: ignore[union-attr]
+        assert squash(BASELINE_LABEL) not in drawn
+        assert shown_text(screen, "#curve-legend") == squash("━ train")
+
+
+def poly_config(**overrides: object) -> RunConfig:
+    return line_config(preset="poly", epochs=400, **overrides)
+
+
+@sync
+async def test_at_80x24_the_charts_fill_the_width_and_every_line_is_whole() -> None:
+    # poly: a path of 20 weights (three charts in a row), λ = 100 diverges and is warned about.
+    async with Host(poly_config()).run_test(size=(80, 24)) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        boxes = [screen.query_one(f"#{name}") for name in ("curve-box", "norm-box", "path-box")]
+        assert [box.region.y for box in boxes] == [boxes[0].region.y] * 3  # one row
+        assert sum(box.region.width for box in boxes) == 80
+        legends = {
+            "#curve-legend": "━ train ━ test ━ predict mean",
+            "#norm-legend": "━ ‖w‖² ━ ridge optimum",
+            "#path-legend": "━ w[x^1/1!] … (20 weights) dim: ridge optimum",
+        }
+        for selector, words in legends.items():
+            await wait_for(
+                pilot, lambda s=selector, w=words: shown_text(screen, s) == squash(w), selector
+            )
+        state = screen.state
+        assert state is not None
+        readout = shown_text(screen, "#sweep-readout")
+        assert readout == squash(readout_text(state).plain)
+        assert squash(f"‖w‖² {state.sq_norm[0]:.4g}  a: apply it to the live run") in readout
+        assert readout.endswith(squash("diverged (not plotted): λ 100"))
+        assert shown_text(screen, "#sweep-warning") == squash(
+            "⚠ λ 100 has lr·2λ ≥ 1: the decay step alone takes w to 0 or past it"
+        )
+    # highdim: 200 weights, no path: the two charts share the whole width.
+    async with Host(line_config(preset="highdim", epochs=50)).run_test(size=(80, 24)) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        curve, norm = screen.query_one("#curve-box"), screen.query_one("#norm-box")
+        assert not screen.query_one("#path-box").display
+        assert curve.region.width + norm.region.width == 80 and curve.region.y == norm.region.y
+        assert str(curve.border_title) == "validation curve: loss vs λ"
+        assert str(norm.border_title) == "‖w‖² vs λ"
+
+
+# ----- the snapshots ---------------------------------------------------------------------------
 
 
 async def sweep_to_the_end(pilot: Pilot) -> None:
@@ -462,3 +563,8 @@ def test_sweep_view_after_a_line_sweep(snap_compare) -> None:
     # 500 epochs: every member has converged, and the test loss has its minimum inside the grid.
     app = Host(line_config(epochs=500))
     assert snap_compare(app, terminal_size=SIZE, run_before=sweep_to_the_end)
+
+
+def test_sweep_view_at_80x24(snap_compare) -> None:
+    # poly: three charts in a row, each legend whole, the readout and the warning line in full.
+    assert snap_compare(Host(poly_config()), terminal_size=(80, 24), run_before=sweep_to_the_end)

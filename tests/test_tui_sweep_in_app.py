@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from textual.app import App
-from textual.widgets import Input, Select
+import pytest
+from textual.command import CommandPalette
+from textual.widgets import DataTable, Input, Select
 
 from support.tui import (
     SIZE,
     keys,
     live_threads,
     make_app,
+    notices,
     open_sweep_view,
     running,
     send,
@@ -23,11 +25,8 @@ from support.tui import (
     title_of,
     wait_for,
 )
+from tui.screens.explorer import RESTART_KEYS
 from tui.screens.sweep_screen import SweepScreen
-
-
-def notices(app: App[object]) -> list[str]:
-    return [str(notification.message) for notification in app._notifications]
 
 
 @sync
@@ -81,7 +80,7 @@ async def test_a_after_the_run_has_ended_sets_lambda_for_the_next_run_and_says_s
         await wait_for(pilot, lambda: not isinstance(app.screen, SweepScreen), "the view to close")
         await wait_for(pilot, lambda: live.lam == best, "λ to be set")
         said = notices(app)
-        assert f"λ = {best:g}, the sweep's best, set for the next run (r restarts)" in said
+        assert f"λ = {best:g}, the sweep's best, is set for the next run ({RESTART_KEYS})" in said
         assert not any("live run" in notice for notice in said)
         assert live.current is run and run.status == "completed"  # no run was started
         await keys(pilot, "r")
@@ -137,7 +136,8 @@ async def test_a_highdim_sweep_is_stale_after_a_restart_on_poly_and_a_refuses_it
         assert await open_sweep_view(pilot, app) is screen
         await wait_for(pilot, lambda: shown_text(screen, "#sweep-stale") != "", "the stale line")
         assert title_of(screen).startswith("stale λ sweep · highdim · linear · sgd + l2 ")
-        then, now = "highdim · lr 0.003 · 30 epochs", "poly · lr 0.01 · 400 epochs"
+        # The run length is the explorer's, kept across presets: only these differ.
+        then, now = "highdim · lr 0.003", "poly · lr 0.01"
         assert shown_text(screen, "#sweep-stale") == squash(
             f"⚠ stale: these results are for {then}; the live run now has {now}. "
             "Enter sweeps the live run's settings."
@@ -214,3 +214,78 @@ async def test_a_sweep_running_when_the_lr_changes_says_it_trains_for_the_old_se
         await open_sweep_view(pilot, app)
         assert shown_text(screen, "#sweep-stale") == ""
         assert title_of(screen).startswith("λ sweep · highdim ")
+
+
+@sync
+async def test_resizing_while_the_sweep_view_is_open_lays_the_explorer_out_on_return() -> None:
+    """The explorer lays itself out for the terminal's width (-narrow below 110 columns). A
+    screen gets no Resize while an opaque one hides it: here the command palette over the
+    sweep view over the explorer. It catches up when it shows again."""
+    app = make_app(preset="line")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await running(pilot)
+        explorer = app.explorer
+        assert explorer.has_class("-narrow")
+        screen = await open_sweep_view(pilot, app)
+        await wait_for(pilot, lambda: screen.has_class("-narrow"), "the narrow sweep view")
+        await keys(pilot, "ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.resize_terminal(160, 40)
+        await wait_for(pilot, lambda: not screen.has_class("-narrow"), "the wide sweep view")
+        assert explorer.has_class("-narrow")  # hidden: not told
+        await keys(pilot, "escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the sweep view")
+        await keys(pilot, "escape")
+        await wait_for(pilot, lambda: app.screen is explorer, "the main screen")
+        await wait_for(pilot, lambda: not explorer.has_class("-narrow"), "the wide layout")
+        assert app.query_one("#controls").region.width > 27  # the wide column, not -narrow's
+        # And back to 80 columns with the palette over the sweep view: narrow on return.
+        await open_sweep_view(pilot, app)
+        await keys(pilot, "ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: screen.has_class("-narrow"), "the narrow sweep view")
+        await keys(pilot, "escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the sweep view")
+        await keys(pilot, "escape")
+        await wait_for(pilot, lambda: explorer.has_class("-narrow"), "the narrow layout")
+
+
+def readout_sq_norm(text: str) -> str:
+    """The number after '‖w‖²' in a line of text."""
+    return text.split("‖w‖²", 1)[1].split()[0]
+
+
+@sync
+async def test_the_sweep_reports_the_same_sq_norm_as_the_main_view() -> None:
+    """‖w‖² everywhere: the sweep's member for the live run's λ, trained with its settings,
+    reads the same Σ‖w‖² as the main view's readout (and the per-parameter ‖w‖ squared)."""
+    app = make_app(preset="line", lam=0.1, epochs=200)
+    live = app.explorer.live
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, app.explorer.settled, "the run to finish")
+        run = live.current
+        assert run is not None and run.last is not None
+        main = str(app.query_one("#readout").render())
+        shown = readout_sq_norm(main)
+        assert shown == f"{run.last.weight_sq_norm:.4g}"
+        stats = app.query_one("#stats", DataTable)
+        weight_norm = float(str(stats.get_cell("weight", "‖w‖")))
+        assert weight_norm**2 == pytest.approx(run.last.weight_sq_norm, rel=1e-3)
+
+        screen = await open_sweep_view(pilot, app)
+        field = screen.query_one("#lams", Input)
+        field.focus()
+        send(app, "end", *["backspace"] * len(field.value))
+        await wait_for(pilot, lambda: field.value == "", "the λ field to be cleared")
+        send(app, *"0.1")
+        await wait_for(pilot, lambda: field.value == "0.1", "the λ list")
+        await keys(pilot, "enter")
+        await wait_for(pilot, lambda: screen.sweep is not None, "the sweep to start")
+        await wait_for(pilot, screen.settled, "the sweep to finish", timeout=60)
+        state = screen.state
+        assert state is not None and state.best_lam() == 0.1  # the one member
+        assert readout_sq_norm(str(screen.query_one("#sweep-readout").render())) == shown
+        assert squash(f"‖w‖² {shown}") in shown_text(screen, "#sweep-readout")
+        assert str(screen.query_one("#norm-box").border_title) == "‖w‖² vs λ"
+        assert shown_text(screen, "#norm-legend").startswith(squash("━ ‖w‖²"))

@@ -1,4 +1,5 @@
-"""Unit tests of the explorer's pure parts: the min/max history, tick labels, formatting."""
+"""Unit tests of the explorer's pure parts: the min/max history, tick labels, formatting, the
+weight tables' numbers and how far the trained weights are from the ridge optimum."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import sys
 import numpy as np
 import pytest
 
+from tui.state.optimum_gap import CONVERGED_BELOW, optimum_gap
 from tui.state.series import MinMaxSeries
 from tui.widgets.ticks import epoch_label, epoch_ticks, log_ticks
+from tui.widgets.weight_table import NUMBER_WIDTH, gap_text, num
 
 
 @pytest.mark.parametrize("n", [1, 7, 100, 1000, 12_345, 300_001])
@@ -74,3 +77,61 @@ def test_the_app_paints_before_torch_is_imported() -> None:
     first paint, so `wdtui` shows its screen at once."""
     code = "import sys, tui.app, tui.launch; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# ----- the weight tables' numbers and the optimum gap ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (3.5181140382, "3.518"),
+        (-0.02843, "-0.02843"),
+        (-0.0008891, "-8.89e-4"),  # exponent form keeps 3 digits where plain keeps 2
+        (3.553e6, "3.553e6"),
+        (-1.051e8, "-1.051e8"),
+        (1.983e11, "1.983e11"),
+        (-1.234e-15, "-1.2e-15"),
+        (0.0, "0"),
+        (math.inf, "inf"),
+        (None, ""),
+    ],
+)
+def test_table_numbers_fit_their_columns_with_the_most_digits_that_fit(
+    value: float | None, text: str
+) -> None:
+    assert num(value) == text
+    assert len(num(value)) <= NUMBER_WIDTH
+
+
+def test_every_number_fits_the_column_width() -> None:
+    rng = np.random.default_rng(0)
+    for value in rng.standard_normal(2000) * 10.0 ** rng.integers(-300, 300, 2000):
+        shown = num(float(value))
+        assert len(shown) <= NUMBER_WIDTH
+        assert float(shown) == pytest.approx(float(value), rel=0.06)  # at least 1–2 digits
+
+
+def test_the_optimum_gap_is_the_relative_distance_over_every_entry() -> None:
+    trained = {"weight:0": 1.0, "weight:1": 2.0, "bias:0": 0.5}
+    optimum = {"weight:0": 1.5, "weight:1": 2.0, "bias:0": 0.0}
+    gap = optimum_gap(trained, optimum)
+    expected = np.linalg.norm([-0.5, 0.0, 0.5]) / np.linalg.norm([1.5, 2.0, 0.0])
+    assert gap is not None and gap.relative
+    assert gap.distance == pytest.approx(expected)
+    assert not gap.converged  # 0.28 ≥ CONVERGED_BELOW
+    near = {key: value * (1 + CONVERGED_BELOW / 2) for key, value in optimum.items()}
+    assert optimum_gap(near, optimum).converged  # type: ignore[union-attr]
+    assert optimum_gap({}, optimum) is None
+
+
+def test_a_zero_optimum_gives_the_absolute_distance_and_a_blown_up_run_is_not_converged() -> None:
+    gap = optimum_gap({"weight:0": 3.0, "bias:0": 4.0}, {"weight:0": 0.0, "bias:0": 0.0})
+    assert gap is not None and not gap.relative and gap.distance == 5.0
+    assert gap_text(gap).plain == "⚠ not converged: ‖w−w*‖ = 5"
+    huge = optimum_gap({"weight:0": 1e200, "bias:0": 1e200}, {"weight:0": 1.0, "bias:0": 1.0})
+    assert huge is not None and huge.distance == pytest.approx(1e200)  # no overflow to inf
+    for broken in (math.nan, math.inf):
+        bad = optimum_gap({"weight:0": broken}, {"weight:0": 1.0})
+        assert bad is not None and not bad.converged
+    assert gap_text(optimum_gap({"w:0": 1.0}, {"w:0": 1.0})).plain.startswith("converged: ")

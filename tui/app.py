@@ -30,9 +30,11 @@ from textual.screen import Screen
 from engine.config import RunConfig
 from tui.datasets import DatasetCache
 from tui.palette import Palette
+from tui.palette_commands import ScreenCommands
 from tui.screens.explorer import ExplorerScreen
 from tui.screens.help_screen import HelpScreen
 from tui.screens.sweep_screen import SweepScreen
+from tui.screenshot import save_screenshot, screenshot_name
 from tui.state.live_run import cannot_start
 
 if TYPE_CHECKING:  # torch-backed modules: loaded on a thread after the first paint
@@ -45,9 +47,8 @@ QUIT_NOTE = "stopping: saving the run… (q again: quit now, without waiting)"
 # these, so without a handler they would kill the app: no weights.pt, and the terminal left in
 # the alternate screen with mouse reporting on.
 QUIT_SIGNALS = ("SIGTERM", "SIGHUP")
-# The explorer's keys the palette leaves out: Textual's palette lists Quit itself, and leaving a
-# field is for the field's Escape.
-NOT_IN_PALETTE = ("app.quit", "leave_input")
+# What the palette's built-in commands say, where the explorer's differ from Textual's.
+QUIT_HELP = "Stop the run and the sweep, wait until they are saved, and quit"
 
 
 @dataclass
@@ -117,12 +118,14 @@ class WeightDecayApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, *, pace: float | None = None) -> None:
+        """`pace`: the most epochs per second the runs train at (None: as fast as they can);
+        the `wdtui` command starts at DEFAULT_PACE, tests at full speed."""
         super().__init__()
         self.initial_config = config.resolved()
         # Each dataset loads once (the first off the UI thread), then restarts reuse it.
         self.datasets = DatasetCache()
-        self.explorer = ExplorerScreen(self.initial_config, self.datasets)
+        self.explorer = ExplorerScreen(self.initial_config, self.datasets, pace=pace)
         self.add_mode("explorer", lambda: self.explorer)
         # Installed once, re-opened by `w`: its sweep keeps training while the explorer shows.
         self._sweep_screen: SweepScreen | None = None
@@ -148,16 +151,46 @@ class WeightDecayApp(App[int]):
 
     # ----- the command palette ----------------------------------------------------------------
 
+    # Textual's own commands (theme, keys, quit, screenshot), and the keys and settings of the
+    # screen the palette is opened from (tui/palette_commands.py).
+    COMMANDS = App.COMMANDS | {ScreenCommands}
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        explorer = self.explorer
-        for binding in explorer.BINDINGS:
-            if isinstance(binding, Binding) and binding.action not in NOT_IN_PALETTE:
+        for command in super().get_system_commands(screen):
+            if command.title == "Quit":  # ours saves the runs first
+                yield SystemCommand(command.title, QUIT_HELP, command.callback)
+            elif command.title == "Screenshot":  # ours is saved beside the runs
                 yield SystemCommand(
-                    f"{binding.description} ({binding.key_display or binding.key})",
-                    f"wdtui: {binding.tooltip or binding.description}",
-                    lambda action=binding.action: self.run_action(action, explorer),
+                    "Save screenshot",
+                    f"Save the screen as an SVG picture in {self._runs_dir()}/ (or, if that "
+                    "cannot be written, the current folder); a note says where",
+                    command.callback,
                 )
+            else:
+                yield command
+
+    def _runs_dir(self) -> str:
+        return str(self.initial_config.runs_dir).rstrip("/") or "/"
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Save an SVG of the screen in the runs folder (else the current one) and say where:
+        Textual's default, ~/Downloads, is often missing on a server. A failure is one line."""
+        try:
+            saved = save_screenshot(
+                self.export_screenshot(),
+                self._runs_dir() if path is None else path,
+                filename or screenshot_name(),
+            )
+        except OSError as exc:
+            self.notify(f"screenshot not saved: {exc}", severity="error", markup=False)
+            return None
+        self.notify(f"screenshot saved: {saved}", markup=False)
+        return str(saved)
 
     def action_command_palette(self) -> None:
         # Textual's palette, with its PageUp/PageDown crash worked around (tui/palette.py).

@@ -12,7 +12,15 @@ from engine.cli.options import (
     fail,
     parse_training_args,
 )
-from engine.config import ConfigError
+from engine.config import ConfigError, RunConfig, check_pace
+from tui.state.pace import DEFAULT_PACE
+
+# The explorer opens live: `highdim` (20 training rows, 200 features) at λ = 0 overfits in
+# front of the user (train loss falls 13 decades in 50 epochs, test stays flat) at 10 epochs/s,
+# and runs long enough (16 minutes at that pace) to raise λ and watch the test loss come
+# down. `wdtui run` keeps `line` and each preset's own epochs.
+EXPLORER_PRESET = "highdim"
+EXPLORER_EPOCHS = 10_000
 
 # `wdtui --help` opens with the three commands: the explorer's options are listed below it, and
 # `run` and `sweep` take the same ones (tui/cli.py sends them there).
@@ -29,13 +37,47 @@ def explorer_parser() -> argparse.ArgumentParser:
         description="A keyboard-driven explorer for weight decay. The options below set the "
         "first run; `wdtui run` and `wdtui sweep` take them too.",
     )
-    add_training_options(parser)
+    add_training_options(
+        parser,
+        default_preset=EXPLORER_PRESET,
+        default_epochs=f"{EXPLORER_EPOCHS:,}, long enough to watch and change",
+    )
+    parser.add_argument(
+        "--pace",
+        type=_pace,
+        default=DEFAULT_PACE,
+        metavar="N|max",
+        help="train at most N epochs per second, to watch it happen ([ and ] change it live); "
+        "max = as fast as it can (default: %(default)g)",
+    )
     return parser
 
 
-def launch(argv: list[str]) -> int:
+def _pace(text: str) -> float | None:
+    if text.strip().lower() == "max":
+        return None
+    try:
+        return check_pace(float(text))
+    except (ValueError, ConfigError):
+        raise argparse.ArgumentTypeError(
+            f"pace must be a number of epochs per second > 0, or max; got {text!r}"
+        ) from None
+
+
+def explorer_defaults(args: argparse.Namespace) -> None:
+    """The explorer's own problem (without a preset, a CSV or a saved config) and run length
+    (whatever the problem, unless --epochs or a saved config gives one)."""
+    if args.preset is None and args.data is None and args.saved_config is None:
+        args.preset = EXPLORER_PRESET
+    if args.epochs is None:
+        args.epochs = EXPLORER_EPOCHS
+
+
+def explorer_settings(argv: list[str]) -> tuple[RunConfig, float | None]:
+    """The first run's settings and the pace; bad options end here (one line, exit 2)."""
     parser = explorer_parser()
     args = parse_training_args(parser, argv)
+    explorer_defaults(args)
     try:
         config = config_from_args(args)
     except ConfigError as exc:
@@ -44,8 +86,13 @@ def launch(argv: list[str]) -> int:
     # file is checked when the data loads (torch is not imported yet), and shown in the app.
     if config.data is not None and not Path(config.data).is_file():
         fail(parser.prog, f"no such file: {config.data}")
+    return config, args.pace
+
+
+def launch(argv: list[str]) -> int:
+    config, pace = explorer_settings(argv)
     from tui.app import WeightDecayApp
 
-    app = WeightDecayApp(config)
+    app = WeightDecayApp(config, pace=pace)
     app.run()
     return app.return_code or 0

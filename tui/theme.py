@@ -14,6 +14,8 @@ NORM_COLOR: RGB = (190, 140, 255)
 RIDGE_COLOR: RGB = (130, 130, 130)
 BEST_COLOR: RGB = (90, 220, 120)
 MARK_COLOR: RGB = (150, 150, 150)  # a λ or lr change during a run
+# The test loss of predicting the training targets' mean: the line a model must beat.
+BASELINE_COLOR: RGB = (200, 200, 120)
 # Earlier runs: muted, distinct hues, so two or three overlays can still be told apart.
 OVERLAY_COLORS: tuple[RGB, ...] = (
     (120, 120, 170),

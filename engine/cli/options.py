@@ -70,8 +70,11 @@ def add_training_options(
     *,
     with_lam: bool = True,
     reg_modes: tuple[str, ...] = REG_MODES,
+    default_preset: str = DEFAULT_PRESET,
+    default_epochs: str | None = None,
 ) -> None:
-    """The options every command shares; each help says what it does and its default."""
+    """The options every command shares; each help says what it does and its default (the
+    explorer's own preset and epochs, when it gives them)."""
     parser.add_argument(
         "--config",
         metavar="config.json",
@@ -81,7 +84,7 @@ def add_training_options(
     data = parser.add_argument_group("data")
     # No default here: "not given" must differ from "line" (a --config's CSV, or --data).
     data.add_argument(
-        "--preset", choices=PRESETS, help=f"built-in problem (default: {DEFAULT_PRESET})"
+        "--preset", choices=PRESETS, help=f"built-in problem (default: {default_preset})"
     )
     data.add_argument(
         "--data",
@@ -156,7 +159,10 @@ def add_training_options(
         help="SGD momentum, in [0, 1) (default: %(default)s)",
     )
     optim.add_argument(
-        "--epochs", type=int, metavar="N", help=f"epochs to train (default: {by_problem('epochs')})"
+        "--epochs",
+        type=int,
+        metavar="N",
+        help=f"epochs to train (default: {default_epochs or by_problem('epochs')})",
     )
     optim.add_argument(
         "--batch-size",

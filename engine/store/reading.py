@@ -32,6 +32,7 @@ from engine.sweep.events import (
     SweepFinished,
     SweepStarted,
 )
+from engine.tasks import task_for
 
 
 def read_metrics(run_dir: str | Path, name: str = "metrics.csv") -> list[dict[str, float | None]]:
@@ -158,7 +159,7 @@ def _load_run(path: Path) -> SavedRun:
             penalized = {p.name for p in parameters if p.penalized}
             last = epochs[-1]
             epochs = (*epochs[:-1], _with_stats(last, parameter_stats(state.items(), penalized)))
-    dataset = _dataset_of(config)
+    dataset, task = _dataset_of(config), task_for(config)
     started = Started(
         config=record_settings(record),
         device=str(record.get("resolved_device", "")),
@@ -168,6 +169,8 @@ def _load_run(path: Path) -> SavedRun:
         n_test=int(record.get("n_test", 0)),
         feature_names=tuple(record.get("features", ())),
         true_weights=None if dataset is None else true_parameters(config, dataset),
+        baseline_test_loss=None if dataset is None else task.baseline_test_loss(dataset),
+        test_target_variance=None if dataset is None else task.test_target_variance(dataset),
     )
     return SavedRun(path, config, started, epochs, finished)
 
@@ -191,7 +194,7 @@ def _load_sweep(path: Path) -> SavedSweep:
     saved = _read_weights(path)
     stacked = saved.get("state_dict") if isinstance(saved, dict) else None
     single = None if stacked is None else {k: v[0] for k, v in stacked.items()}
-    dataset = _dataset_of(config)
+    dataset, task = _dataset_of(config), task_for(config)
     has_test = int(record.get("n_test", 0)) > 0
     started = SweepStarted(
         config=record_settings(record),
@@ -203,6 +206,7 @@ def _load_sweep(path: Path) -> SavedSweep:
         n_test=int(record.get("n_test", 0)),
         feature_names=tuple(record.get("features", ())),
         ridge=None if dataset is None else member_optima(config, dataset, lams_t),
+        baseline_test_loss=None if dataset is None else task.baseline_test_loss(dataset),
     )
     epochs = _sweep_epochs(path, lams_t)
     finished = None

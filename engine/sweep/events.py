@@ -58,6 +58,9 @@ class SweepStarted:
     # The closed-form ridge optimum of each member, keyed like its weights (linear models whose
     # objective's minimum is where training goes; None otherwise). In the order of `lams`.
     ridge: tuple[dict[str, Any], ...] | None = field(default=None, compare=False)
+    # The test loss of predicting the training targets' mean (engine/tasks.py), the line every
+    # member's test loss should beat; None without a test split (or a replay without its data).
+    baseline_test_loss: float | None = None
 
     @property
     def warnings(self) -> tuple[MemberWarning, ...]:

@@ -283,6 +283,7 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             n_test=self.dataset.n_test,
             feature_names=tuple(self.dataset.feature_names),
             ridge=member_optima(self.config, self.dataset, self.lams),
+            baseline_test_loss=self.task.baseline_test_loss(self.dataset),
         )
 
     def _run_label(self) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from textual import events
+from textual.app import App
 from textual.geometry import Region
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
@@ -185,3 +186,8 @@ def squash(text: str) -> str:
 def title_of(screen: SweepScreen) -> str:
     """The sweep view's title: the settings of the results it shows."""
     return str(screen.query_one("#sweep-top").border_title)
+
+
+def notices(app: App[object]) -> list[str]:
+    """The notifications shown so far, as text."""
+    return [str(notification.message) for notification in app._notifications]

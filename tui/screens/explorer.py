@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from engine.config import ConfigError, RunConfig, next_run_config
 from engine.events import Epoch, Event
@@ -30,14 +30,17 @@ from tui.datasets import DatasetCache
 from tui.inbox import EventInbox
 from tui.state.lam_steps import step_lam
 from tui.state.live_run import LiveRun, RunNotStarted, cannot_start
+from tui.state.pace import faster_pace, slower_pace
 from tui.state.redraw import REFRESH_HZ, RedrawSchedule
 from tui.widgets.controls import Controls
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.loss_chart import LossChart, legend_text
 from tui.widgets.readout import Readout
 from tui.widgets.status_line import StatusLine
 from tui.widgets.weight_table import WeightPanel
 
 FINISHING_NOTE = "the previous run is finishing its step: it stops and saves in the background"
+RESTART_KEYS = "r restarts, n starts a new run beside it"
 NARROW_BELOW = 110  # columns; narrower terminals (80×24 must still fit) get the -narrow layout
 
 
@@ -55,14 +58,40 @@ class ExplorerScreen(Screen[None]):
     AUTO_FOCUS = ""
 
     # The app's own keys (help, sweep, quit) are listed here too, for the Footer's order.
+    # KeyFooter shows these in this order, as many as fit whole: the nine up to q fit 80
+    # columns beside the palette key, the next four 120, all of them 200. Descriptions are
+    # short for that; each tooltip says what the key does, and is the command palette's help
+    # for it (and what the palette searches besides the description: lambda, decay, pace…).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "app.help", "Help", key_display="?"),
-        Binding("space", "pause", "Pause"),
-        Binding("plus,equals_sign", "lam_up", "λ×10", key_display="+"),
-        Binding("minus", "lam_down", "λ÷10", key_display="-"),
-        Binding("asterisk", "lr_up", "lr×2", key_display="*"),
-        Binding("slash", "lr_down", "lr÷2", key_display="/"),
-        Binding("y", "toggle_log", "Log y"),
+        Binding(
+            "question_mark",
+            "app.help",
+            "Help",
+            key_display="?",
+            tooltip="What λ means, the three modes, why wd uses 2λ, and every key",
+        ),
+        Binding(
+            "space",
+            "pause",
+            "Pause",
+            tooltip="Pause or resume the training run; while paused, . trains one epoch",
+        ),
+        Binding(
+            "plus,equals_sign",
+            "lam_up",
+            "λ↑",
+            key_display="+",
+            tooltip="Multiply λ (lambda, the weight decay strength) by 10, from the running "
+            "trainer's next step; λ = 0 becomes 1e-4",
+        ),
+        Binding(
+            "minus",
+            "lam_down",
+            "λ↓",
+            key_display="-",
+            tooltip="Divide λ (lambda, the weight decay strength) by 10, from the running "
+            "trainer's next step; below 1e-4 it becomes 0",
+        ),
         # Every run keeps its own folder: r and n both stop and save the current run first.
         Binding(
             "r",
@@ -74,12 +103,23 @@ class ExplorerScreen(Screen[None]):
         Binding(
             "n",
             "new_run",
-            "New run",
+            "New",
             tooltip="A new run with the controls' settings; the current run is stopped, saved "
             "in its own folder, and stays on the chart, dimmed",
         ),
-        Binding("s", "stop", "Stop"),
-        Binding("w", "app.sweep", "Sweep λ"),
+        Binding(
+            "s",
+            "stop",
+            "Stop",
+            tooltip="Stop the training run: its weights and metrics are saved as they are",
+        ),
+        Binding(
+            "w",
+            "app.sweep",
+            "Sweep",
+            tooltip="The sweep view: train a whole λ (lambda) grid at once and see which λ "
+            "generalises best",
+        ),
         Binding(
             "q",
             "app.quit",
@@ -87,16 +127,93 @@ class ExplorerScreen(Screen[None]):
             tooltip="Stop the run and the sweep, wait until they are saved, and quit "
             "(q again: quit at once)",
         ),
-        Binding("l", "edit('lam')", "Edit λ", show=False),
-        Binding("L", "edit('lr')", "Edit lr", show=False),
-        Binding("c", "clear_earlier", "Clear earlier runs", show=False),
+        Binding(
+            "l",
+            "edit('lam')",
+            "Edit λ",
+            tooltip="Type a λ (lambda, the weight decay strength): Enter applies it to the "
+            "running trainer, Escape leaves the field",
+        ),
+        # y is bound twice, each labelled with the axis it switches to; the screen's
+        # check_action keeps the one that applies (toggle_log ignores the axis: it toggles).
+        Binding(
+            "y",
+            "toggle_log('linear')",
+            "Linear y",
+            tooltip="Draw the loss chart on a linear y axis (it is on a log axis now)",
+        ),
+        Binding(
+            "y",
+            "toggle_log('log')",
+            "Log y",
+            tooltip="Draw the loss chart on a log y axis (it is on a linear axis now)",
+        ),
+        Binding(
+            "asterisk",
+            "lr_up",
+            "lr×2",
+            key_display="*",
+            tooltip="Double the learning rate, from the running trainer's next step",
+        ),
+        Binding(
+            "slash",
+            "lr_down",
+            "lr÷2",
+            key_display="/",
+            tooltip="Halve the learning rate, from the running trainer's next step",
+        ),
+        Binding(
+            "L",
+            "edit('lr')",
+            "Edit lr",
+            tooltip="Type a learning rate: Enter applies it to the running trainer, Escape "
+            "leaves the field",
+        ),
+        Binding(
+            "left_square_bracket",
+            "pace_down",
+            "Slower",
+            key_display="[",
+            tooltip="Lower the pace, the most epochs per second a run trains at, one step "
+            "(1, 3, 10, 30, … per second)",
+        ),
+        Binding(
+            "right_square_bracket",
+            "pace_up",
+            "Faster",
+            key_display="]",
+            tooltip="Raise the pace, the most epochs per second a run trains at, one step; "
+            "above 1000 per second, no cap: as fast as it can",
+        ),
+        Binding(
+            "full_stop",
+            "step_epoch",
+            "One epoch",
+            key_display=".",
+            tooltip="While paused: train one more epoch (step), then pause again",
+        ),
+        Binding(
+            "c",
+            "clear_earlier",
+            "Clear",
+            tooltip="Clear the earlier runs (dimmed) from the loss chart; their folders stay",
+        ),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Fields",
+            tooltip="Move between the λ and lr fields and the next run's settings in the "
+            "controls panel (mode, optimizer, preset, epochs, …); shift+tab goes back",
+        ),
         Binding("escape", "leave_input", "Leave field", show=False),
     ]
 
-    def __init__(self, config: RunConfig, datasets: DatasetCache) -> None:
+    def __init__(
+        self, config: RunConfig, datasets: DatasetCache, *, pace: float | None = None
+    ) -> None:
         super().__init__()
         self.inbox: EventInbox[Event] = EventInbox(self._wake, quiet=Epoch)
-        self.live = LiveRun(config, datasets, self.inbox)
+        self.live = LiveRun(config, datasets, self.inbox, pace=pace)
         self.log_y = True
         self.schedule = RedrawSchedule()
         self._note = ""
@@ -120,7 +237,7 @@ class ExplorerScreen(Screen[None]):
                 yield Readout(id="readout")
         yield WeightPanel(id="weights")
         yield StatusLine(id="status")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # Kept, not queried on every tick.
@@ -137,6 +254,10 @@ class ExplorerScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < NARROW_BELOW, "-narrow")
 
+    def on_screen_resume(self) -> None:
+        # A screen under another (the sweep view, the help) gets no Resize: catch up on return.
+        self.set_class(self.app.size.width < NARROW_BELOW, "-narrow")
+
     # ----- what the app tells it --------------------------------------------------------------
 
     def engine_loaded(self, error: str) -> None:
@@ -151,21 +272,12 @@ class ExplorerScreen(Screen[None]):
         """A line under the status (an error, the quitting note); "" clears it."""
         self._note = text
         if self.is_mounted:
-            self._status.show(self.live.current, None, text)
+            self._status.show(self.live.current, None, text, pace=self.live.pace)
 
     def apply_sweep_lam(self, lam: float) -> None:
         """The sweep's best λ, for the live run (or, the run over, for the next)."""
-        live = self.live.active
-        if not self._apply("lam", lam):
-            return
-        # markup=False: notifications parse markup by default; these hold only numbers, but
-        # nothing shown here should depend on that.
-        if live:
-            self.notify(f"λ = {lam:g}, the sweep's best, applied to the live run", markup=False)
-        else:
-            self.notify(
-                f"λ = {lam:g}, the sweep's best, set for the next run (r restarts)", markup=False
-            )
+        if self._apply("lam", lam, "the sweep's best") and self.live.active:
+            self._tell(f"λ = {lam:g}, the sweep's best, applied to the live run")
 
     def settled(self) -> bool:
         """The run has finished and every widget shows its final state (tests, snapshots)."""
@@ -189,10 +301,9 @@ class ExplorerScreen(Screen[None]):
             return
         live = self.live
         self.set_note(FINISHING_NOTE if live.finishing else "")
-        self._controls.show_running(live.lam, live.lr)
-        if live.current is not None:
-            self._controls.set_epochs(live.current.total_epochs)
         config = live.base  # the new run's, resolved
+        self._controls.show_running(live.lam, live.lr)
+        self._controls.show_config(config)  # the panel compares with the run now training
         self._weights.setup(
             live.parameters,
             live.feature_names,
@@ -206,26 +317,26 @@ class ExplorerScreen(Screen[None]):
         self._redraw()
 
     def _next_config(self) -> RunConfig | None:
-        """The config for a restart / new run: the controls' settings and the chosen λ/lr."""
-        mode, optimizer, preset, epochs = self._controls.restart_settings()
-        if epochs is None:
-            self.set_note("epochs is not a valid number: fix it to restart")
+        """The config for a restart / new run: the controls' settings and the λ/lr in use;
+        None, said in one line, while a field is invalid (the current run goes on)."""
+        settings = self._controls.next_settings()
+        if settings.refusal:
+            self.set_note(settings.refusal)
             return None
         live = self.live
         try:
-            return next_run_config(
+            config = next_run_config(
                 live.base,
                 live.initial,
-                reg=mode,
-                optimizer=optimizer,
-                preset=preset,
-                epochs=epochs,
+                preset=settings.preset,
                 lam=live.lam,
                 lr=live.lr,
+                **settings.chosen,
             )
         except ConfigError as exc:
             self.set_note(cannot_start(exc))
             return None
+        return config
 
     # ----- rendering, on a timer --------------------------------------------------------------
 
@@ -240,7 +351,9 @@ class ExplorerScreen(Screen[None]):
     def _redraw(self) -> None:
         run = self.live.current
         rate = run.epochs_per_second() if run is not None else None
-        self._status.show(run, rate, self._note, loading=not self._engine_ready)
+        self._status.show(
+            run, rate, self._note, loading=not self._engine_ready, pace=self.live.pace
+        )
         if run is None:
             return
         now = time.monotonic()
@@ -270,17 +383,38 @@ class ExplorerScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Quitting closes the runs: then only quitting (at once, the app's q) is left to do.
-        return not self.live.closed
+        if self.live.closed:
+            return False
+        if action == "toggle_log" and parameters:
+            # y's two bindings: the one that switches to the other axis is the live one.
+            return parameters[0] == ("linear" if self.log_y else "log")
+        return True
 
-    def _apply(self, which: Literal["lam", "lr"], value: float) -> bool:
+    def _apply(self, which: Literal["lam", "lr"], value: float, source: str = "") -> bool:
         """Use λ or lr = `value` from now on; an invalid one is shown beside its field and
-        changes nothing."""
+        changes nothing. `source` names where the value came from, in what is said."""
         try:
             self.live.use(which, value)
         except ConfigError as exc:
             self._controls.show_error(which, f"{exc} (not applied)")
             return False
         self._controls.show_running(self.live.lam, self.live.lr)
+        if not self.live.active:  # nothing trains: say where the value went
+            name = "λ" if which == "lam" else "lr"
+            value = self.live.lam if which == "lam" else self.live.lr
+            origin = f", {source}," if source else ""
+            self._tell(f"{name} = {value:g}{origin} is set for the next run ({RESTART_KEYS})")
+        return True
+
+    def _tell(self, text: str) -> None:
+        # markup=False: these quote numbers only, but nothing shown here should depend on that.
+        self.notify(text, markup=False, timeout=4)
+
+    def _ended(self) -> bool:
+        """No run trains (it ended, or none started): said once, for a key that needs one."""
+        if self.live.active:
+            return False
+        self._tell(f"the run has ended: {RESTART_KEYS}" if self.live.current else "no run yet")
         return True
 
     @on(Controls.ValueSubmitted)
@@ -303,10 +437,28 @@ class ExplorerScreen(Screen[None]):
         self._apply("lr", self.live.lr / 2)
 
     def action_pause(self) -> None:
-        self.live.toggle_pause()
+        if not self._ended():
+            self.live.toggle_pause()
 
     def action_stop(self) -> None:
-        self.live.stop()
+        if not self._ended():
+            self.live.stop()
+
+    def action_pace_up(self) -> None:
+        self.live.set_pace(faster_pace(self.live.pace))
+        self._redraw()
+
+    def action_pace_down(self) -> None:
+        self.live.set_pace(slower_pace(self.live.pace))
+        self._redraw()
+
+    def action_step_epoch(self) -> None:
+        if self._ended():
+            return
+        if self.live.current is not None and self.live.current.status == "paused":
+            self.live.step_epoch()
+        else:
+            self._tell("'.' trains one epoch while paused: space pauses")
 
     def action_restart(self) -> None:
         config = self._next_config()
@@ -324,6 +476,7 @@ class ExplorerScreen(Screen[None]):
 
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y
+        self.refresh_bindings()  # y's label names the other axis now
         self._redraw()
 
     def action_edit(self, which: str) -> None:

@@ -36,23 +36,30 @@ for the current λ: where SGD with `l2`/`wd` should end up.
 
 ## Keys
 
+The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table below, and
+`^p`). `ctrl+p` lists every command and finds them by what they do (`lambda`, `decay`,
+`pace`); it also sets the next run's settings (`mode wd`, `preset poly`, `epochs 500`), and
+"Save screenshot" saves an SVG of the screen in the runs folder.
+
 | key | action |
 |---|---|
-| `+` (or `=`) / `-` | λ × 10 / ÷ 10 (0 → 1e-4, below 1e-4 → 0) |
-| `*` / `/` | lr × 2 / ÷ 2 |
-| `l` / `L` | edit λ / edit lr (Enter applies, Escape leaves the field) |
-| `Tab` | move between the fields and the mode / optimizer / preset / epochs controls |
+| `?` | this help |
 | `space` | pause / resume |
-| `s` | stop the run |
+| `+` (or `=`) / `-` | λ × 10 / ÷ 10 (0 → 1e-4, below 1e-4 → 0) |
 | `r` | restart: a new run from the start with the controls' settings (see below) |
 | `n` | new run with the controls' settings; the current run stays on the chart, dimmed |
-| `c` | clear the earlier runs from the chart |
+| `s` | stop the run |
 | `w` | sweep view: train a whole λ grid at once and see the validation curve |
-| `a` (sweep view) | apply the best λ to the live run; refused for results of other settings |
-| `y` | log / linear y axis |
-| `?` | this help |
-| `ctrl+p` | command palette (every action) |
 | `q` / `ctrl+q` | quit once the run and the sweep are stopped and saved (`q` again: at once) |
+| `l` / `L` | edit λ / edit lr (Enter applies, Escape leaves the field) |
+| `y` | linear / log y axis (the Footer names the axis it switches to) |
+| `*` / `/` | lr × 2 / ÷ 2 |
+| `[` / `]` | slower / faster: the pace, the most epochs per second a run trains at |
+| `.` | while paused: train one more epoch, then pause again |
+| `c` | clear the earlier runs from the chart |
+| `Tab` | move between the fields and the next run's settings (shift+Tab: back) |
+| `a` (sweep view) | apply the best λ to the live run; refused for results of other settings |
+| `ctrl+p` | command palette: every key, the next run's settings, "Save screenshot" |
 
 Every run is saved in a folder of its own (under `--runs-dir`, unless `--no-save`): `r` and
 `n` stop the current run and save it before the new one starts; `r` also takes it off the chart.

@@ -1,5 +1,5 @@
 """The sweep view: train every λ of a grid at once (`Sweep`) and watch the validation
-curve, ‖w‖ and the regularization path fill in; one key applies the best λ to the live run.
+curve, ‖w‖² and the regularization path fill in; one key applies the best λ to the live run.
 
 Threading (docs/design.md): the sweep calls `_on_sweep_event` on its own thread, which only puts
 the event into an `EventInbox`: it keeps the newest epoch alone (the charts need nothing older),
@@ -13,6 +13,7 @@ leaves a sweep training in the background (see `SweepScreen` for the wiring).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -65,7 +66,7 @@ ABOUT = (
 
 TITLES = {
     "curve-box": ("validation curve: loss vs λ", "loss vs λ"),
-    "norm-box": ("‖w‖ vs λ", "‖w‖ vs λ"),
+    "norm-box": ("‖w‖² vs λ", "‖w‖² vs λ"),
     "path-box": ("regularization path: each weight vs λ", "weights vs λ"),
 }
 
@@ -148,15 +149,15 @@ class SweepScreen(ModalScreen[None]):
         grid-rows: 1fr;
     }
     SweepScreen #path-box { column-span: 2; }
-    SweepScreen.-short #charts { grid-size: 3; }
+    SweepScreen.-short.-path #charts { grid-size: 3; }
     SweepScreen.-short #path-box { column-span: 1; }
     SweepScreen .chart-box {
         border: round $primary 50%;
         border-title-color: $text-muted;
     }
-    SweepScreen .legend { height: 1; padding: 0 1; overflow: hidden; }
-    SweepScreen #sweep-readout { height: auto; max-height: 4; padding: 0 1; background: $boost; }
-    SweepScreen #sweep-warning { height: auto; max-height: 2; padding: 0 1; background: $boost; }
+    SweepScreen .legend { height: auto; padding: 0 1; }
+    SweepScreen #sweep-readout { height: auto; padding: 0 1; background: $boost; }
+    SweepScreen #sweep-warning { height: auto; padding: 0 1; background: $boost; }
     SweepScreen.-narrow #progress { width: 22; }
     """
 
@@ -190,6 +191,7 @@ class SweepScreen(ModalScreen[None]):
         self._stopping = False
         # What the title and the stale line show: (settings, change, running).
         self._settings_shown: tuple[RunConfig, SettingsChange | None, bool] | None = None
+        self._legends: dict[str, Text] = {}  # what each legend shows
 
     # ----- layout -------------------------------------------------------------------------------
 
@@ -211,13 +213,15 @@ class SweepScreen(ModalScreen[None]):
                 yield Static("", id="sweep-status")
             yield Static("", id="sweep-stale")
             yield Static(ABOUT, id="about")
-        # A grid: curve and ‖w‖ side by side, the path under both; one row of three on a
-        # short terminal. The legends of the first two are their border subtitles (rows saved).
+        # A grid: curve and ‖w‖² side by side, the path under both; one row of three on a
+        # short terminal. Each legend is a row under its chart, wrapped rather than cut.
         with Grid(id="charts"):
             with Vertical(id="curve-box", classes="chart-box"):
                 yield ValidationChart(id="curve")
+                yield Static(classes="legend", id="curve-legend")
             with Vertical(id="norm-box", classes="chart-box"):
                 yield NormChart(id="norm")
+                yield Static(classes="legend", id="norm-legend")
             with Vertical(id="path-box", classes="chart-box"):
                 yield PathChart(id="path")
                 yield Static(classes="legend", id="path-legend")
@@ -238,13 +242,19 @@ class SweepScreen(ModalScreen[None]):
         self._render_charts(force=True)
 
     def on_resize(self) -> None:
-        # Small terminals (80×24 must fit): drop the about text, narrow the progress bar.
-        width, height = self.size
+        self._fit_layout()
+        self.call_after_refresh(self._show_legends)  # wrapped to the new widths, once laid out
+
+    def _fit_layout(self) -> None:
+        """Small terminals (80×24 must fit): drop the about text, narrow the progress bar, and
+        three charts in a row, with short titles, when the path is shown on a short one. From
+        the app's size: a screen under another gets no Resize, and this runs on return too."""
+        width, height = self.app.size
         self.set_class(width < 110, "-narrow")
         self.set_class(height < 32, "-short")
-        short = width < 110 and height < 32  # three columns of ~26: the shortest titles
+        three = self.has_class("-path") and width < 110 and height < 32  # ~26 columns each
         for box, (long, brief) in TITLES.items():
-            self.query_one(f"#{box}").border_title = brief if short else long
+            self.query_one(f"#{box}").border_title = brief if three else long
         self.query_one("#about").display = height >= 30 and not self.has_class("-no-about")
 
     # ----- public API for the app ---------------------------------------------------------------
@@ -372,6 +382,7 @@ class SweepScreen(ModalScreen[None]):
         self._tick()
 
     def on_screen_resume(self) -> None:
+        self._fit_layout()
         self._render_text()
         self._render_charts(force=True)
 
@@ -389,12 +400,29 @@ class SweepScreen(ModalScreen[None]):
                 pending = True
         if not pending:
             self._drawn = version
-        self.query_one("#curve-box").border_subtitle = curve_legend(state)
-        self.query_one("#norm-box").border_subtitle = norm_legend(state)
+        self._show_legends()
         has_path = state is not None and bool(state.path_labels)
-        self.query_one("#path-box").display = has_path
-        if has_path and state is not None:
-            self.query_one("#path-legend", Static).update(path_legend(state))
+        if has_path != self.has_class("-path"):
+            self.query_one("#path-box").display = has_path
+            self.set_class(has_path, "-path")
+            self._fit_layout()
+            self.call_after_refresh(self._show_legends)  # once the box has its width
+
+    def _show_legends(self) -> None:
+        """Each legend wrapped to its width between entries (a resize calls this too)."""
+        state = self.state
+        self._show_legend("curve-legend", lambda width: curve_legend(state, width))
+        self._show_legend("norm-legend", lambda width: norm_legend(state, width))
+        if state is not None and state.path_labels:
+            self._show_legend("path-legend", lambda width: path_legend(state, width))
+
+    def _show_legend(self, name: str, make: Callable[[int | None], Text]) -> None:
+        widget = self.query_one(f"#{name}", Static)
+        legend = make(widget.content_size.width or None)
+        # Legends rarely change: an update costs a layout pass (their height follows them).
+        if self._legends.get(name) != legend:
+            self._legends[name] = legend
+            widget.update(legend)
 
     def _render_text(self) -> None:
         state = self.state

@@ -42,9 +42,15 @@ class LiveRun:
     (`apply_events`, on the UI thread). `close` on the way out: no run starts after it."""
 
     def __init__(
-        self, initial: RunConfig, datasets: DatasetCache, inbox: EventInbox[Event]
+        self,
+        initial: RunConfig,
+        datasets: DatasetCache,
+        inbox: EventInbox[Event],
+        *,
+        pace: float | None = None,
     ) -> None:
         self.initial = initial.resolved()
+        self.pace = pace  # the most epochs/s every run trains at; None: as fast as it can
         self._datasets = datasets
         self._inbox = inbox
         self.current: RunState | None = None
@@ -92,6 +98,7 @@ class LiveRun:
                 config,
                 lambda event: self._inbox.put(run_id, event),
                 dataset=self._datasets.get(config),
+                pace=self.pace,
             )
         except Exception as exc:  # bad settings, a bad CSV: said on screen, the app stays up
             raise RunNotStarted(cannot_start(exc)) from exc
@@ -160,6 +167,21 @@ class LiveRun:
     def stop(self) -> None:
         if self.trainer is not None:
             self.trainer.stop()
+
+    def set_pace(self, pace: float | None) -> None:
+        """The most epochs/s, for this run and the next ones (None: no cap)."""
+        self.pace = pace
+        if self.trainer is not None:
+            self.trainer.set_pace(pace)
+
+    def step_epoch(self) -> None:
+        """While paused: train to the end of the next epoch, then pause again."""
+        if (
+            self.trainer is not None
+            and self.current is not None
+            and self.current.status == "paused"
+        ):
+            self.trainer.step_epoch()
 
     def close(self) -> list[Trainer]:
         """No run starts from now on. Asks every run still training to stop (at its next

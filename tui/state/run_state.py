@@ -20,6 +20,7 @@ from engine.events import (
     ParamStats,
     Started,
     StateChanged,
+    r_squared,
 )
 from tui.state.series import MinMaxSeries
 
@@ -53,6 +54,10 @@ class RunState:
     true_weights: dict[str, list[float]] | None = None
     param_stats: tuple[ParamStats, ...] | None = None
     has_test: bool = True
+    # From `Started`: the test loss of predicting the training targets' mean, and the test
+    # targets' variance (R²'s denominator). None without a test split.
+    baseline_test_loss: float | None = None
+    test_target_variance: float | None = None
     train: MinMaxSeries = field(default_factory=MinMaxSeries)
     test: MinMaxSeries = field(default_factory=MinMaxSeries)
     marks: list[Mark] = field(default_factory=list)
@@ -100,6 +105,17 @@ class RunState:
             text += f" {c.reg}"
         return text
 
+    @property
+    def r_squared(self) -> float | None:
+        """R² of the newest epoch's test loss (engine/events.py `r_squared`), or None."""
+        last = self.last
+        return None if last is None else r_squared(last.test_loss, self.test_target_variance)
+
+    @property
+    def epochs_seen(self) -> int:
+        """How many epochs the loss history holds (what the chart can draw)."""
+        return len(self.train)
+
     def apply(self, event: Event) -> None:
         self.version += 1
         if isinstance(event, Epoch):
@@ -112,6 +128,8 @@ class RunState:
             self.feature_names = event.feature_names
             self.true_weights = event.true_weights
             self.has_test = event.n_test > 0
+            self.baseline_test_loss = event.baseline_test_loss
+            self.test_target_variance = event.test_target_variance
         elif isinstance(event, StateChanged):
             if self.active:
                 self.status = event.state

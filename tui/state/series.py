@@ -76,29 +76,33 @@ class MinMaxSeries:
             below_max = np.frombuffer(level.maxs, dtype=np.float64)
             depth += 1
 
-    def buckets(self, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(epoch, min, max) for up to `count` equal buckets over the whole history.
+    def buckets(
+        self, count: int, end: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(epoch, min, max) for up to `count` equal buckets over epochs 1 to `end` (the whole
+        history by default; a longer run drawn on a shorter axis is cut there).
 
         The epoch is each bucket's centre. A bucket of only gaps has NaN min and max.
         """
-        n = len(self._raw)
+        n = len(self._raw) if end is None else max(0, min(end, len(self._raw)))
         count = max(1, count)
         if n == 0:
             empty = np.empty(0)
             return empty, empty, empty
-        raw = np.frombuffer(self._raw, dtype=np.float64)
+        raw = np.frombuffer(self._raw, dtype=np.float64)[:n]
         if n <= count:
             epochs = np.arange(1, n + 1, dtype=np.float64)
             return epochs, raw.copy(), raw.copy()
         self._update()
         per_bucket = n / count
-        # The coarsest level whose blocks still fit in a bucket: at most ~FANOUT·count blocks.
+        # The coarsest level whose blocks still fit in a bucket: at most ~FANOUT·count blocks,
+        # only those that end by epoch n.
         mins, maxs, size = raw, raw, 1
         for level in self._levels:
             if level.size > per_bucket:
                 break
-            mins = np.frombuffer(level.mins, dtype=np.float64)
-            maxs = np.frombuffer(level.maxs, dtype=np.float64)
+            mins = np.frombuffer(level.mins, dtype=np.float64)[: n // level.size]
+            maxs = np.frombuffer(level.maxs, dtype=np.float64)[: n // level.size]
             size = level.size
         blocks = len(mins)
         tail = raw[blocks * size :]  # the incomplete last block, as raw values

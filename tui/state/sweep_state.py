@@ -62,7 +62,9 @@ class SweepState:
         self.run_dir: str | None = None
         self.train = [NAN] * k
         self.test: list[float] | None = None
-        self.norm = [NAN] * k  # ‖w‖ = sqrt(Σ‖w‖² over the penalized parameters)
+        # Σ‖w‖² over the penalized parameters: what λ multiplies, and what the explorer's
+        # readout, `wdtui run` and `wdtui sweep` report as ‖w‖².
+        self.sq_norm = [NAN] * k
         self.member_status = ["running"] * k
         self.finished_best: float | None = None  # the engine's own answer, once finished
         # The members whose λ makes the decay step alone unstable (lr·2λ ≥ 1), from the start.
@@ -74,7 +76,9 @@ class SweepState:
         self._param_sizes: list[tuple[str, int]] = []
         self.path: list[list[float]] | None = None  # [member][weight]
         self.ridge_path: list[list[float]] | None = None  # [member][weight]
-        self.ridge_norm: list[float] | None = None
+        self.ridge_sq_norm: list[float] | None = None  # the optimum's Σ‖w‖², per member
+        # The test loss of predicting the training mean (None without a test split).
+        self.baseline_test_loss: float | None = None
         self._weights_epoch = 0
         self.version = 0  # bumped on every change the screen should redraw
 
@@ -97,6 +101,7 @@ class SweepState:
         self.status = "running"
         self.run_dir = event.run_dir
         self.warnings = event.warnings
+        self.baseline_test_loss = event.baseline_test_loss
         self._param_sizes = [(p.name, math.prod(p.shape)) for p in event.parameters]
         names = list(event.feature_names)
         offset = 0
@@ -111,7 +116,7 @@ class SweepState:
             # Keyed like the weights; flattened in the same parameter order as the live values.
             ridge = [self._flat_of(member) for member in event.ridge]
             ridge_path = [[row[i] for i in self._path_index] for row in ridge]
-            self.ridge_norm = [math.sqrt(sum(w * w for w in row)) for row in ridge_path]
+            self.ridge_sq_norm = [sum(w * w for w in row) for row in ridge_path]
         is_linear = event.config.get("model") == "linear"
         if not is_linear or not 0 < len(self._path_index) <= PATH_MAX_WEIGHTS:
             self._path_index, self.path_labels = [], []
@@ -133,7 +138,7 @@ class SweepState:
         self.epoch, self.elapsed_s = event.epoch, event.elapsed_s
         self.train = _finite(event.train_loss)
         self.test = None if event.test_loss is None else _finite(event.test_loss)
-        self.norm = [math.sqrt(v) if v >= 0 else NAN for v in _finite(event.weight_sq_norm)]
+        self.sq_norm = _finite(event.weight_sq_norm)
         if event.statuses:
             self.member_status = list(event.statuses)
         return True
@@ -148,10 +153,7 @@ class SweepState:
         self.train = _finite([r.train_loss for r in event.results])
         if self.test is not None:
             self.test = _finite([r.test_loss for r in event.results])
-        self.norm = [
-            NAN if v is None or not math.isfinite(v) else math.sqrt(v)
-            for v in (r.weight_sq_norm for r in event.results)
-        ]
+        self.sq_norm = _finite([r.weight_sq_norm for r in event.results])
         if self._path_index:
             # The final weights of every member, also when the sweep was stopped mid-way.
             flat = [self._flat_of(r.weights) for r in event.results]

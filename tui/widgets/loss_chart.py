@@ -1,4 +1,15 @@
-"""The live loss chart: train and test loss per epoch, earlier runs dimmed behind.
+"""The live loss chart: two panels on one epoch axis, the test loss above and the train loss
+below, each on a y scale of its own, with earlier runs dimmed behind the current one.
+
+Why two panels: a run that overfits takes its train loss down 14 decades while its test loss
+stays within one. On one shared log axis the test losses of two runs (0.31 and 0.018 on
+`highdim`) then fall on the same row of a small terminal; on a scale of their own they are a
+panel apart. The test panel also carries the baseline: the test loss of predicting the
+training targets' mean, which any model worth having must beat.
+
+The x axis spans the current run's epochs so far; an earlier run that trained longer is cut
+there (its legend entry says so and gives its final numbers), so a new short run is never
+squashed into a corner by an old long one, and the runs compare at the same epochs.
 
 Drawing cost is bounded: each series is reduced to about two points per column (the min and
 max of each bucket of epochs, from `MinMaxSeries`), so a run with a million epochs draws as
@@ -9,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from rich.text import Text
@@ -18,6 +30,7 @@ from tui.state.live_run import MAX_OVERLAYS
 from tui.state.run_state import RunState
 from tui.state.series import MinMaxSeries
 from tui.theme import (
+    BASELINE_COLOR,
     LOG_FLOOR,
     MARK_COLOR,
     OVERLAY_COLORS,
@@ -26,17 +39,44 @@ from tui.theme import (
     TRAIN_COLOR,
     swatch,
 )
-from tui.widgets.plot import Plot
-from tui.widgets.ticks import epoch_ticks, log_ticks
+from tui.widgets.plot import Plot, lay_out, matrix_text
+from tui.widgets.ticks import epoch_label, epoch_ticks, linear_ticks, log_ticks
 
 MAX_MARKS = 30
+TEST_SHARE = 0.55  # of the rows with data, the test panel's
+XLABEL_MIN_HEIGHT = 20  # below this the x axis goes without its "epoch" label
+PAD = 0.06  # room above and below the data, as a share of its range
 
 
-def _envelope(
-    series: MinMaxSeries, columns: int, log_y: bool
+def x_extent(current: RunState | None, earlier: Sequence[RunState]) -> int:
+    """The last epoch the x axis shows: the current run's latest (at least 2), or without one
+    the longest earlier run's. Earlier runs that trained longer are cut there."""
+    if current is not None:
+        return max(2, current.epochs_seen)
+    return max([2, *(run.epochs_seen for run in earlier)])
+
+
+@dataclass
+class Curve:
+    """One series as drawn: the (epoch, min, max) of each bucket, in axis units."""
+
+    xs: list[float]
+    lows: list[float]
+    highs: list[float]
+    color: RGB
+    current: bool
+
+
+def envelope(
+    series: MinMaxSeries, columns: int, end: int, log_y: bool
 ) -> tuple[list[float], list[float], list[float]] | None:
-    """(epoch, min, max) per bucket, gaps (NaN) dropped; None if nothing to draw."""
-    epochs, mins, maxs = series.buckets(columns)
+    """(epoch, min, max) per bucket over epochs 1..`end`, gaps (NaN) dropped; None if nothing
+    to draw. A series shorter than `end` gets buckets in proportion, so every curve is drawn
+    at the same density."""
+    n = min(len(series), end)
+    if n == 0:
+        return None
+    epochs, mins, maxs = series.buckets(max(1, round(columns * n / end)), n)
     keep = ~np.isnan(mins)
     if not keep.any():
         return None
@@ -47,6 +87,19 @@ def _envelope(
     return epochs.tolist(), mins.tolist(), maxs.tolist()
 
 
+@dataclass
+class PanelPlan:
+    """What one panel draws, decided before any figure is touched (the panels share a tick
+    label width, so both must be known first)."""
+
+    name: str  # "test" | "train"
+    curves: list[Curve]
+    baseline: float | None  # in axis units
+    y_range: tuple[float, float] | None  # the data's, in axis units
+    ticks: tuple[list[float], list[str]] = ([], [])
+    rows: int = 0  # rows with data
+
+
 class LossChart(Plot):
     """Plots the current run bright and the earlier ones (newest first, a few) dimmed."""
 
@@ -54,76 +107,221 @@ class LossChart(Plot):
         super().__init__(id=id)
         self.current: RunState | None = None
         self.earlier: Sequence[RunState] = ()
+        self._lower = Figure()  # the train panel's figure; `plt` draws the top one
 
     def show(self, current: RunState | None, earlier: Sequence[RunState], log_y: bool) -> None:
         self.current, self.earlier, self.log_y = current, earlier, log_y
         self.refresh()
 
-    def build(self, plt: Figure, width: int, height: int) -> None:
-        columns = max(10, width - 12)  # minus the y tick labels
-        y_lo, y_hi = math.inf, -math.inf
-        x_hi = 1.0
-        overlays = list(self.earlier)[-MAX_OVERLAYS:]
-        layers: list[tuple[RunState, bool, RGB, RGB]] = []
-        for i, run in enumerate(overlays):
-            color = OVERLAY_COLORS[i % len(OVERLAY_COLORS)]
-            layers.append((run, False, color, color))
+    # ----- what to draw -------------------------------------------------------------------
+
+    def _layers(self) -> list[tuple[RunState, RGB | None]]:
+        """Earlier runs (dimmed colour), then the current one (None: its own colours)."""
+        layers: list[tuple[RunState, RGB | None]] = [
+            (run, OVERLAY_COLORS[i % len(OVERLAY_COLORS)])
+            for i, run in enumerate(list(self.earlier)[-MAX_OVERLAYS:])
+        ]
         if self.current is not None:
-            layers.append((self.current, True, TRAIN_COLOR, TEST_COLOR))
-        for run, is_current, train_color, test_color in layers:
-            for name, series, color in (
-                ("train", run.train, train_color),
-                ("test", run.test, test_color),
-            ):
-                env = _envelope(series, columns, self.log_y)
-                if env is None:
-                    continue
-                xs, lows, highs = env
-                x_hi = max(x_hi, float(len(series)))
-                y_lo, y_hi = min(y_lo, min(lows)), max(y_hi, max(highs))
-                # Two lines, through the bucket minima and maxima, rather than one zig-zag
-                # between them: a noisy history would make the zig-zag fill the whole height
-                # with long segments (plotext draws them pixel by pixel), while the two
-                # envelopes cost like any smooth line and still show every spike.
-                # Earlier runs are drawn as points: cheaper still, and they only need to be
-                # comparable, not crisp.
-                draw = plt.plot if is_current else plt.scatter
-                marker = "braille" if is_current or name == "test" else "dot"
-                draw(xs, highs, color=color, marker=marker)
-                if highs != lows:
-                    draw(xs, lows, color=color, marker=marker)
+            layers.append((self.current, None))
+        return layers
+
+    def _plan(self, name: str, columns: int, end: int) -> PanelPlan:
+        curves = []
+        for run, color in self._layers():
+            series = run.test if name == "test" else run.train
+            env = envelope(series, columns, end, self.log_y)
+            if env is not None:
+                own = TEST_COLOR if name == "test" else TRAIN_COLOR
+                curves.append(Curve(*env, color=color or own, current=color is None))
+        baseline = None
+        current = self.current
+        if name == "test" and current is not None and current.baseline_test_loss is not None:
+            value = current.baseline_test_loss
+            if math.isfinite(value):
+                baseline = math.log10(max(value, LOG_FLOOR)) if self.log_y else value
+        values = [v for c in curves for v in (min(c.lows), max(c.highs))]
+        if baseline is not None:
+            values.append(baseline)
+        y_range = (min(values), max(values)) if values else None
+        return PanelPlan(name, curves, baseline, y_range)
+
+    def plan(self, width: int, height: int) -> list[PanelPlan]:
+        """The panels for a frame of this size: test above train (train alone when the
+        current run has no test split, or the frame is too short for two)."""
+        columns = max(10, width - 12)  # minus the y tick labels
+        end = x_extent(self.current, self.earlier)
+        current = self.current
+        names = ["train"]
+        if current is None or current.has_test:
+            names = ["test", "train"]
+        overhead = 3 + (height >= XLABEL_MIN_HEIGHT)  # frame top and bottom, x ticks, label
+        if len(names) == 2:
+            overhead += 1  # the train panel's top frame, under the test panel's data
+            if height - overhead < 4:
+                names = ["test"]  # too short for two: the comparison people come for
+                overhead -= 1
+        plans = [self._plan(name, columns, end) for name in names]
+        rows = max(1, height - overhead)
+        if len(plans) == 2:
+            plans[0].rows = max(2, round(rows * TEST_SHARE))
+            plans[1].rows = max(1, rows - plans[0].rows)
+        else:
+            plans[0].rows = rows
+        for p in plans:
+            if p.y_range is not None:
+                lo, hi = p.y_range
+                # plotext puts the axis' ends on the first and last rows, and the data take
+                # all but the padding: the rows one unit of the data's range spans.
+                span = max(1.0, (p.rows - 1) / (1 + 2 * PAD))
+                p.ticks = log_ticks(lo, hi, span) if self.log_y else linear_ticks(lo, hi, span)
+        return plans
+
+    # ----- drawing ------------------------------------------------------------------------
+
+    def panels(self, width: int, height: int) -> list[tuple[Figure, int, PanelPlan]]:
+        """Lay out each panel's figure: (figure, its height in rows, its plan)."""
+        plans = self.plan(width, height)
+        label_width = max([1, *(len(label) for p in plans for label in p.ticks[1])])
+        end = x_extent(self.current, self.earlier)
+        laid_out = []
+        xlabel = height >= XLABEL_MIN_HEIGHT
+        for i, p in enumerate(plans):
+            last = i == len(plans) - 1
+            # Its frame and data rows; the last panel also has the x ticks and (tall enough)
+            # the x label. A panel above another loses its bottom frame line when drawn.
+            rows = p.rows + 2 + (1 + xlabel if last else 0)
+            figure = self.plt if i == 0 else self._lower
+
+            def build(plt: Figure, w: int, h: int, p: PanelPlan = p, last: bool = last) -> None:
+                self._draw_panel(plt, p, end, label_width, w, last, xlabel and last)
+
+            lay_out(figure, width, rows, build)
+            laid_out.append((figure, rows, p))
+        return laid_out
+
+    def _draw_panel(
+        self,
+        plt: Figure,
+        p: PanelPlan,
+        end: int,
+        label_width: int,
+        width: int,
+        last: bool,
+        xlabel: bool = False,
+    ) -> None:
+        if p.baseline is not None:
+            # Dotted, one dot every other column, under the curves (drawn first).
+            xs = np.linspace(1, end, max(2, (width - label_width - 3) // 2)).tolist()
+            plt.scatter(xs, [p.baseline] * len(xs), color=BASELINE_COLOR, marker="braille")
+        for c in p.curves:
+            # Two lines, through the bucket minima and maxima, rather than one zig-zag
+            # between them: a noisy history would make the zig-zag fill the whole height
+            # with long segments (plotext draws them pixel by pixel), while the two
+            # envelopes cost like any smooth line and still show every spike. Earlier runs
+            # are whole-cell points: cheaper still (no braille to merge), and plain to tell
+            # from the current run's lines.
+            draw, marker = (plt.plot, "braille") if c.current else (plt.scatter, "dot")
+            draw(c.xs, c.highs, color=c.color, marker=marker)
+            if c.highs != c.lows:
+                draw(c.xs, c.lows, color=c.color, marker=marker)
         if self.current is not None:
             for mark in self.current.marks[-MAX_MARKS:]:
-                plt.vline(mark.epoch, MARK_COLOR)
-        plt.xticks(*epoch_ticks(x_hi, 5 if width >= 60 else 3))
-        if math.isfinite(y_lo):
-            # A little room around the data, so no curve runs along the frame.
-            span = max(y_hi - y_lo, 1e-9 if self.log_y else abs(y_hi) * 1e-6 + 1e-12)
-            y_lo, y_hi = y_lo - span * 0.04, y_hi + span * 0.04
-            plt.ylim(y_lo, y_hi)
-            plt.xlim(1, max(2.0, x_hi))
-        if self.log_y:
-            ticks, labels = log_ticks(y_lo, y_hi, max(3, height - 4))
-            if ticks:
-                plt.yticks(ticks, labels)
-        # The legend is a line of its own under the plot (`legend_text`): plotext draws its
-        # legend over the data, and a short terminal has no rows to spare for it.
-        plt.xlabel("epoch")
+                if mark.epoch <= end:
+                    plt.vline(mark.epoch, MARK_COLOR)
+        plt.xlim(1, end)
+        if p.y_range is not None:
+            lo, hi = p.y_range
+            # A little room around the data, so no curve runs along the frame; a loss is
+            # never negative, so neither is the linear axis.
+            span = hi - lo if hi > lo else (0.5 if self.log_y else abs(hi) * 0.1 + 1e-12)
+            lo, hi = lo - span * PAD, hi + span * PAD
+            if not self.log_y:
+                lo = max(lo, 0.0)
+            plt.ylim(lo, hi)
+        ticks, labels = p.ticks
+        # Labels padded to one width, so both panels' axes start in the same column.
+        plt.yticks(ticks or [0.0], [label.rjust(label_width) for label in labels or [""]])
+        if last:
+            plt.xticks(*epoch_ticks(end, 5 if width >= 60 else 3))
+            if xlabel:
+                plt.xlabel("epoch")
+        else:
+            plt.xticks([])
+
+    def draw(self, width: int, height: int, theme: str | None) -> Text:
+        text: Text | None = None
+        laid_out = self.panels(width, height)
+        for i, (figure, rows, p) in enumerate(laid_out):
+            if theme is not None:
+                figure.theme(theme)
+            # A panel above another ends without its bottom frame line: the next panel's top
+            # line closes it. (Hiding the lower axis would do, but plotext 5 then drops the
+            # upper one too.)
+            keep = rows if i == len(laid_out) - 1 else rows - 1
+            title = self._title(p)
+            text = matrix_text(figure, width, rows, into=text, rows=keep, title=title, joined=i > 0)
+        return text if text is not None else Text()
+
+    def _title(self, p: PanelPlan) -> list[Text]:
+        """The panel's name and scale, in its colour; the test panel's also names its dotted
+        line ('┄ predict-the-mean 0.0193'), as far as the frame has room."""
+        color = TEST_COLOR if p.name == "test" else TRAIN_COLOR
+        scale = "log" if self.log_y else "linear"
+        title = [Text(f" {p.name} ({scale}) ", style=f"bold {swatch(color)}")]
+        current = self.current
+        if p.baseline is not None and current is not None:
+            label = f"┄ predict-the-mean {_number(current.baseline_test_loss)} "
+            title.append(Text(label, style=swatch(BASELINE_COLOR)))
+        return title
+
+    def build(self, plt: Figure, width: int, height: int) -> None:
+        """One figure (plotext's public path, if its internals ever move): the top panel."""
+        plans = self.plan(width, height)
+        p = plans[0]
+        label_width = max([1, *(len(label) for label in p.ticks[1])])
+        self._draw_panel(plt, p, x_extent(self.current, self.earlier), label_width, width, True)
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+def earlier_entry(run: RunState, end: int) -> str:
+    """'λ=0 sgd highdim: final test 0.307 train 3e-14', plus '(10k epochs, cut to this run's)'
+    when the run trained past the x axis (the current run's epochs). Nothing in it changes
+    while the current run trains, so the legend is not laid out again on every frame."""
+    text = f"{run.label} {run.config.source_name}"
+    last = run.last
+    if last is not None:
+        text += ": final"
+        if last.test_loss is not None:
+            text += f" test {_number(last.test_loss)}"
+        text += f" train {_number(last.train_loss, 2)}"
+    if run.epochs_seen > end:
+        text += f" ({epoch_label(run.epochs_seen)} epochs, cut to this run's)"
+    return text
 
 
 def legend_text(current: RunState | None, earlier: Sequence[RunState], log_y: bool) -> Text:
-    """'━ train ━ test │ earlier: ⣀ λ=0 sgd ...' in the plot's colours."""
+    """'now ━━ λ=3 sgd highdim  earlier • λ=0 sgd highdim: final test 0.307 train 3e-14
+    log y' in the plot's colours: the current run's lines (test above, train below: the
+    panels' frames name them, and the dotted predict-the-mean line), then each earlier run's
+    points, name, problem and final numbers."""
     text = Text()
-    text.append("━ train ", style=f"bold {swatch(TRAIN_COLOR)}")
-    text.append("━ test", style=f"bold {swatch(TEST_COLOR)}")
     if current is not None:
-        text.append(f" ({current.label})", style="dim")
+        text.append("now ", style="dim")
+        text.append("━", style=f"bold {swatch(TEST_COLOR)}")
+        text.append("━", style=f"bold {swatch(TRAIN_COLOR)}")
+        text.append(f" {current.label} {current.config.source_name}")
+    end = x_extent(current, earlier)
     overlays = list(earlier)[-MAX_OVERLAYS:]
     if overlays:
-        text.append("  earlier (⣿ test, • train):", style="dim")
-        for i, run in enumerate(overlays):
-            text.append(f" ⣿ {run.label}", style=swatch(OVERLAY_COLORS[i % len(OVERLAY_COLORS)]))
+        text.append("  earlier", style="dim")
+    for i, run in enumerate(overlays):
+        color = swatch(OVERLAY_COLORS[i % len(OVERLAY_COLORS)])
+        text.append(" • ", style=f"bold {color}")
+        text.append(earlier_entry(run, end), style=color)
     if current is not None and current.marks:
-        text.append("  │ = λ/lr changed", style=swatch(MARK_COLOR))
-    text.append("   log y" if log_y else "   linear y", style="dim italic")
+        text.append("  │ λ/lr changed", style=swatch(MARK_COLOR))
+    text.append("  log y" if log_y else "  linear y", style="dim italic")
     return text

@@ -10,6 +10,7 @@ Text directly, one style per run of a colour. That reads plotext 5's private par
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from plotext import _utility as plotext_utility
@@ -42,20 +43,25 @@ class Plot(PlotextPlot):
         raise NotImplementedError
 
     def lay_out(self, width: int, height: int) -> None:
-        plt = self.plt
-        plt.clear_figure()
-        plt.plotsize(width, height)
-        self.build(plt, width, height)
+        lay_out(self.plt, width, height, self.build)
+
+    def draw(self, width: int, height: int, theme: str | None) -> Text:
+        """The frame as Text: `build` on one figure the size of the widget. A chart made of
+        panels stacked one above the other overrides this (`matrix_text`'s `into`)."""
+        self.lay_out(width, height)
+        if theme is not None:  # after the layout: clearing the figure resets its theme
+            self.plt.theme(theme)
+        return matrix_text(self.plt, width, height)
 
     def render(self) -> RenderResult:
         started = time.perf_counter()
         width, height = max(MIN_WIDTH, self.size.width), max(MIN_HEIGHT, self.size.height)
-        self.lay_out(width, height)
-        # After the layout: clearing the figure resets its theme.
-        self.plt.theme(self._get_plotext_theme_name(self.app.theme))
+        theme = self._get_plotext_theme_name(self.app.theme)
         try:
-            result: RenderResult = matrix_text(self.plt, width, height)
-        except Exception:  # plotext's internals moved: the slower, public way
+            result: RenderResult = self.draw(width, height, theme)
+        except Exception:  # plotext's internals moved: the slower, public way (one figure)
+            self.lay_out(width, height)
+            self.plt.theme(theme)
             result = super().render()
         self.painted_log_y, self.painted_at = self.log_y, time.perf_counter()
         self.last_cost_s = self.painted_at - started
@@ -63,11 +69,22 @@ class Plot(PlotextPlot):
         return result
 
 
+def lay_out(
+    plt: Figure, width: int, height: int, build: Callable[[Figure, int, int], None]
+) -> None:
+    """Clear `plt`, size it, and let `build` draw on it."""
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    build(plt, width, height)
+
+
 def render_text(plot: Plot, width: int, height: int) -> Text:
-    """Lay out and render at a given size without a screen (the benchmark): the same work as
-    a frame of the live widget."""
-    plot.lay_out(width, height)
-    return matrix_text(plot.plt, width, height)
+    """Lay out and render at a given size without a screen (the benchmark, the tests): the
+    same work as a frame of the live widget."""
+    return plot.draw(width, height, None)
+
+
+_Colors = tuple[object, object, object]  # plotext's (foreground, style, background) of a cell
 
 
 class _Matrix(Protocol):
@@ -92,28 +109,80 @@ class _PlotextInternals(Protocol):
     def _build_matrix(self) -> None: ...
 
 
-def matrix_text(plt: Figure, width: int, height: int) -> Text:
-    """What `PlotextPlot.render` draws, as a Text made straight from plotext's matrix."""
+def matrix_text(
+    plt: Figure,
+    width: int,
+    height: int,
+    *,
+    into: Text | None = None,
+    rows: int | None = None,
+    title: Sequence[Text] = (),
+    joined: bool = False,
+) -> Text:
+    """What `PlotextPlot.render` draws, as a Text made straight from plotext's matrix.
+
+    For a panel of a stacked chart: appended to `into` (after a line break), only its first
+    `rows` rows, and its `title` written into its top frame line (`frame_title`)."""
     plt.plotsize(width, height)
     plt._set_size(width, height)  # as textual-plotext does: plotsize alone may not resize
     figure = cast(_PlotextInternals, plt)
     figure._set_sizes()
     figure._build_matrix()
     matrix = figure.monitor.matrix
-    text = Text(no_wrap=True, overflow="crop")
-    for row in range(len(matrix.marker) - 1, -1, -1):
+    text = Text(no_wrap=True, overflow="crop") if into is None else into
+    top = len(matrix.marker) - 1
+    bottom = 0 if rows is None else max(0, top + 1 - rows)
+    for row in range(top, bottom - 1, -1):
+        if row != top or into is not None:
+            text.append("\n")
         markers = matrix.marker[row]
         colors = list(
             zip(matrix.fullground[row], matrix.style[row], matrix.background[row], strict=True)
         )
-        start = 0
-        for col in range(1, len(markers) + 1):
-            if col == len(markers) or colors[col] != colors[start]:
-                text.append("".join(markers[start:col]), _rich_style(colors[start]))
-                start = col
-        if row:
-            text.append("\n")
+        if row == top and (title or joined):
+            frame_title(text, list(markers), colors, title, joined)
+        else:
+            _append_runs(text, markers, colors, 0, len(markers))
     return text
+
+
+def _append_runs(
+    text: Text, markers: Sequence[str], colors: Sequence[_Colors], start: int, end: int
+) -> None:
+    """Columns start..end of a row, one span per run of a colour."""
+    run = start
+    for col in range(start + 1, end + 1):
+        if col == end or colors[col] != colors[run]:
+            text.append("".join(markers[run:col]), _rich_style(colors[run]))
+            run = col
+
+
+def frame_title(
+    text: Text, markers: list[str], colors: Sequence[_Colors], title: Sequence[Text], joined: bool
+) -> None:
+    """A panel's top frame line with `title` written in after the corner ('┌─ test (log) ──┐'):
+    a name that costs no row. The title's parts go in order, as many as there is room for.
+    `joined`: the panel continues the one above, so its corners are ├ and ┤."""
+    corner = markers.index("┌") if "┌" in markers else -1
+    close = len(markers) - 1 - markers[::-1].index("┐") if "┐" in markers else -1
+    if corner < 0 or close < corner:
+        _append_runs(text, markers, colors, 0, len(markers))
+        return
+    if joined:
+        markers[corner], markers[close] = "├", "┤"
+    start = corner + 2
+    written = 0
+    fitting = []
+    for part in title:
+        if written + len(part) > close - 1 - start:
+            break
+        fitting.append(part)
+        written += len(part)
+    _append_runs(text, markers, colors, 0, start if written else len(markers))
+    if written:
+        for part in fitting:
+            text.append_text(part)
+        _append_runs(text, markers, colors, start + written, len(markers))
 
 
 _STYLES: dict[tuple[object, object, object], Style] = {}

@@ -8,6 +8,7 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from engine.diagnosis import decay_step_warning
+from tui.state.pace import pace_text
 from tui.state.run_state import RunState
 from tui.theme import ALERT_STYLE, WARNING_STYLE, message_style, status_style
 
@@ -22,7 +23,11 @@ def run_warning(run: RunState) -> str | None:
 
 
 def status_text(
-    run: RunState | None, rate: float | None, note: str = "", loading: bool = False
+    run: RunState | None,
+    rate: float | None,
+    note: str = "",
+    loading: bool = False,
+    pace: float | None = None,
 ) -> Text:
     """One or two lines; nothing in a finished run's text depends on timing (for snapshots)."""
     text = Text()
@@ -39,6 +44,7 @@ def status_text(
         if run.active:  # the speed only while training (blank, same width, when paused)
             running = run.status == "running" and rate is not None
             text.append(f"  {rate:>7,.0f} epochs/s" if running else "  " + " " * 16)
+            text.append(f" {pace_text(pace)}", style="dim")
         text.append(f"  {run.device or c.device}", style="dim" if not run.device else "")
         model = "" if c.model == "linear" else f"mlp {'×'.join(map(str, c.hidden))}  "
         text.append(f"  {model}{c.reg} + {c.optimizer}  λ={run.lam:g} lr={run.lr:g}")
@@ -62,9 +68,14 @@ class StatusLine(Static):
     _last: Text | None = None
 
     def show(
-        self, run: RunState | None, rate: float | None, note: str = "", loading: bool = False
+        self,
+        run: RunState | None,
+        rate: float | None,
+        note: str = "",
+        loading: bool = False,
+        pace: float | None = None,
     ) -> None:
-        text = status_text(run, rate, note, loading)
+        text = status_text(run, rate, note, loading, pace)
         if text == self._last:  # an idle app (finished run) should cost nothing
             return
         self._last = text

@@ -1,4 +1,5 @@
-"""The sweep view's charts, each against λ on a log axis: the validation curve, ‖w‖, and the
+"""The sweep view's charts, each against λ on a log axis: the validation curve, ‖w‖² (Σ over
+the penalized parameters, as the explorer's readout and `wdtui sweep` report it), and the
 regularization path.
 
 λ is plotted as log10(λ) on a linear axis (see `ticks`), and λ = 0 (no log) one decade left of
@@ -16,6 +17,7 @@ from textual_plotext.plot import Plot as Figure
 
 from tui.state.sweep_state import SweepState
 from tui.theme import (
+    BASELINE_COLOR,
     BEST_COLOR,
     LOG_FLOOR,
     NORM_COLOR,
@@ -31,6 +33,7 @@ from tui.widgets.plot import Plot
 from tui.widgets.ticks import pow10_label, pow10_ticks
 
 LABEL_COLUMNS = 6  # room one x tick label needs ("1e-4" plus a gap)
+BASELINE_LABEL = "predict mean"  # on the validation curve's baseline, at its left end
 
 
 def lam_positions(lams: Sequence[float]) -> tuple[list[float], float | None]:
@@ -193,7 +196,9 @@ def _draw(
 
 
 class ValidationChart(SweepChart):
-    """Each member's latest train and test loss against λ; the best λ marked."""
+    """Each member's latest train and test loss against λ; the best λ marked; the test loss of
+    predicting the training mean (`baseline_test_loss`) as a labelled horizontal line: where a
+    member's test loss stands against it, and where a large λ takes every member."""
 
     def build_sweep(self, plt: Figure, state: SweepState, width: int, height: int) -> None:
         xs = self.x_axis(state, width)
@@ -201,25 +206,36 @@ class ValidationChart(SweepChart):
         series = [(f(state.train), TRAIN_COLOR)]
         if state.test is not None:
             series.append((f(state.test), TEST_COLOR))
-        limits = self.y_range(
-            [y for ys, _ in series for y in _in_view(ys, state)], self.log_y, height
-        )
+        shown = [y for ys, _ in series for y in _in_view(ys, state)]
+        baseline = None
+        if state.baseline_test_loss is not None and math.isfinite(state.baseline_test_loss):
+            baseline = f([state.baseline_test_loss])[0]
+            shown.append(baseline)  # in view: the line is drawn to be compared with
+        limits = self.y_range(shown, self.log_y, height)
         if limits is None:
             return
+        if baseline is not None:
+            plt.hline(baseline, BASELINE_COLOR)
         for ys, color in series:
             _draw(plt, xs, ys, color, limits, state)
+        if baseline is not None:
+            # A row off the line, towards the middle: the best λ's label has the top row.
+            lo, hi = limits
+            row = (hi - lo) / max(1, height - 3)
+            y = baseline - row if baseline > (lo + hi) / 2 else baseline + row
+            plt.text(BASELINE_LABEL, min(xs), y, color=BASELINE_COLOR, alignment="left")
         self.mark_best(state, xs, limits)
 
 
 class NormChart(SweepChart):
-    """‖w‖ of each member against λ, and the ridge optimum's ‖w‖ (dim) where there is one."""
+    """‖w‖² of each member against λ, and the ridge optimum's ‖w‖² (dim) where there is one."""
 
     def build_sweep(self, plt: Figure, state: SweepState, width: int, height: int) -> None:
         xs = self.x_axis(state, width)
         f = _log if self.log_y else list
-        norm = f(state.norm)
+        norm = f(state.sq_norm)
         shown = _in_view(norm, state)
-        ridge = None if state.ridge_norm is None else f(state.ridge_norm)
+        ridge = None if state.ridge_sq_norm is None else f(state.ridge_sq_norm)
         if ridge is not None and not shown:  # until the first epoch arrives
             shown = [v for v in ridge if math.isfinite(v)]
         limits = self.y_range(shown, self.log_y, height)
@@ -258,31 +274,67 @@ class PathChart(SweepChart):
         self.mark_best(state, xs, limits)
 
 
-def path_legend(state: SweepState) -> Text:
-    """'━ w[x]  ━ ridge optimum (dim)' in the chart's colours; few names when there are many."""
+Entry = tuple[str, str]  # a legend's entry: its words, its style
+
+
+def legend(entries: list[Entry], width: int | None = None) -> Text:
+    """The entries on one line, or on as many lines of `width` columns as they need: a line
+    breaks between two entries, never inside one."""
     text = Text()
+    column = 0
+    for words, style in entries:
+        if column and width is not None and column + 1 + len(words) > width:
+            text.append("\n")
+            column = 0
+        elif column:
+            text.append(" ")
+            column += 1
+        text.append(words, style=style)
+        column += len(words)
+    return text
+
+
+def path_legend(state: SweepState, width: int | None = None) -> Text:
+    """'━ w[x] ━ w[y]  dim: ridge optimum (closed form)' in the chart's colours: as many names
+    as fit on two lines of `width` columns (up to 6; at least one, on a third line if need
+    be), and how many there are when some are left out."""
     labels = state.path_labels
-    for i, label in enumerate(labels[:6]):
-        text.append(f"━ {label} ", style=f"bold {swatch(PATH_COLORS[i % len(PATH_COLORS)])}")
-    if len(labels) > 6:
-        text.append(f"… ({len(labels)} weights) ", style="dim")
+    names: list[Entry] = [
+        (f"━ {label}", f"bold {swatch(PATH_COLORS[i % len(PATH_COLORS)])}")
+        for i, label in enumerate(labels[:6])
+    ]
+    tails: list[list[Entry]] = [[]]
     if state.ridge_path is not None:
-        text.append(" dim: ridge optimum (closed form)", style=swatch(RIDGE_COLOR))
+        ridge = "dim: ridge optimum"
+        tails = [[(f"{ridge} (closed form)", swatch(RIDGE_COLOR))], [(ridge, swatch(RIDGE_COLOR))]]
+    text = Text()
+    for count in range(len(names), 0, -1):
+        more: list[Entry] = []
+        if count < len(labels):
+            more.append((f"… ({len(labels)} weights)", "dim"))
+        for tail in tails:
+            text = legend(names[:count] + more + tail, width)
+            if width is None or rows(text, width) <= 2:
+                return text
     return text
 
 
-def curve_legend(state: SweepState | None) -> Text:
-    text = Text()
-    text.append("━ train ", style=f"bold {swatch(TRAIN_COLOR)}")
+def rows(text: Text, width: int) -> int:
+    """The rows `text` takes in `width` columns, a line longer than that wrapping."""
+    return sum(max(1, -(-len(line) // max(1, width))) for line in text.plain.split("\n"))
+
+
+def curve_legend(state: SweepState | None, width: int | None = None) -> Text:
+    entries: list[Entry] = [("━ train", f"bold {swatch(TRAIN_COLOR)}")]
     if state is None or state.test is not None:
-        text.append("━ test ", style=f"bold {swatch(TEST_COLOR)}")
-    text.append("│ best λ", style=f"bold {swatch(BEST_COLOR)}")
-    return text
+        entries.append(("━ test", f"bold {swatch(TEST_COLOR)}"))
+    if state is not None and state.baseline_test_loss is not None:
+        entries.append((f"━ {BASELINE_LABEL}", f"bold {swatch(BASELINE_COLOR)}"))
+    return legend(entries, width)
 
 
-def norm_legend(state: SweepState | None) -> Text:
-    text = Text()
-    text.append("━ ‖w‖ ", style=f"bold {swatch(NORM_COLOR)}")
-    if state is not None and state.ridge_norm is not None:
-        text.append("━ ridge optimum ", style=swatch(RIDGE_COLOR))
-    return text
+def norm_legend(state: SweepState | None, width: int | None = None) -> Text:
+    entries: list[Entry] = [("━ ‖w‖²", f"bold {swatch(NORM_COLOR)}")]
+    if state is not None and state.ridge_sq_norm is not None:
+        entries.append(("━ ridge optimum", swatch(RIDGE_COLOR)))
+    return legend(entries, width)

@@ -75,7 +75,7 @@ def readout_text(state: SweepState | None, stale: bool = False) -> Text:
         if stale:
             text.append(" for the old settings", style=WARNING_STYLE)
         text.append(f"  lowest {basis}: {state.scores[k]:.4g}")
-        text.append(f"  train {state.train[k]:.4g}  ‖w‖ {state.norm[k]:.4g}", style="dim")
+        text.append(f"  train {state.train[k]:.4g}  ‖w‖² {state.sq_norm[k]:.4g}", style="dim")
         if stale:
             text.append("  a will not apply it", style="italic")
         else:

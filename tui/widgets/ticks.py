@@ -18,33 +18,98 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
-
-def log_ticks(lo: float, hi: float, rows: int = 20) -> tuple[list[float], list[str]]:
-    """Tick positions (in log10 units) and labels like '1e-2' for the range [lo, hi], at least
-    two of the axis' `rows` apart."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+def log_ticks(lo: float, hi: float, rows: float = 20) -> tuple[list[float], list[str]]:
+    """Tick positions (in log10 units) and labels like '1e-2' inside [lo, hi], the data's
+    range, at least two of the axis' `rows` apart. A flat range gets one tick, at its value."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
         return [], []
     if hi - lo < 1e-9:
-        lo, hi = lo - 0.5, hi + 0.5
-    first, last = math.floor(lo), math.ceil(hi)
-    decades = list(range(first, last + 1))
-    step = max(1, math.ceil(len(decades) / 6))
-    ticks = _spaced([float(k) for k in decades[::step] if lo <= k <= hi], lo, hi, rows)
-    if len(ticks) >= 2:
-        return ticks, [f"1e{int(k)}" for k in ticks]
-    # Less than a decade in view: label 1-2-5 steps (or a few evenly spaced values).
+        return [lo], [f"{10**lo:.3g}"]
+    decades: list[float] = []
+    if hi - lo >= 1:
+        # Whole decades, at most about six, every step-th one (anchored at multiples of the
+        # step, so 1e0 is a tick whenever it can be).
+        gap = _gap(rows)
+        step = max(1, math.ceil((hi - lo) / 6), math.ceil(gap * (hi - lo) / max(1, rows)))
+        while not decades and step >= 1:
+            decades = [float(k) for k in range(math.ceil(lo), math.floor(hi) + 1) if k % step == 0]
+            step -= 1
+        if len(decades) >= 2 or hi - lo >= 2:
+            return decades, [f"1e{int(k)}" for k in decades]
+    # Fewer than two decades to label: 1-2-5 steps; in a narrower range still, round numbers
+    # in linear steps (0.018, 0.0185, 0.019), which a log axis this short barely bends.
     ticks = _spaced(_mantissa_ticks(lo, hi, (1, 2, 5)), lo, hi, rows)
-    if len(ticks) < 2:
-        ticks = list(np.linspace(lo, hi, 3))
-    return ticks, [f"{10**t:.3g}" for t in ticks]
+    if len(ticks) >= 2:
+        return ticks, [f"{10**t:.3g}" for t in ticks]
+    if decades:
+        return decades, [f"1e{int(k)}" for k in decades]
+    values, labels = linear_ticks(10**lo, 10**hi, rows)
+    logs = [min(max(math.log10(v), lo), hi) for v in values]
+    kept = set(_spaced(logs, lo, hi, rows))
+    chosen = [i for i, t in enumerate(logs) if t in kept]
+    return [logs[i] for i in chosen], [labels[i] for i in chosen]
 
 
-def _spaced(ticks: list[float], lo: float, hi: float, rows: int) -> list[float]:
+def linear_ticks(lo: float, hi: float, rows: float = 20) -> tuple[list[float], list[str]]:
+    """Round numbers (multiples of a 1-2-5 step) inside [lo, hi], the data's range, labelled
+    with the step's decimals ('0.05', '0.10'). Two rows apart on the axis' `rows`, or one
+    (distinct rows: plotext draws one label per row) where two rows would leave a single tick.
+    A flat range gets one tick, at its value; a range narrower than one step at that spacing
+    gets the finer step it needs for one tick."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
+        return [], []
+    if hi - lo <= 1e-12 * max(abs(lo), abs(hi)) or hi == lo:
+        return [lo], [f"{lo:.3g}"]
+    for gap in sorted({_gap(rows), 1}, reverse=True):
+        step = _nice_step(gap * (hi - lo) / max(1, rows))
+        first, last = _multiples(lo, hi, step)
+        if last > first:
+            break
+    while last < first:
+        step = _nice_step(step * 0.99, down=True)
+        first, last = _multiples(lo, hi, step)
+    ticks = [k * step for k in range(first, last + 1)]
+    ticks = [min(max(t, lo), hi) for t in ticks]  # k·step may miss lo or hi by a rounding
+    return ticks, [_step_label(t, step) for t in ticks]
+
+
+def _multiples(lo: float, hi: float, step: float) -> tuple[int, int]:
+    """The first and last k with k·step in [lo, hi], up to the rounding of k·step."""
+    return math.ceil(lo / step - 1e-14), math.floor(hi / step + 1e-14)
+
+
+def _nice_step(at_least: float, down: bool = False) -> float:
+    """The smallest 1-2-5 step ≥ `at_least` (or, `down`, the largest ≤ it)."""
+    exponent = math.floor(math.log10(at_least))
+    candidates = [m * 10.0**e for e in (exponent - 1, exponent, exponent + 1) for m in (1, 2, 5)]
+    if down:
+        return max(c for c in candidates if c <= at_least * (1 + 1e-12))
+    return min(c for c in candidates if c >= at_least * (1 - 1e-12))
+
+
+def _step_label(value: float, step: float) -> str:
+    """`value`, a multiple of `step`, with just the digits the step needs."""
+    exponent = math.floor(math.log10(step) + 1e-9)
+    if step >= 1e-4 and abs(value) < 1e6:
+        return f"{value:.{max(0, -exponent)}f}"
+    if value == 0:
+        return "0"
+    digits = max(0, math.floor(math.log10(abs(value))) - exponent)
+    mantissa, _, power = f"{value:.{digits}e}".partition("e")
+    return f"{mantissa}e{int(power)}"
+
+
+def _gap(rows: float) -> int:
+    """How many rows apart two ticks must be: two (a row between their labels), or on an axis
+    of four rows or fewer, one (distinct rows: plotext draws one label per row)."""
+    return 2 if rows > 4 else 1
+
+
+def _spaced(ticks: list[float], lo: float, hi: float, rows: float) -> list[float]:
     kept: list[float] = []
     for t in ticks:
-        if not kept or (t - kept[-1]) / (hi - lo) * rows >= 2:
+        if not kept or (t - kept[-1]) / (hi - lo) * rows >= _gap(rows):
             kept.append(t)
     return kept
 
