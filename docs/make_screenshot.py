@@ -1,5 +1,6 @@
 """Regenerate the README's pictures: docs/screenshot.svg, the d2l demo (λ = 0 overfitting
-`highdim`, then λ = 3), and docs/sweep.svg, the sweep view after the default grid on `highdim`.
+`highdim`, then λ = 3); docs/sweep.svg, the sweep view after the default grid on `highdim`; and
+docs/grokking.svg, the grokking preset's accuracy on a log epoch axis.
 
 Run: .venv/bin/python docs/make_screenshot.py
 """
@@ -18,10 +19,11 @@ from tui.screens.sweep_screen import SweepScreen
 
 OUT = Path(__file__).with_name("screenshot.svg")
 SWEEP_OUT = Path(__file__).with_name("sweep.svg")
+GROKKING_OUT = Path(__file__).with_name("grokking.svg")
 
 
-async def settle(app: WeightDecayApp, pilot: Pilot[int]) -> None:
-    deadline = time.monotonic() + 60
+async def settle(app: WeightDecayApp, pilot: Pilot[int], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
     while not app.explorer.settled():
         assert time.monotonic() < deadline, "the run did not finish"
         await pilot.pause(0.05)
@@ -46,6 +48,18 @@ async def main() -> None:
         await pilot.pause(0.3)
         app.save_screenshot(filename=SWEEP_OUT.name, path=str(SWEEP_OUT.parent))
         print(f"wrote {SWEEP_OUT}")
+    await grokking()
+
+
+async def grokking() -> None:
+    """Memorised by epoch 40, understood around epoch 1,000: accuracy (v) on a log axis (x)."""
+    app = WeightDecayApp(RunConfig(preset="grokking", epochs=2000, seed=0, save=False))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot, timeout=180)
+        await pilot.press("v", "x")
+        await pilot.pause(0.5)
+        app.save_screenshot(filename=GROKKING_OUT.name, path=str(GROKKING_OUT.parent))
+        print(f"wrote {GROKKING_OUT}")
 
 
 if __name__ == "__main__":

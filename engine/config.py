@@ -14,7 +14,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
-PRESETS = ("line", "highdim", "poly")
+PRESETS = ("line", "highdim", "poly", "digits", "cancer", "diabetes", "grokking")
+TASKS = ("auto", "regression", "classification")
 MODELS = ("linear", "mlp")
 ACTIVATIONS = ("relu", "tanh")
 INITS = ("default", "zeros")
@@ -30,7 +31,7 @@ REG_MODES = ("l2", "wd", "none")
 # sweep (its λ list). `--config` and `RunConfig.from_dict` accept these and refuse any other
 # unknown key (a typo such as "lamda" must not be ignored). A writer that adds a key to
 # config.json adds it here.
-RUN_FACTS = ("resolved_device", "torch_version", "n_train", "n_test", "features")
+RUN_FACTS = ("resolved_device", "torch_version", "n_train", "n_test", "features", "classes")
 RECORD_KEYS = (*RUN_FACTS, "lams")
 
 # Training runs in float32: a λ or lr beyond its range would become inf inside torch (and 2λ is
@@ -62,6 +63,13 @@ class PresetDefaults:
     epochs: int
     batch_size: int  # 0 = full batch
     standardize: bool = False
+    # The problem's own model and optimizer (grokking's is an MLP trained by AdamW, with
+    # decoupled decay); every other preset and a CSV: a linear model and SGD with l2.
+    model: str = "linear"
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "relu"
+    optimizer: str = "sgd"
+    reg: str = "l2"
 
 
 PRESET_DEFAULTS: dict[str, PresetDefaults] = {
@@ -70,6 +78,23 @@ PRESET_DEFAULTS: dict[str, PresetDefaults] = {
     "highdim": PresetDefaults(lr=0.003, lam=0.0, epochs=100, batch_size=5),
     # Its features x^k/k! are scaled by design; standardizing would blow the high powers up.
     "poly": PresetDefaults(lr=0.01, lam=0.0, epochs=400, batch_size=5, standardize=False),
+    # scikit-learn's bundled sets (engine/sources/bundled.py), in arbitrary units: standardized
+    # from the training rows, as a CSV is.
+    "digits": PresetDefaults(lr=0.05, lam=0.0, epochs=200, batch_size=32, standardize=True),
+    "cancer": PresetDefaults(lr=0.05, lam=0.0, epochs=200, batch_size=32, standardize=True),
+    "diabetes": PresetDefaults(lr=0.05, lam=0.0, epochs=300, batch_size=0, standardize=True),
+    # (a + b) mod p from one-hot pairs: memorised at once, understood much later, and only
+    # with decay (engine/sources/grokking.py; the numbers are measured in the README).
+    "grokking": PresetDefaults(
+        lr=0.01,
+        lam=0.5,  # torch's usual weight_decay=1.0
+        epochs=3000,
+        batch_size=0,
+        model="mlp",
+        hidden=(128, 128),
+        optimizer="adamw",
+        reg="wd",
+    ),
 }
 # Presets are generated on a known scale and reproduce their sources (the seed article, d2l)
 # as they are; a user's CSV has columns in arbitrary units, so it is standardized by default.
@@ -86,20 +111,23 @@ class RunConfig:
     test_fraction: float | None = None  # None: the preset's own split (0.2 for a CSV)
     standardize: bool | None = None  # None: off for presets, on for a CSV
     seed: int = 0
-    # model
-    model: str = "linear"
-    hidden: tuple[int, ...] = (64, 64)
-    activation: str = "relu"
+    # what is learned: "auto" is the problem's own (a CSV: classes when its target is not
+    # numeric); the data decide it, and config.json records them (engine/data.py)
+    task: str = "auto"
+    # model ("" and (): the problem's own, PresetDefaults; `resolved` fills them in)
+    model: str = ""
+    hidden: tuple[int, ...] = ()
+    activation: str = ""
     init: str = "default"
     # optimisation
-    optimizer: str = "sgd"
+    optimizer: str = ""
     lr: float | None = None
     momentum: float = 0.0
     epochs: int | None = None
     batch_size: int | None = None
     train_loss: str = "exact"  # TRAIN_LOSSES
-    # regularization: objective = MSE + lam * sum of ||w||^2 over the penalized parameters
-    reg: str = "l2"
+    # regularization: objective = data loss + lam * sum of ||w||^2 over the penalized parameters
+    reg: str = ""
     lam: float | None = None
     decay_bias: bool = False
     # where
@@ -124,7 +152,11 @@ class RunConfig:
                 )
             defaults = PRESET_DEFAULTS[self.preset or "line"]
         lam = defaults.lam if self.lam is None else self.lam
-        if self.reg == "none":
+        # `or`: "" (a RunConfig's default) and None (an option not given) both mean the
+        # problem's own.
+        reg = self.reg or defaults.reg
+        hidden = self.hidden or defaults.hidden
+        if reg == "none":
             # No penalty: λ is 0, never the preset's default. (The command line refuses a
             # nonzero --lam with `none`; the explorer keeps its live λ while it switches modes.)
             if self.lam is not None:
@@ -138,7 +170,11 @@ class RunConfig:
             lam=lam,
             epochs=defaults.epochs if self.epochs is None else self.epochs,
             batch_size=defaults.batch_size if self.batch_size is None else self.batch_size,
-            hidden=tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else self.hidden,
+            hidden=tuple(hidden) if isinstance(hidden, (list, tuple)) else hidden,
+            model=self.model or defaults.model,
+            activation=self.activation or defaults.activation,
+            optimizer=self.optimizer or defaults.optimizer,
+            reg=reg,
             standardize=defaults.standardize if self.standardize is None else self.standardize,
         )
         cfg._validate()
@@ -151,6 +187,7 @@ class RunConfig:
         _choice("init", self.init, INITS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("reg", self.reg, REG_MODES)
+        _choice("task", self.task, TASKS)
         check_lam(self.lam)
         check_lr(self.lr)
         check_momentum(self.momentum)
@@ -176,7 +213,9 @@ class RunConfig:
 
     def _validate_types(self) -> None:
         """A config.json edited by hand can hold anything: say what is wrong, in one line."""
-        for name in ("model", "activation", "init", "optimizer", "reg", "device", "runs_dir"):
+        for name in (
+            "model", "activation", "init", "optimizer", "reg", "task", "device", "runs_dir"
+        ):  # fmt: skip
             if not isinstance(getattr(self, name), str):
                 raise ConfigError(f"{name} must be text, got {getattr(self, name)!r}")
         for name in ("preset", "data", "target"):
@@ -421,7 +460,19 @@ def preset_of(config: RunConfig) -> str:
 # The settings each problem brings its own default for (PRESET_DEFAULTS, CSV_DEFAULTS; a test
 # fraction of None is the problem's own split): another problem starts from its own unless they
 # are chosen for it.
-PROBLEM_SETTINGS = ("lr", "lam", "epochs", "batch_size", "standardize", "test_fraction")
+PROBLEM_SETTINGS = (
+    "lr",
+    "lam",
+    "epochs",
+    "batch_size",
+    "standardize",
+    "test_fraction",
+    "model",
+    "hidden",
+    "activation",
+    "optimizer",
+    "reg",
+)
 # What the next run takes otherwise than as a chosen setting: the problem (its `preset`), and
 # λ and lr, the live ones.
 _NOT_CHOSEN = ("preset", "data", "target", "lam", "lr")
@@ -470,9 +521,10 @@ def next_run_config(
             **own,
         )
     config = replace(config, **chosen)
-    if config.optimizer != "sgd":
+    # The problem's own where none was chosen (None, "": resolved below).
+    if (config.optimizer or problem_default(preset, "optimizer")) != "sgd":
         config = replace(config, momentum=0.0)
-    if config.reg == "none":
+    if (config.reg or problem_default(preset, "reg")) == "none":
         config = replace(config, lam=0.0)
     return config.resolved()
 

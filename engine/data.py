@@ -1,19 +1,24 @@
-"""Datasets: the built-in presets, numeric CSV files, the train/test split and scaling.
+"""Datasets: the built-in presets, CSV files, the train/test split and scaling.
 
 Everything is deterministic for a given seed and lives on the CPU until the trainer moves it to
-its device, once.
+its device, once. Where the rows come from is `engine/sources/`; this module splits and scales
+them: at random for regression, stratified for classification (every class among the
+training rows).
 """
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from engine.config import CSV_TEST_FRACTION, DataError, RunConfig
+from engine.sources import bundled, grokking
+from engine.sources.csv_file import read_csv
+from engine.sources.csv_header import column_list
+from engine.sources.labels import stratified_split
+from engine.sources.table import Table
 
 __all__ = [
     "DataError",
@@ -25,21 +30,42 @@ __all__ = [
     "true_parameters",
 ]
 
-COLUMNS_SHOWN = 5  # a message lists this many columns of a wide file, then a count
-COLUMN_NAME_SHOWN = 40  # characters of one column's name in such a list
+REGRESSION = "regression"
+CLASSIFICATION = "classification"
+PRESET_TASKS = {
+    "line": REGRESSION,
+    "highdim": REGRESSION,
+    "poly": REGRESSION,
+    "diabetes": REGRESSION,
+    "digits": CLASSIFICATION,
+    "cancer": CLASSIFICATION,
+    "grokking": CLASSIFICATION,
+}
 
 
 @dataclass
 class Dataset:
     name: str
     x_train: torch.Tensor  # (n_train, d) float32
-    y_train: torch.Tensor  # (n_train, 1)
+    # Regression: (n_train, 1) float32. Classification: (n_train,) int64 class indices.
+    y_train: torch.Tensor
     x_test: torch.Tensor | None
     y_test: torch.Tensor | None
     feature_names: list[str]
     # The generating weights, expressed in the model's (standardized) coordinates.
     true_weight: torch.Tensor | None = None  # (d,)
     true_bias: float | None = None
+    # Classification: each class index's label (whole numbers in numeric order, text sorted).
+    classes: tuple[str, ...] | None = None
+
+    @property
+    def task(self) -> str:
+        return CLASSIFICATION if self.classes is not None else REGRESSION
+
+    @property
+    def n_classes(self) -> int:
+        """The number of classes; 0 for regression."""
+        return 0 if self.classes is None else len(self.classes)
 
     @property
     def n_features(self) -> int:
@@ -100,46 +126,142 @@ PRESET_BUILDERS = {"line": _line, "highdim": _highdim, "poly": _poly}
 def load_dataset(config: RunConfig) -> Dataset:
     """Build the dataset a resolved config describes; raises DataError on bad input."""
     g = torch.Generator().manual_seed(config.seed)
+    task = _asked_task(config)
     if config.data is not None:
-        x, y, names = read_csv(config.data, config.target or "")
-        perm = torch.randperm(x.shape[0], generator=g)
-        x, y = x[perm], y[perm]
-        n_test = _test_rows(
-            x.shape[0], CSV_TEST_FRACTION if config.test_fraction is None else config.test_fraction
-        )
-        n_train = x.shape[0] - n_test
-        true_w, true_b, name = None, None, Path(config.data).name
+        table = read_csv(config.data, config.target or "", task)
+        fraction = CSV_TEST_FRACTION if config.test_fraction is None else config.test_fraction
+        n_test = _test_rows(table.n_rows, fraction)
+        split = _split(table, n_test, g, config.data)
+        split.name = Path(config.data).name
     else:
-        synth = PRESET_BUILDERS[config.preset or "line"](g)
-        x, y, names = synth.x, synth.y, synth.feature_names
-        n_train, n_test = synth.n_train, synth.n_test
-        if config.test_fraction is not None:
-            n_test = _test_rows(x.shape[0], config.test_fraction)
-            n_train = x.shape[0] - n_test
-        true_w, true_b, name = synth.true_weight, synth.true_bias, str(config.preset)
-
-    x_train, y_train = x[:n_train], y[:n_train]
-    x_test, y_test = (x[n_train:], y[n_train:]) if n_test else (None, None)
+        preset = config.preset or "line"
+        if preset in PRESET_BUILDERS:
+            split = _synthetic_split(preset, config.test_fraction, g)
+        elif preset in bundled.BUNDLED:
+            table = bundled.BUNDLED[preset]()
+            if config.test_fraction is None:
+                n_test = table.n_rows - bundled.TRAIN_ROWS[preset]
+            else:
+                n_test = _test_rows(table.n_rows, config.test_fraction)
+            split = _split(table, n_test, g, preset)
+        else:
+            split = _grokking_split(config.test_fraction, g)
+        split.name = preset
     if config.standardize:
-        mean = x_train.mean(dim=0)
-        std = x_train.std(dim=0, unbiased=False)
+        split.standardize()
+    return split.dataset()
+
+
+def _asked_task(config: RunConfig) -> str:
+    """A preset's own task, or for a CSV `config.task` as given ("auto" is decided by
+    `read_csv` from the target column). Raises DataError when an explicit task contradicts a
+    preset."""
+    task = config.task
+    if config.data is not None:
+        return task
+    preset = config.preset or "line"
+    own = PRESET_TASKS[preset]
+    if task == CLASSIFICATION and own == REGRESSION:
+        raise DataError(f"--task classification: {preset}'s target is continuous")
+    if task == REGRESSION and own == CLASSIFICATION:
+        raise DataError(f"--task regression: {preset} is a classification problem")
+    return own
+
+
+@dataclass
+class _Split:
+    """A dataset under construction: split, not yet scaled."""
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor | None
+    y_test: torch.Tensor | None
+    feature_names: list[str]
+    true_weight: torch.Tensor | None = None
+    true_bias: float | None = None
+    classes: tuple[str, ...] | None = None
+
+    def standardize(self) -> None:
+        """Scale each feature by the training rows' mean and std (a constant one is only
+        centred), and map the true weights to the scaled coordinates."""
+        mean = self.x_train.mean(dim=0)
+        std = self.x_train.std(dim=0, unbiased=False)
         std = torch.where(std > 0, std, torch.ones_like(std))
-        x_train = (x_train - mean) / std
-        x_test = None if x_test is None else (x_test - mean) / std
-        if true_w is not None and true_b is not None:
+        self.x_train = (self.x_train - mean) / std
+        self.x_test = None if self.x_test is None else (self.x_test - mean) / std
+        if self.true_weight is not None and self.true_bias is not None:
             # y = w·x + b = (w∘σ)·z + (b + w·μ) for z = (x − μ)/σ.
-            true_b = float(true_b + (true_w * mean).sum())
-            true_w = true_w * std
-    return Dataset(
-        name=name,
-        x_train=x_train.contiguous(),
-        y_train=y_train.contiguous(),
-        x_test=None if x_test is None else x_test.contiguous(),
-        y_test=None if y_test is None else y_test.contiguous(),
-        feature_names=names,
-        true_weight=true_w,
-        true_bias=true_b,
+            self.true_bias = float(self.true_bias + (self.true_weight * mean).sum())
+            self.true_weight = self.true_weight * std
+
+    def dataset(self) -> Dataset:
+        return Dataset(
+            name=self.name,
+            x_train=self.x_train.contiguous(),
+            y_train=self.y_train.contiguous(),
+            x_test=None if self.x_test is None else self.x_test.contiguous(),
+            y_test=None if self.y_test is None else self.y_test.contiguous(),
+            feature_names=self.feature_names,
+            true_weight=self.true_weight,
+            true_bias=self.true_bias,
+            classes=self.classes,
+        )
+
+
+def _split(table: Table, n_test: int, g: torch.Generator, source: str) -> _Split:
+    """A real table's split: stratified for classes, at random for a regression target (the
+    first rows of a random order train, as ever: saved runs replay on the same rows)."""
+    if table.classes is not None:
+        train, test = stratified_split(table.y, table.classes, n_test, g, source)
+        return _from_indices(table, train, test)
+    perm = torch.randperm(table.n_rows, generator=g)
+    x, y = table.x[perm], table.y[perm]
+    n_train = table.n_rows - n_test
+    x_test, y_test = (x[n_train:], y[n_train:]) if n_test else (None, None)
+    return _Split("", x[:n_train], y[:n_train], x_test, y_test, table.feature_names)
+
+
+def _from_indices(table: Table, train: torch.Tensor, test: torch.Tensor) -> _Split:
+    has_test = test.numel() > 0
+    return _Split(
+        "",
+        table.x[train],
+        table.y[train],
+        table.x[test] if has_test else None,
+        table.y[test] if has_test else None,
+        table.feature_names,
+        classes=table.classes,
     )
+
+
+def _synthetic_split(preset: str, test_fraction: float | None, g: torch.Generator) -> _Split:
+    synth = PRESET_BUILDERS[preset](g)
+    x, y = synth.x, synth.y
+    n_train, n_test = synth.n_train, synth.n_test
+    if test_fraction is not None:
+        n_test = _test_rows(x.shape[0], test_fraction)
+        n_train = x.shape[0] - n_test
+    x_test, y_test = (x[n_train:], y[n_train:]) if n_test else (None, None)
+    return _Split(
+        "",
+        x[:n_train],
+        y[:n_train],
+        x_test,
+        y_test,
+        synth.feature_names,
+        synth.true_weight,
+        synth.true_bias,
+    )
+
+
+def _grokking_split(test_fraction: float | None, g: torch.Generator) -> _Split:
+    table = grokking.modular_addition()
+    if test_fraction is None:
+        test_fraction = 1 - grokking.GROKKING_TRAIN_FRACTION
+    n_test = _test_rows(table.n_rows, test_fraction)
+    train, test = grokking.random_split(table, n_test, g, test_fraction)
+    return _from_indices(table, train, test)
 
 
 def _test_rows(n: int, fraction: float) -> int:
@@ -149,82 +271,6 @@ def _test_rows(n: int, fraction: float) -> int:
     if n - n_test < 1:
         raise DataError(f"test fraction {fraction} leaves no training rows out of {n}")
     return n_test
-
-
-def read_csv(path: str, target: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """Read a numeric CSV with a header row; `target` may be any column."""
-    file = Path(path)
-    if not file.is_file():
-        raise DataError(f"no such file: {path}")
-    try:
-        with file.open(newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-    if not rows:
-        raise DataError(f"{path} is empty")
-    header = [name.strip() for name in rows[0]]
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise DataError(
-                f"{path} has two columns named {name!r}: rename one (each column must have "
-                "its own name)"
-            )
-        seen.add(name)
-    if target not in header:
-        raise DataError(f"{path} has no column {target!r}; {column_list(header)}")
-    if len(header) < 2:
-        raise DataError(f"{path} needs at least one feature column besides {target!r}")
-    if len(rows) < 3:
-        raise DataError(f"{path} needs at least 2 data rows, found {len(rows) - 1}")
-    values: list[list[float]] = []
-    for line_no, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DataError(
-                f"{path} line {line_no}: {len(row)} cells where the header has {len(header)}"
-            )
-        parsed = []
-        for name, cell in zip(header, row, strict=True):
-            try:
-                value = float(cell)
-            except ValueError:
-                raise DataError(
-                    f"{path} line {line_no}, column {name!r}: {cell.strip()!r} is not a number"
-                ) from None
-            if not math.isfinite(value):
-                raise DataError(
-                    f"{path} line {line_no}, column {name!r}: {cell.strip()!r} is not finite"
-                )
-            parsed.append(value)
-        values.append(parsed)
-    table = torch.tensor(values, dtype=torch.float32)
-    if not torch.isfinite(table).all():  # finite as a Python float, beyond float32's range
-        row, col = (~torch.isfinite(table)).nonzero()[0].tolist()
-        raise DataError(
-            f"{path} line {row + 2}, column {header[col]!r}: {rows[row + 1][col].strip()!r} "
-            "is too large for float32"
-        )
-    t = header.index(target)
-    features = [i for i in range(len(header)) if i != t]
-    return table[:, features], table[:, t : t + 1], [header[i] for i in features]
-
-
-def column_list(header: list[str]) -> str:
-    """'the file has 3 columns: 'a', 'b', 'y'', shortened for a wide file to a few and a count:
-    one line of a readable length, whatever the file."""
-
-    def shown(name: str) -> str:
-        if len(name) > COLUMN_NAME_SHOWN:
-            name = name[: COLUMN_NAME_SHOWN - 1] + "…"
-        return repr(name)
-
-    n = len(header)
-    noun = "column" if n == 1 else "columns"
-    if n <= COLUMNS_SHOWN + 1:  # "… (and 1 more)" would be no shorter than the name
-        return f"the file has {n} {noun}: {', '.join(shown(h) for h in header)}"
-    first = ", ".join(shown(h) for h in header[:COLUMNS_SHOWN])
-    return f"the file has {n} columns: {first}, … (and {n - COLUMNS_SHOWN} more)"
 
 
 def epoch_batches(

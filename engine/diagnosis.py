@@ -33,7 +33,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from engine.config import RunConfig
+from engine.config import PROBLEM_SETTINGS, RunConfig, preset_of, problem_default
 
 OVERFLOW_SCALE = 1e18  # its square, summed over rows, is near float32's 3.4e38
 HUGE_SCALE = 1e6
@@ -51,7 +51,10 @@ def _mean_sq_norm(x: Any) -> float:
 
 def _setting(settings: RunConfig | Mapping[str, Any], name: str, default: Any) -> Any:
     if isinstance(settings, RunConfig):
-        return getattr(settings, name)
+        value = getattr(settings, name)
+        if value in ("", None) and name in PROBLEM_SETTINGS:  # not resolved: the problem's own
+            return problem_default(preset_of(settings), name)
+        return value
     value = settings.get(name, default)
     return default if value is None else value
 

@@ -109,6 +109,8 @@ class Started:
     # The test targets' variance about their own mean: R² = 1 − test loss / this
     # (`r_squared` above). None where `baseline_test_loss` is.
     test_target_variance: float | None = None
+    # Classification: each class index's label, in order (config.json records them too).
+    classes: tuple[str, ...] | None = None
 
     @property
     def warning(self) -> str | None:
@@ -125,6 +127,7 @@ class Started:
             "run_dir": self.run_dir,
             "n_train": self.n_train,
             "n_test": self.n_test,
+            "classes": None if self.classes is None else list(self.classes),
             "warning": self.warning,
         }
 
@@ -143,6 +146,10 @@ class Epoch:
     # Fresh per-parameter statistics, at most 4 times a second (and always on the last epoch):
     # computing them every epoch would cost a fast run a third of its speed.
     param_stats: tuple[ParamStats, ...] | None = field(default=None, compare=False)
+    # The share of rows predicted right (classification; None for regression, and the test's
+    # without a test split), measured as the losses are.
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -156,6 +163,8 @@ class Epoch:
             "lam": self.lam,
             "lr": self.lr,
             "elapsed_s": round(self.elapsed_s, 6),
+            "train_accuracy": self.train_accuracy,
+            "test_accuracy": self.test_accuracy,
         }
 
 

@@ -19,6 +19,7 @@ from engine.limits import check_fits, layer_sizes
 
 __all__ = [
     "ACTIVATION_MODULES",
+    "LINEAR_CLASSIFIER_WEIGHTS",
     "SMALL_MODEL_WEIGHTS",
     "STATS_INTERVAL_S",
     "build_model",
@@ -28,6 +29,9 @@ __all__ = [
 
 ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 SMALL_MODEL_WEIGHTS = 32  # statistics carry the weights themselves up to this many
+# ... and a linear classifier's up to this many: the explorer draws each class's weights as an
+# image (digits: 10 classes × 64 pixels). A 650-float copy 4 times a second costs nothing.
+LINEAR_CLASSIFIER_WEIGHTS = 1024
 # Statistics (and a small sweep's live weights) at most 4 times a second: the explorer's weight
 # tables redraw at that rate, and on a slow epoch (a wide MLP) computing them every epoch costs
 # a few percent.
@@ -69,15 +73,17 @@ def build_model(config: RunConfig, n_features: int, n_outputs: int = 1) -> nn.Mo
 
 @torch.no_grad()
 def parameter_stats(
-    named: Iterable[tuple[str, torch.Tensor]], penalized: set[str]
+    named: Iterable[tuple[str, torch.Tensor]],
+    penalized: set[str],
+    values_up_to: int = SMALL_MODEL_WEIGHTS,
 ) -> tuple[ParamStats, ...]:
     """Each parameter summarised (one host sync for all of them); the values themselves too
-    when the whole model has at most SMALL_MODEL_WEIGHTS of them."""
+    when the whole model has at most `values_up_to` of them."""
     named = list(named)
     rows = torch.stack(
         [torch.stack([p.norm(), p.mean(), p.std(unbiased=False), p.abs().max()]) for _, p in named]
     ).tolist()
-    show_values = sum(p.numel() for _, p in named) <= SMALL_MODEL_WEIGHTS
+    show_values = sum(p.numel() for _, p in named) <= values_up_to
     return tuple(
         ParamStats(
             name=name,

@@ -1,6 +1,6 @@
 """What λ means, in one place.
 
-Objective = MSE + λ·Σ‖w‖² over the penalized parameters: tensors of two or more dimensions
+Objective = data loss + λ·Σ‖w‖² over the penalized parameters: tensors of two or more dimensions
 (weights); 1-D tensors (biases) only with `decay_bias`. The three modes apply that same λ:
 
 - `l2`:   the penalty is added to the loss; every optimizer group has weight_decay = 0.

@@ -65,7 +65,7 @@ def member_optima(
 ) -> tuple[dict[str, Any], ...] | None:
     """The closed-form optimum for each λ, keyed like a linear model's parameters, where
     training converges to it (the task says where); None elsewhere."""
-    if not task_for(config).has_closed_form(config):
+    if not task_for(dataset).has_closed_form(config):
         return None
     path = RidgePath(dataset.x_train, dataset.y_train, config.decay_bias)
     weights, biases = path.path(lams)

@@ -34,7 +34,13 @@ from engine.events import (
 )
 from engine.job import DeviceData, Job, describe, save_files, stopped_message, with_note
 from engine.limits import check_fits
-from engine.models import STATS_INTERVAL_S, build_model, parameter_stats
+from engine.models import (
+    LINEAR_CLASSIFIER_WEIGHTS,
+    SMALL_MODEL_WEIGHTS,
+    STATS_INTERVAL_S,
+    build_model,
+    parameter_stats,
+)
 from engine.regularization import (
     build_optimizer,
     decays,
@@ -46,7 +52,7 @@ from engine.regularization import (
 )
 from engine.ridge import RidgePath
 from engine.store import RunRecorder, config_record, new_run_dir
-from engine.tasks import task_for
+from engine.tasks import exact_share, task_for
 
 EventSink = Callable[[Event], None]
 
@@ -57,6 +63,7 @@ class _EpochEnd:
 
     epoch: int
     test: torch.Tensor | None
+    test_accuracy: torch.Tensor | None
     sq_norm: torch.Tensor
     lam: float
     lr: float
@@ -82,7 +89,7 @@ class Trainer(Job[Event, Finished]):
         self.config = config.resolved()
         device = resolve_device(self.config.device)
         self.dataset = dataset if dataset is not None else load_dataset(self.config)
-        self.task = task_for(self.config)
+        self.task = task_for(self.dataset)
         d = self.dataset
         outputs = self.task.output_width(d)
         check_fits(self.config, d.n_features, d.n_train + d.n_test, device, n_outputs=outputs)
@@ -109,6 +116,7 @@ class Trainer(Job[Event, Finished]):
         self._paused = False
         self._pace = check_pace(pace)  # the most epochs/s; None: as fast as it can
         self._pause_before: int | None = None  # one-epoch step: pause again at this epoch
+        self._classes = self.dataset.classes is not None  # accuracies are measured too
         self._recorder: RunRecorder | None = None
         self._diverged: tuple[str, str] | None = None
         super().__init__(
@@ -123,7 +131,9 @@ class Trainer(Job[Event, Finished]):
     def set_lam(self, lam: float) -> None:
         lam = check_lam(lam)
         if self.config.reg == "none":
-            raise ConfigError("mode 'none' has no penalty: restart with --reg l2 or wd to use λ")
+            raise ConfigError(
+                "mode 'none' has no penalty: set mode l2 or wd (--reg) and restart to use λ"
+            )
         self._queue("lam", lam)
 
     def set_lr(self, lr: float) -> None:
@@ -209,11 +219,15 @@ class Trainer(Job[Event, Finished]):
         model, optimizer, data, task = self.model, self.optimizer, self.data, self.task
         order = data.epoch_order()
         batch_mean = self.config.train_loss == "batch-mean"
-        loss_sum = torch.zeros((), device=self.device) if batch_mean else None
+        # Σ over the epoch's minibatches of (loss, accuracy) × rows, for batch-mean.
+        sums = torch.zeros(2, device=self.device) if batch_mean else None
         for step, idx in enumerate(order or (None,)):
             xb, yb = data.batch(idx)
-            data_loss = task.loss(model(xb), yb)
-            if self._pending is not None and (diverged := self._report(data_loss.detach())):
+            out = model(xb)
+            data_loss = task.loss(out, yb)
+            if self._pending is not None and (
+                diverged := self._report(data_loss.detach(), task.accuracy(out.detach(), yb))
+            ):
                 return diverged
             if step == 0:
                 self._epoch_starts(epoch)
@@ -229,16 +243,17 @@ class Trainer(Job[Event, Finished]):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if loss_sum is not None:
-                loss_sum += data_loss.detach() * yb.shape[0]
+            if sums is not None:
+                accuracy = task.accuracy(out.detach(), yb)
+                sums[0] += data_loss.detach() * yb.shape[0]
+                sums[1] += (0.0 if accuracy is None else accuracy) * yb.shape[0]
         self._pending = self._epoch_end(epoch)
-        if loss_sum is not None:
-            train = loss_sum / data.rows
-        elif order is not None:  # minibatches: the loss at the final weights costs a pass
-            train = self._full_train_loss()
-        else:
-            return None  # reported by the next step's forward pass, or _report_last_epoch
-        return self._report(train)
+        if sums is not None:
+            train, accuracy = sums / data.rows
+            return self._report(train, accuracy if self._classes else None)
+        if order is not None:  # minibatches: the loss at the final weights costs a pass
+            return self._report(*self._full_train_loss())
+        return None  # reported by the next step's forward pass, or _report_last_epoch
 
     def _epoch_starts(self, epoch: int) -> None:
         """Before an epoch's first step: pause here after a one-epoch step, and wait for the
@@ -258,11 +273,13 @@ class Trainer(Job[Event, Finished]):
 
     def _report_last_epoch(self) -> None:
         if self._pending is not None:
-            self._report(self._full_train_loss())
+            self._report(*self._full_train_loss())
 
     @torch.no_grad()
-    def _full_train_loss(self) -> torch.Tensor:
-        return self.task.loss(self.model(self.data.x), self.data.y)
+    def _full_train_loss(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The loss and the accuracy over every training row, at the weights now."""
+        out = self.model(self.data.x)
+        return self.task.loss(out, self.data.y), self.task.accuracy(out, self.data.y)
 
     @torch.no_grad()
     def _epoch_end(self, epoch: int) -> _EpochEnd:
@@ -272,13 +289,15 @@ class Trainer(Job[Event, Finished]):
         stats = None
         if epoch == self.config.epochs or now - self._last_stats >= self._stats_interval_s:
             stats, self._last_stats = self._param_stats(), now
-        test = None
+        test = test_accuracy = None
         if self.data.test is not None:
             x_test, y_test = self.data.test
-            test = self.task.loss(self.model(x_test), y_test)
+            out = self.model(x_test)
+            test, test_accuracy = self.task.loss(out, y_test), self.task.accuracy(out, y_test)
         return _EpochEnd(
             epoch,
             test,
+            test_accuracy,
             squared_norm(self._penalized),
             self._lam,
             self._lr,
@@ -286,14 +305,27 @@ class Trainer(Job[Event, Finished]):
             stats,
         )
 
-    def _report(self, train: torch.Tensor) -> tuple[str, str] | None:
-        """Complete the pending epoch with its train loss (one host sync), record it, then tell
-        the consumer. Returns ("diverged", why) when the run diverged there."""
+    def _report(
+        self, train: torch.Tensor, train_accuracy: torch.Tensor | None
+    ) -> tuple[str, str] | None:
+        """Complete the pending epoch with its train loss and accuracy (one host sync),
+        record it, then tell the consumer. Returns ("diverged", why) when the run diverged
+        there."""
         end, self._pending = self._pending, None
         assert end is not None
         test = train if end.test is None else end.test
-        train_loss, test_loss, sq_norm = torch.stack([train, test, end.sq_norm]).tolist()
-        penalty = end.lam * sq_norm
+        measured = [train, test, end.sq_norm]
+        if train_accuracy is not None:  # classification: the accuracies in the same sync
+            measured.append(train_accuracy)
+            measured.append(train_accuracy if end.test_accuracy is None else end.test_accuracy)
+        train_loss, test_loss, sq_norm, *accuracies = torch.stack(measured).tolist()
+        train_acc = test_acc = None
+        if accuracies:
+            train_acc = exact_share(accuracies[0], self.dataset.n_train)
+            if end.test_accuracy is not None:
+                test_acc = exact_share(accuracies[1], self.dataset.n_test)
+        # λ = 0 adds nothing, even to an overflowed ‖w‖² (0·inf would be nan).
+        penalty = end.lam * sq_norm if end.lam else 0.0
         # Diverged: the first non-finite train loss, or test loss (weights grown so large that
         # the held-out rows' error overflows while the training rows' does not yet).
         diverged = not (
@@ -315,6 +347,8 @@ class Trainer(Job[Event, Finished]):
             lr=end.lr,
             elapsed_s=end.elapsed_s,
             param_stats=stats,
+            train_accuracy=train_acc,
+            test_accuracy=test_acc,
         )
         if self._recorder is not None:  # on disk before any consumer sees it
             self._recorder.log_epoch(event)
@@ -331,7 +365,10 @@ class Trainer(Job[Event, Finished]):
         return self._diverged
 
     def _param_stats(self) -> tuple[ParamStats, ...]:
-        return parameter_stats(self.model.named_parameters(), self._penalized_names)
+        # A linear classifier's weights come along (its class templates: the explorer's t).
+        linear_classifier = self._classes and self.config.model == "linear"
+        limit = LINEAR_CLASSIFIER_WEIGHTS if linear_classifier else SMALL_MODEL_WEIGHTS
+        return parameter_stats(self.model.named_parameters(), self._penalized_names, limit)
 
     def _service_commands(self) -> None:
         """Apply queued commands; while paused, wait here, between two optimizer steps."""
@@ -380,7 +417,7 @@ class Trainer(Job[Event, Finished]):
 
     def _started_event(self) -> Started:
         return Started(
-            config=self.config.to_dict(),
+            config={**self.config.to_dict(), "task": self.task.name},  # "auto", resolved
             device=str(self.device),
             parameters=self.parameter_info(),
             run_dir=self.run_dir_text,
@@ -390,6 +427,7 @@ class Trainer(Job[Event, Finished]):
             true_weights=true_parameters(self.config, self.dataset),
             baseline_test_loss=self.task.baseline_test_loss(self.dataset),
             test_target_variance=self.task.test_target_variance(self.dataset),
+            classes=self.dataset.classes,
         )
 
     def _weights(self) -> TensorWeights:

@@ -55,7 +55,10 @@ def test_jsonl_prints_the_documented_events(capsys) -> None:
         "lam",
         "lr",
         "elapsed_s",
+        "train_accuracy",
+        "test_accuracy",
     }
+    assert first["train_accuracy"] is None and first["test_accuracy"] is None  # regression
     assert first["penalty"] == pytest.approx(0.1 * first["weight_sq_norm"])
     assert finished["status"] == "completed" and finished["epochs"] == 4
     assert set(finished["weights"]) == {"weight", "bias"}
@@ -553,8 +556,14 @@ def test_every_option_says_what_it_does_and_its_default(capsys, command: str) ->
         for preset, defaults in PRESET_DEFAULTS.items():
             assert f"{preset} {getattr(defaults, setting):g}" in shown[flag], (flag, preset)
         assert f"a CSV: {getattr(CSV_DEFAULTS, setting):g}" in shown[flag], flag
-    assert "off for a preset, on for a CSV" in shown["--standardize"]
-    assert "(default: 64,64)" in shown["--hidden"] and "(default: 0)" in shown["--seed"]
+    assert "line off" in shown["--standardize"] and "digits on" in shown["--standardize"]
+    assert "a CSV: on" in shown["--standardize"]
+    # Most problems share these; the help names the exceptions (grokking's MLP and AdamW).
+    grokking_hidden = ",".join(map(str, PRESET_DEFAULTS["grokking"].hidden))
+    assert f"(default: 64,64 (grokking: {grokking_hidden}))" in shown["--hidden"]
+    assert "(default: linear (grokking: mlp))" in shown["--model"]
+    assert "(default: sgd (grokking: adamw))" in shown["--optimizer"]
+    assert "(default: 0)" in shown["--seed"]
 
 
 def test_a_csv_holds_out_the_share_the_help_gives(capsys, tmp_path) -> None:

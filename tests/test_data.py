@@ -90,7 +90,8 @@ def test_zero_test_fraction_means_no_test_split() -> None:
     ("content", "target", "message"),
     [
         ("", "y", "is empty"),
-        ("a,y\n1,2\n3,x\n", "y", "line 3, column 'y': 'x' is not a number"),
+        # a feature column; text in the target is class labels (tests/test_data_classification.py)
+        ("y,a\n1,2\n3,x\n", "y", "line 3, column 'a': 'x' is not a number"),
         ("a,y\n1,2\n3,4\n", "z", "has no column 'z'"),
         ("a,y\n1,2\n3\n", "y", "line 3: 1 cells where the header has 2"),
         ("a,y\n1,nan\n3,4\n", "y", "is not finite"),
@@ -126,3 +127,41 @@ def test_a_wide_files_missing_column_lists_a_few_names_and_a_count(tmp_path) -> 
     small = write_csv(tmp_path / "small.csv", "a,b,y\n1,2,3\n4,5,6\n")
     with pytest.raises(DataError, match=r"the file has 3 columns: 'a', 'b', 'y'$"):
         load_dataset(RunConfig(data=small, target="z").resolved())
+
+
+# Regression's rows are what saved runs replay on: the split must not move. Each case is checked
+# against the rule written out independently of engine/data.py's code.
+
+
+@pytest.mark.parametrize("preset", ["line", "highdim", "poly"])
+@pytest.mark.parametrize("test_fraction", [None, 0.0, 0.3])
+def test_a_regression_preset_keeps_its_generated_order(
+    preset: str, test_fraction: float | None
+) -> None:
+    from engine.data import PRESET_BUILDERS
+
+    synth = PRESET_BUILDERS[preset](torch.Generator().manual_seed(4))
+    n = synth.x.shape[0]
+    n_test = synth.n_test if test_fraction is None else round(n * test_fraction)
+    config = RunConfig(preset=preset, seed=4, test_fraction=test_fraction).resolved()
+    data = load_dataset(config)
+    assert torch.equal(data.x_train, synth.x[: n - n_test])
+    assert torch.equal(data.y_train, synth.y[: n - n_test])
+    if n_test:
+        assert torch.equal(data.x_test, synth.x[n - n_test :])
+        assert torch.equal(data.y_test, synth.y[n - n_test :])
+    else:
+        assert data.x_test is None and data.y_test is None
+
+
+def test_a_regression_csv_trains_on_the_first_rows_of_one_seeded_permutation(tmp_path) -> None:
+    lines = ["a,y,b"] + [f"{i * 0.5},{i * i},{-i}" for i in range(23)]
+    csv = write_csv(tmp_path / "r.csv", "\n".join(lines) + "\n")
+    data = load_dataset(RunConfig(data=csv, target="y", seed=9, standardize=False).resolved())
+    table = torch.tensor([[i * 0.5, i * i, -i] for i in range(23)], dtype=torch.float32)
+    perm = torch.randperm(23, generator=torch.Generator().manual_seed(9))
+    n_train = 23 - round(23 * 0.2)
+    assert torch.equal(data.x_train, table[perm][:n_train][:, [0, 2]])
+    assert torch.equal(data.y_train, table[perm][:n_train][:, 1:2])
+    assert torch.equal(data.x_test, table[perm][n_train:][:, [0, 2]])
+    assert data.classes is None and data.task == "regression" and data.n_classes == 0

@@ -42,3 +42,22 @@ def test_a_bad_pace_is_one_line_and_exit_2(bad: str, capsys: pytest.CaptureFixtu
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pace must be a number of epochs per second" in err
+
+
+def test_grokking_starts_without_a_cap_unless_pace_says() -> None:
+    assert explorer_settings(["--preset", "grokking"])[1] is None
+    assert explorer_settings(["--preset", "grokking", "--pace", "30"])[1] == 30.0
+
+
+def test_a_missing_target_column_is_one_line_before_the_screen_opens(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "t.csv"
+    data.write_text("a,b,y\n1,2,3\n2,1,4\n")
+    with pytest.raises(SystemExit) as exited:
+        explorer_settings(["--data", str(data), "--target", "zz"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"wdtui: error: {data} has no column 'zz'; the file has 3 columns: 'a', 'b', 'y'\n"
+    )

@@ -126,7 +126,9 @@ def test_every_key_a_run_writes_to_config_json_is_accepted() -> None:
     record = config_record(config.to_dict(), torch.device("cpu"), load_dataset(config))
     accepted = {f.name for f in fields(RunConfig)} | set(RECORD_KEYS)
     assert set(record) <= accepted, set(record) - accepted
-    assert RunConfig.from_dict(record).resolved() == config
+    # The same run, its task resolved ("auto" → the problem's own), as config.json records it.
+    assert config.task == "auto" and record["task"] == "regression"
+    assert RunConfig.from_dict(record).resolved() == replace(config, task="regression")
 
 
 # ----- the memory estimate ------------------------------------------------------------------

@@ -27,11 +27,12 @@ def test_regression_loss_is_torchs_mse_and_each_member_loss_is_its_own() -> None
 def test_the_task_knows_where_a_closed_form_exists() -> None:
     def closed(**settings: object) -> bool:
         config = RunConfig(**settings).resolved()  # type: ignore[arg-type]
-        return task_for(config).has_closed_form(config)
+        return task_for(load_dataset(config)).has_closed_form(config)
 
     assert closed() and closed(reg="wd", optimizer="adam") and closed(reg="none")
     assert not closed(reg="wd", optimizer="adamw")  # decoupled decay: another fixed point
     assert not closed(model="mlp")
+    assert not closed(preset="cancer")  # regularized logistic regression: no closed form
 
 
 def test_device_data_draws_the_same_minibatches_for_the_same_seed() -> None:

@@ -12,6 +12,7 @@ from sklearn.linear_model import Ridge
 from engine.config import RunConfig
 from engine.data import load_dataset
 from engine.ridge import RidgePath
+from engine.store import load_sweep
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
 from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
@@ -244,3 +245,18 @@ def test_batch_mean_members_equal_single_runs(batch_size: int) -> None:
     assert_members_match_runs(
         LAMS, preset="highdim", batch_size=batch_size, epochs=6, train_loss="batch-mean"
     )
+
+
+def test_a_member_diverged_on_its_test_loss_alone_replays(tmp_path) -> None:
+    # poly's λ = 100 ends with its test loss inf while its train loss is still finite: sweep.csv
+    # stops its rows there, and the replay must read that as the divergence it was.
+    events: list[SweepEvent] = []
+    config = RunConfig(preset="poly", epochs=400, runs_dir=str(tmp_path))
+    Sweep(config, [0.0, 100.0], events.append).run()
+    done = finished(events)
+    member = done.results[1]
+    assert member.status == "diverged" and member.epochs < 400
+    assert member.train_loss is not None and math.isfinite(member.train_loss)
+    saved = load_sweep(str(done.run_dir))
+    assert len(saved.epochs) == 400
+    assert [e.statuses for e in saved.epochs] == [e.statuses for e in epochs(events)]

@@ -176,9 +176,11 @@ def test_jsonl_has_the_documented_shapes(capsys) -> None:
     assert started["warnings"] == []  # lr 0.01 · 2λ < 1 for every λ here
     assert started["device"] == "cpu" and started["lams"] == [0.0, 0.1, 1.0]
     assert started["config"]["lams"] == [0.0, 0.1, 1.0] and started["config"]["lam"] is None
-    assert set(epoch) == {"event", "epoch", "train_loss", "test_loss", "weight_sq_norm",
-                          "elapsed_s"}  # fmt: skip
+    assert set(epoch) == {"event", "epoch", "train_loss", "test_loss", "train_accuracy",
+                          "test_accuracy", "weight_sq_norm", "elapsed_s"}  # fmt: skip
     assert epoch["epoch"] == 1
+    # Regression has no accuracy: null, in every epoch and every member's result.
+    assert all(e["train_accuracy"] is None and e["test_accuracy"] is None for e in lines[1:-1])
     assert all(len(epoch[key]) == 3 for key in ("train_loss", "test_loss", "weight_sq_norm"))
     assert set(done) == {
         "event",
@@ -187,16 +189,20 @@ def test_jsonl_has_the_documented_shapes(capsys) -> None:
         "partial_epoch_steps",
         "message",
         "best_lam",
+        "best_by",
         "results",
         "run_dir",
     }
     assert done["status"] == "completed" and done["epochs"] == 3
+    assert done["best_by"] == "test_loss"
     assert done["best_lam"] in (0.0, 0.1, 1.0)
     tests = [r["test_loss"] for r in done["results"]]
     assert done["best_lam"] == done["results"][tests.index(min(tests))]["lam"]
     member = done["results"][1]
     assert set(member) == {"lam", "status", "epochs", "train_loss", "test_loss",
-                           "weight_sq_norm", "weights"}  # fmt: skip
+                           "train_accuracy", "test_accuracy", "weight_sq_norm",
+                           "weights"}  # fmt: skip
+    assert member["train_accuracy"] is None and member["test_accuracy"] is None
     assert member["lam"] == 0.1 and member["status"] == "completed" and member["epochs"] == 3
     assert member["test_loss"] == lines[-2]["test_loss"][1]
     shapes = {name: (len(v), len(v[0]) if isinstance(v[0], list) else None)

@@ -168,6 +168,14 @@ def test_divergence_ends_the_run_at_the_first_non_finite_epoch() -> None:
     assert f"epoch {done.epochs}" in done.message
 
 
+def test_without_decay_the_penalty_stays_zero_even_when_the_weights_overflow() -> None:
+    _, events = run_to_end(preset="line", lr=100.0, lam=0.0, epochs=1000)
+    last = epochs_of(events)[-1]
+    assert not math.isfinite(last.weight_sq_norm)  # ‖w‖² overflowed: 0·inf would be nan
+    assert all(e.penalty == 0.0 for e in epochs_of(events))
+    assert last.objective == last.train_loss or math.isnan(last.train_loss)
+
+
 def test_the_epoch_a_run_diverges_at_carries_fresh_statistics() -> None:
     """Statistics come at most every interval (here: only epoch 1's), yet the diverging epoch
     carries its own, taken from the weights it diverged with: the weight table shows them."""

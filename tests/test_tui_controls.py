@@ -297,6 +297,23 @@ async def test_an_invalid_field_says_what_wdtui_run_says_and_r_keeps_the_run(
 
 
 @sync
+async def test_enter_in_an_invalid_next_run_field_leaves_it_so_r_says_what_to_fix() -> None:
+    app = paced_app()
+    live = app.explorer.live
+    async with app.run_test(size=SIZE) as pilot:
+        await running(pilot)
+        run = live.current
+        await type_into(pilot, "epochs", "abc", enter=False)
+        box = app.query_one("#epochs", Input)
+        send(app, "enter")
+        await wait_for(pilot, lambda: app.focused is not box, "Enter to leave the field")
+        assert box.value == "abc" and error_of(app, "epochs").endswith("(not applied)")
+        send(app, "r")  # a key again, not a letter typed into the field
+        await wait_for(pilot, lambda: "fix epochs to start a run" in status_of(app), "refusal")
+        assert box.value == "abc" and live.current is run
+
+
+@sync
 async def test_init_zeros_with_an_mlp_is_refused_in_the_engines_words(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -27,7 +27,8 @@ ESSENTIAL = [
     ("w", "Sweep"),
     ("q", "Quit"),
 ]
-AT_120 = [("l", "Edit λ"), ("y", "Linear y"), ("*", "lr×2"), ("/", "lr÷2")]
+# v names the chart view it switches to: for a regression, from the loss straight to ‖w‖².
+AT_120 = [("l", "Edit λ"), ("y", "Linear y"), ("*", "lr×2"), ("/", "lr÷2"), ("v", "‖w‖²")]
 
 
 def footer_keys(app: WeightDecayApp) -> list[FooterKey]:
@@ -81,6 +82,7 @@ async def test_at_80_columns_the_footer_shows_every_essential_key_whole() -> Non
             ESSENTIAL
             + AT_120
             + [
+                ("x", "Log x"),
                 ("L", "Edit lr"),
                 ("[", "Slower"),
                 ("]", "Faster"),
@@ -103,9 +105,10 @@ async def test_wider_terminals_show_more_keys_in_the_declared_order(
 
 def test_at_200_columns_every_key_the_explorer_shows_is_in_the_footer() -> None:
     """Each key that is shown at all fits 200 columns: the declared list and the test above
-    agree (y counted once: its two bindings alternate)."""
+    agree (y, v and x counted once: their bindings alternate; t, the class templates, is shown
+    for a linear classifier on images only)."""
     shown = {b.key for b in ExplorerScreen.BINDINGS if isinstance(b, Binding) and b.show}
-    assert len(shown) == len(ESSENTIAL) + len(AT_120) + 6
+    assert len(shown) == len(ESSENTIAL) + len(AT_120) + 7 + 1
 
 
 @sync

@@ -80,14 +80,13 @@ async def test_the_classic_comparison_reads_at_80x24() -> None:
         trainer = live.trainer
         assert trainer is not None
 
-    # The earlier run, by name and preset, with its final numbers: those of the same run
-    # trained headless.
+    # The earlier run, by name (at 80 columns its preset, the current run's, is named once),
+    # with its final numbers: those of the same run trained headless.
     reference = epochs_of(run_to_end(preset="highdim", seed=0, epochs=100, lam=0.0)[1])[-1]
     assert reference.test_loss is not None and reference.train_loss < 1e-10
     assert overfit.label == "λ=0 sgd"
     final = f"final test {reference.test_loss:.3g} train {reference.train_loss:.2g}"
-    assert f"earlier • λ=0 sgd highdim: {final}" in legend
-    assert legend.startswith("now ━━ λ=3 sgd highdim  earlier • λ=0 sgd highdim")
+    assert legend == f"now ━━ λ=3 sgd highdim  log y\nearlier • λ=0 sgd: {final}"
 
     # The baseline, named with its value in the test panel's frame: scikit-learn's mean
     # predictor on the same split.
@@ -137,7 +136,8 @@ async def test_a_shorter_new_run_is_not_squashed_by_a_longer_earlier_one() -> No
     # The axis spans the new run's 40 epochs; the 100-epoch run is drawn to 40 and says so.
     x_labels = frame.plain.split("\n")[-1].split()
     assert x_labels[-1] == "40" and "100" not in x_labels
-    assert "λ=0 sgd highdim: final test" in legend and "(100 epochs, cut to this run's)" in legend
+    # (At 80 columns the legend has room for its name and length; tests/test_tui_legend.py.)
+    assert legend == "now ━━ λ=3 sgd highdim\nearlier • λ=0 sgd (100 epochs)  log y"
     # Linear: the panels say so, and no y label is negative.
     assert "─ test (linear) " in linear.plain and "├─ train (linear) " in linear.plain
     y_labels = [line.split("┤")[0].strip() for line in linear.plain.split("\n") if "┤" in line]

@@ -30,11 +30,12 @@ from tui.theme import (
     status_style,
     swatch,
 )
-from tui.widgets.loss_chart import LossChart, legend_text
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.loss_legend import legend_text
 from tui.widgets.plot import Plot, matrix_text, render_text
 from tui.widgets.readout import readout_text
 from tui.widgets.sweep_charts import NormChart, PathChart, ValidationChart, curve_legend
-from tui.widgets.ticks import linear_ticks, log_ticks, pow10_label, pow10_ticks
+from tui.widgets.ticks import epoch_ticks, linear_ticks, log_ticks, pow10_label, pow10_ticks
 
 RANGES = [(-14.04, 0.05), (-2.3, 1.2), (0.07, 1.61), (-0.7, 0.85), (3.2, 3.3), (-40.0, 12.0)]
 
@@ -230,6 +231,56 @@ def test_the_fast_path_draws_what_plotext_draws(kind: str, log_y: bool) -> None:
     assert len(fast) == 18 and {len(row) for row in fast} == {72}
 
 
+# ----- the sweep charts' linear y axis ------------------------------------------------------------
+
+
+def _user_test_sweep() -> SweepState:
+    """Losses and ‖w‖² like the user test's (poly): losses 0.035 to 0.331, ‖w‖² 0.05 to 2.1;
+    two weights from 2.42 down to -0.18."""
+    lams = [0.0, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0]
+    parameters = (ParamInfo("weight", (1, 2), True), ParamInfo("bias", (1,), False))
+    state = SweepState(lams, 10)
+    state.apply(SweepStarted({"model": "linear"}, "cpu", tuple(lams), parameters,
+                             baseline_test_loss=0.272))  # fmt: skip
+    train = (0.035, 0.036, 0.04, 0.06, 0.11, 0.2, 0.29)
+    test = (0.31, 0.3, 0.25, 0.16, 0.12, 0.21, 0.331)
+    norms = (2.1, 2.0, 1.7, 1.1, 0.5, 0.2, 0.05)
+    weights = tuple((w, -0.18 * (1 - w / 2.42), 0.1) for w in (2.42, 2.3, 1.98, 1.2, 0.6, 0.2, 0.0))
+    state.apply(SweepEpoch(5, train, test, norms, 0.1, weights=weights))
+    return state
+
+
+def _step_of(values: list[float]) -> float:
+    """The one step between consecutive values (asserted)."""
+    steps = [b - a for a, b in pairwise(values)]
+    assert steps and all(math.isclose(d, steps[0], rel_tol=1e-6) for d in steps), values
+    return steps[0]
+
+
+@pytest.mark.parametrize("size", [(26, 16), (58, 13), (72, 18), (118, 12), (60, 30)])
+@pytest.mark.parametrize("kind", ["curve", "norm", "path"])
+def test_the_sweep_charts_linear_ticks_are_round_and_inside_the_data(kind, size) -> None:
+    # The user test: '0.331 0.272 0.035 -0.025' on the losses, '2.42 1.98 … -0.18' on the path.
+    state = _user_test_sweep()
+    chart = {"curve": ValidationChart, "norm": NormChart, "path": PathChart}[kind]()
+    chart.state, chart.log_y = state, False
+    labels = _y_labels(render_text(chart, *size).plain.split("\n"))
+    values = sorted(float(label) for label in labels)
+    assert len(values) == len(set(values)) >= 2  # a tick a row, no two on one
+    step = _step_of(values)
+    mantissa = step / 10 ** math.floor(math.log10(step) + 1e-9)
+    assert any(math.isclose(mantissa, m) for m in (1, 2, 5)), labels
+    assert all(math.isclose(v / step, round(v / step), abs_tol=1e-6) for v in values), labels
+    data = {
+        "curve": [*state.train, *(state.test or []), 0.272],
+        "norm": state.sq_norm,
+        "path": [0.0, *(w for row in state.path or [] for w in row)],
+    }[kind]
+    assert min(data) - 1e-9 <= values[0] and values[-1] <= max(data) + 1e-9
+    if kind != "path":  # a loss or ‖w‖² is never negative, nor is any of its ticks
+        assert values[0] >= 0
+
+
 # ----- the loss chart: two panels, the baseline, the x range ----------------------------------
 
 
@@ -372,6 +423,34 @@ def test_the_x_axis_follows_the_current_run_and_cuts_a_longer_earlier_one(classi
     assert lines[-1].split()[-1] == "10"
 
 
+@pytest.mark.parametrize("size", [SMALL, LARGE])
+def test_epoch_ticks_are_whole_epochs_from_a_run_with_none_yet(classic, size) -> None:
+    # The user test: a run with no epoch yet, over an earlier one, showed '1 1.5 2'.
+    overfit, regularized = classic
+    fresh = RunState(6, regularized.config)
+    fresh.apply(_events_until(regularized, 0)[0])
+    lines = render_text(_chart(fresh, [overfit]), *size).plain.split("\n")
+    labels = lines[-1 if size == SMALL else -2].split()  # a large chart has 'epoch' under them
+    assert labels == ["1", "2"]
+    for last in range(2, 60):
+        for count in (3, 5):
+            ticks, labels = epoch_ticks(last, count)
+            assert all(t == int(t) and 1 <= t <= last for t in ticks)
+            assert len(set(ticks)) == len(ticks)
+            assert labels == [str(int(t)) for t in ticks]
+
+
+def test_a_longer_earlier_run_says_its_epochs_in_full() -> None:
+    # The user test: '(1.378k epochs, cut to this run's)'.
+    config = RunConfig(preset="line").resolved()
+    long_run, current = RunState(1, config), RunState(2, config)
+    for k in range(1, 1379):
+        long_run.apply(Epoch(k, 0.5, 0.25, 0.0, 0.5, 1.0, lam=0.0, lr=0.1, elapsed_s=0.1))
+    for k in range(1, 301):
+        current.apply(Epoch(k, 0.5, 0.25, 0.0, 0.5, 1.0, lam=0.0, lr=0.1, elapsed_s=0.1))
+    assert "(1,378 epochs, cut to this run's)" in legend_text(current, [long_run], True).plain
+
+
 def _events_until(run: RunState, epochs: int) -> list[Event]:
     """A Started and `epochs` epochs like `run`'s (the chart reads the loss histories only)."""
     started = Started(run.config.to_dict(), "cpu", (), n_test=100,
@@ -447,7 +526,7 @@ def test_train_and_test_read_the_same_in_every_legend_and_readout() -> None:
     frame = render_text(_chart(run, []), 72, 18)
     assert _color_of(frame, " test (log) ") == swatch(TEST_COLOR)
     assert _color_of(frame, " train (log) ") == swatch(TRAIN_COLOR)
-    key = legend_text(run, [], True)
+    key = legend_text(run, [], True).fit(72)
     start = key.plain.index("━━")
     assert [str(s.style).split()[-1] for s in key.spans if start <= s.start < start + 2] == [
         swatch(TEST_COLOR),

@@ -371,7 +371,7 @@ def test_pause_and_resume(runs: LiveRun) -> None:
 
 def test_a_run_that_cannot_start_says_why_in_one_line(runs: LiveRun, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("x,y\n1,2\n2,[not a number]\n3,4\n")
+    bad.write_text("x,y\n1,2\n[not a number],3\n3,4\n")  # a feature: numbers only
     with pytest.raises(RunNotStarted, match=r"^cannot start: .*line 3") as info:
         runs.start(RunConfig(data=str(bad), target="y", save=False).resolved(), keep_current=False)
     assert "\n" not in str(info.value) and runs.current is None
@@ -545,3 +545,17 @@ def test_stale_results_are_said_in_words_and_the_readout_withholds_a() -> None:
     assert "best λ = 1 (so far)" in fresh and "a: apply it to the live run" in fresh
     assert "best λ = 1 (so far) for the old settings" in stale
     assert "a will not apply it" in stale and "a: apply" not in stale
+
+
+def test_a_run_that_cannot_be_made_leaves_the_current_one_training(runs: LiveRun) -> None:
+    runs.start(runs.initial, keep_current=False)
+    wait_until_trained(runs)
+    run, trainer = runs.current, runs.trainer
+    assert run is not None and trainer is not None
+    huge = replace(runs.initial, model="mlp", hidden=(100_000, 100_000))  # ~80 GB to train
+    with pytest.raises(RunNotStarted, match=r"^cannot start: this model .* needs about"):
+        runs.start(huge, keep_current=False)
+    assert runs.current is run and runs.trainer is trainer
+    held = run.epoch
+    wait_until(folding(runs, lambda: run.epoch > held + 5), 30, "the run to train on")
+    assert run.status == "running"

@@ -16,14 +16,17 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
+from textual.widgets._footer import FooterKey
 
 from engine.config import ConfigError, RunConfig
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, member_warnings
 from engine.sweep.lams import default_grid, edge_note
 from engine.sweep.runner import Sweep
 from support.tui import LONG, SIZE, live_threads, shown_text, squash, sync, title_of, wait_for
+from tui.palette_commands import binding_commands
 from tui.screens.sweep_screen import SweepScreen
 from tui.state.sweep_state import SweepState
+from tui.theme import TEST_COLOR, TRAIN_COLOR
 from tui.widgets.sweep_charts import (
     BASELINE_LABEL,
     ValidationChart,
@@ -272,7 +275,7 @@ async def test_an_unreadable_csv_cannot_sweep_and_the_whole_reason_shows_at_80x2
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "prices.csv"
-    data.write_text("size,price\n1,2\n2,[not a number]\n")
+    data.write_text("size,price\n1,2\n[not a number],3\n")  # a feature: numbers only
     config = RunConfig(data=str(data), target="price", epochs=LONG, save=False)
     message = f"cannot start: {refusal(config)}"
     assert "line 3" in message and "[not a number]" in message
@@ -549,6 +552,37 @@ async def test_at_80x24_the_charts_fill_the_width_and_every_line_is_whole() -> N
         assert str(norm.border_title) == "‖w‖² vs λ"
 
 
+def y_key(screen: SweepScreen) -> str:
+    """y's label in the sweep view's Footer ("" while the Footer recomposes)."""
+    return next((k.description for k in screen.query(FooterKey) if k.key == "y"), "")
+
+
+@sync
+async def test_y_is_labelled_with_the_axis_it_switches_to_and_every_key_has_its_help() -> None:
+    # The user test: the Footer said 'Log y' whatever the axis was.
+    async with Host(line_config(epochs=30)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        curve = screen.query_one("#curve", ValidationChart)
+        assert screen.log_y and curve.painted_log_y
+        await wait_for(pilot, lambda: y_key(screen) == "Linear y", "y's label: Linear y")
+        y_help = [c.help for c in binding_commands(screen) if c.key == "y"]
+        assert y_help == ["Draw the loss and ‖w‖² charts on a linear y axis (they are on a log "
+                          "axis now)"]  # fmt: skip
+        await pilot.press("y")
+        await wait_for(pilot, lambda: curve.painted_log_y is False, "a linear frame")
+        await wait_for(pilot, lambda: y_key(screen) == "Log y", "y's label: Log y")
+        assert [c.name for c in binding_commands(screen) if c.key == "y"] == ["Log y"]
+        await pilot.press("y")
+        await wait_for(pilot, lambda: curve.painted_log_y is True, "a log frame")
+        await wait_for(pilot, lambda: y_key(screen) == "Linear y", "y's label: Linear y")
+        # Every key the palette offers here comes with what it does.
+        commands = list(binding_commands(screen))
+        assert {c.name for c in commands} >= {"Start", "Apply best λ", "Edit λ values", "About"}
+        assert all(c.help for c in commands), [c.name for c in commands if not c.help]
+
+
 # ----- the snapshots ---------------------------------------------------------------------------
 
 
@@ -568,3 +602,130 @@ def test_sweep_view_after_a_line_sweep(snap_compare) -> None:
 def test_sweep_view_at_80x24(snap_compare) -> None:
     # poly: three charts in a row, each legend whole, the readout and the warning line in full.
     assert snap_compare(Host(poly_config()), terminal_size=(80, 24), run_before=sweep_to_the_end)
+
+
+def test_a_classification_sweeps_best_lambda_is_the_engines_rule_live_and_finished() -> None:
+    events: list[SweepEvent] = []
+    Sweep(RunConfig(preset="cancer", epochs=20, save=False), [0.0, 1e-3, 1.0], events.append).run()
+    finished = events[-1]
+    assert isinstance(finished, SweepFinished) and finished.best_by == "test_accuracy"
+    live = SweepState((0.0, 1e-3, 1.0), 20)
+    for event in events[:-1]:
+        live.apply(event)
+    assert live.active and live.best_by == "test_accuracy"
+    # While it trains: the same rule on the latest epoch as the engine applies at the end.
+    assert live.best_lam() == finished.best_lam
+    live.apply(finished)
+    assert live.best_lam() == finished.best_lam
+    k = live.best_index()
+    assert k is not None and live.test_accuracy is not None
+    shown = readout_text(live).plain
+    assert f"highest test accuracy: {live.test_accuracy[k]:.2%}" in shown
+
+
+# ----- a classification sweep's accuracy view (v) ---------------------------------------------
+
+
+def v_key(screen: SweepScreen) -> str:
+    """v's label in the sweep view's Footer ("" when it has none, or while it recomposes)."""
+    return next((k.description for k in screen.query(FooterKey) if k.key == "v"), "")
+
+
+def dots(chart: ValidationChart, color: tuple[int, int, int]) -> list[tuple[float, float]]:
+    """The members' dots the chart's last frame drew in `color`: plotext's scatter data."""
+    monitor = chart.plt.monitor  # type: ignore[attr-defined]
+    return [
+        (x, y)
+        for xs, ys, markers, colors in zip(
+            monitor.x, monitor.y, monitor.marker, monitor.color, strict=True
+        )
+        if markers and markers[0] == "•" and colors[0] == color
+        for x, y in zip(xs, ys, strict=True)
+    ]
+
+
+def y_labels(chart: ValidationChart) -> list[float]:
+    """The y tick labels of the chart as drawn (the text left of each '┤')."""
+    lines = chart.render().plain.split("\n")  # type: ignore[union-attr]
+    return [float(line.split("┤")[0]) for line in lines if "┤" in line and "├" not in line]
+
+
+@sync
+async def test_v_draws_a_classification_sweeps_accuracies_against_lambda() -> None:
+    config = RunConfig(preset="cancer", epochs=20, seed=0, save=False)
+    async with Host(config).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await type_lams(pilot, "0, 0.001, 0.01, 0.1")
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        state = screen.state
+        assert state is not None and state.train_accuracy is not None
+        assert state.test_accuracy is not None
+        curve = screen.query_one("#curve", ValidationChart)
+        await wait_for(pilot, lambda: v_key(screen) == "Accuracy", "v's label: Accuracy")
+        assert curve.painted_view == "loss"
+        v_help = [c.help for c in binding_commands(screen) if c.key == "v"]
+        assert v_help == [
+            "Draw the validation curve as each member's train and test accuracy (0–100%, "
+            "linear) against λ instead of its loss (classification)"
+        ]
+
+        await pilot.press("v")
+        await wait_for(pilot, lambda: curve.painted_view == "accuracy", "an accuracy frame")
+        await wait_for(pilot, lambda: v_key(screen) == "Loss", "v's label: Loss")
+        assert str(screen.query_one("#curve-box").border_title) == (
+            "validation curve: accuracy % vs λ"
+        )
+        await wait_for(
+            pilot,
+            lambda: (
+                shown_text(screen, "#curve-legend") == squash("━ train accuracy ━ test accuracy")
+            ),
+            "the accuracy legend",
+        )
+        # Each member's dot is its accuracy in %, at its λ's x: what the state (and the
+        # engine's results) hold.
+        xs, _ = lam_positions(state.lams)
+        for color, accuracies in (
+            (TEST_COLOR, state.test_accuracy),
+            (TRAIN_COLOR, state.train_accuracy),
+        ):
+            assert dots(curve, color) == pytest.approx(
+                [(x, 100 * a) for x, a in zip(xs, accuracies, strict=True)]
+            )
+        # A linear axis in %, whatever y says: round ticks inside the members' range.
+        assert screen.log_y
+        values = y_labels(curve)
+        shown = [100 * a for a in (*state.train_accuracy, *state.test_accuracy)]
+        assert len(values) >= 2 and values == sorted(values, reverse=True)
+        assert min(shown) - 1e-9 <= values[-1] and values[0] <= max(shown) + 1e-9
+        assert max(shown) <= 100
+        step = values[0] - values[1]
+        assert all(math.isclose(v / step, round(v / step), abs_tol=1e-6) for v in values)
+        # The best λ (the engine's rule: the highest test accuracy) marked as on the loss.
+        k = state.best_index()
+        assert k is not None and state.best_by == "test_accuracy"
+        assert state.test_accuracy[k] == max(state.test_accuracy)
+        assert squash(f"best λ={state.lams[k]:.3g}") in squash(curve.render().plain)  # type: ignore[union-attr]
+
+        await pilot.press("v")
+        await wait_for(pilot, lambda: curve.painted_view == "loss", "a loss frame again")
+        await wait_for(pilot, lambda: v_key(screen) == "Accuracy", "v's label: Accuracy")
+        assert str(screen.query_one("#curve-box").border_title) == "validation curve: loss vs λ"
+        log_test = [math.log10(v) for v in state.test or []]
+        assert [y for _, y in dots(curve, TEST_COLOR)] == pytest.approx(log_test)
+
+
+@sync
+async def test_a_regression_sweep_has_no_accuracy_key() -> None:
+    async with Host(line_config(epochs=20)).run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, screen.settled, "the sweep to finish")
+        curve = screen.query_one("#curve", ValidationChart)
+        await wait_for(pilot, lambda: y_key(screen) == "Linear y", "the Footer")
+        assert v_key(screen) == ""
+        assert not [c for c in binding_commands(screen) if c.key == "v"]
+        await pilot.press("v")
+        assert screen.curve_view == "loss" and curve.view == "loss"
+        assert str(screen.query_one("#curve-box").border_title) == "validation curve: loss vs λ"

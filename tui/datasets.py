@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # engine.data imports torch, loaded after the first paint
     from engine.data import Dataset
 
 # The settings load_dataset reads; runs that agree on these train on the same rows.
-DATA_FIELDS = ("preset", "data", "target", "test_fraction", "standardize", "seed")
-# The explorer can switch between the three presets and the CSV it was started with; a few
+DATA_FIELDS = ("preset", "data", "target", "task", "test_fraction", "standardize", "seed")
+# The explorer can switch between the presets and the CSV it was started with; a few
 # more entries leave room without keeping every dataset of a long session alive.
 MAX_DATASETS = 6
 DataKey = tuple[object, ...]

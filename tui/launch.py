@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from engine.cli.options import (
     OneLineParser,
@@ -12,8 +11,9 @@ from engine.cli.options import (
     fail,
     parse_training_args,
 )
-from engine.config import ConfigError, RunConfig, check_pace
-from tui.state.pace import DEFAULT_PACE
+from engine.config import ConfigError, DataError, RunConfig, check_pace
+from engine.sources.csv_header import read_header
+from tui.state.pace import DEFAULT_PACE, PACE_NOT_GIVEN, default_pace
 
 # The explorer opens live: `highdim` (20 training rows, 200 features) at λ = 0 overfits in
 # front of the user (train loss falls 13 decades in 50 epochs, test stays flat) at 10 epochs/s,
@@ -45,10 +45,11 @@ def explorer_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--pace",
         type=_pace,
-        default=DEFAULT_PACE,
+        default=PACE_NOT_GIVEN,
         metavar="N|max",
         help="train at most N epochs per second, to watch it happen ([ and ] change it live); "
-        "max = as fast as it can (default: %(default)g)",
+        f"max = as fast as it can (default: {DEFAULT_PACE:g}; grokking: max, its thousands of "
+        "epochs are the point)",
     )
     return parser
 
@@ -82,11 +83,16 @@ def explorer_settings(argv: list[str]) -> tuple[RunConfig, float | None]:
         config = config_from_args(args)
     except ConfigError as exc:
         fail(parser.prog, str(exc))
-    # A missing file is told on the command line, before the screen opens; what is inside the
-    # file is checked when the data loads (torch is not imported yet), and shown in the app.
-    if config.data is not None and not Path(config.data).is_file():
-        fail(parser.prog, f"no such file: {config.data}")
-    return config, args.pace
+    # A missing file or target column is told on the command line, before the screen opens
+    # (the app cannot change either); what the rows hold is checked when the data load
+    # (torch is not imported yet), and shown in the app.
+    if config.data is not None:
+        try:
+            read_header(config.data, config.target or "")
+        except DataError as exc:
+            fail(parser.prog, str(exc))
+    pace = default_pace(config.preset) if args.pace is PACE_NOT_GIVEN else args.pace
+    return config, pace
 
 
 def launch(argv: list[str]) -> int:

@@ -18,7 +18,9 @@ from engine.config import (
     OPTIMIZERS,
     PRESET_DEFAULTS,
     PRESETS,
+    PROBLEM_SETTINGS,
     REG_MODES,
+    TASKS,
     TRAIN_LOSSES,
     ConfigError,
     RunConfig,
@@ -61,6 +63,21 @@ def by_problem(setting: str) -> str:
     return f"the preset's: {each}; a CSV: {csv}"
 
 
+def by_problem_mostly(setting: str) -> str:
+    """A default most problems share, and the exceptions: `linear (grokking: mlp)`."""
+
+    def shown(value: object) -> str:
+        return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+    common = shown(getattr(CSV_DEFAULTS, setting))
+    others = [
+        f"{name}: {shown(getattr(d, setting))}"
+        for name, d in PRESET_DEFAULTS.items()
+        if shown(getattr(d, setting)) != common
+    ]
+    return f"{common} ({'; '.join(others)})" if others else common
+
+
 # What each --reg mode does, in the help; the sweep offers l2 and wd only (it varies λ).
 REG_HELP = {"l2": "penalty in the loss", "wd": "optimizer weight_decay = 2λ", "none": "no penalty"}
 
@@ -95,6 +112,14 @@ def add_training_options(
         "--target", metavar="COL", help="the CSV column to predict (no default: needed with --data)"
     )
     data.add_argument(
+        "--task",
+        choices=TASKS,
+        default="auto",
+        help="what is learned: auto is the problem's own (digits, cancer, grokking: classes; "
+        "a CSV: classes when its target column is not numeric, so whole-number labels need "
+        "classification) (default: %(default)s)",
+    )
+    data.add_argument(
         "--test-fraction",
         type=float,
         metavar="F",
@@ -116,23 +141,21 @@ def add_training_options(
     )
 
     model = parser.add_argument_group("model")
+    # No defaults here: "not given" means the problem's own (grokking trains an MLP).
     model.add_argument(
-        "--model", choices=MODELS, default="linear", help="the model (default: %(default)s)"
+        "--model", choices=MODELS, help=f"the model (default: {by_problem_mostly('model')})"
     )
-    hidden_default = (64, 64)
     model.add_argument(
         "--hidden",
         type=_hidden,
-        default=hidden_default,
         metavar="64,64",
         help="an MLP's hidden layer widths, comma-separated "
-        f"(default: {','.join(map(str, hidden_default))})",
+        f"(default: {by_problem_mostly('hidden')})",
     )
     model.add_argument(
         "--activation",
         choices=ACTIVATIONS,
-        default="relu",
-        help="an MLP's activation between layers (default: %(default)s)",
+        help=f"an MLP's activation between layers (default: {by_problem_mostly('activation')})",
     )
     model.add_argument(
         "--init",
@@ -146,9 +169,8 @@ def add_training_options(
     optim.add_argument(
         "--optimizer",
         choices=OPTIMIZERS,
-        default="sgd",
         help="the torch optimizer; its other hyper-parameters are torch's defaults "
-        "(default: %(default)s)",
+        f"(default: {by_problem_mostly('optimizer')})",
     )
     optim.add_argument("--lr", type=float, help=f"learning rate (default: {by_problem('lr')})")
     optim.add_argument(
@@ -179,13 +201,12 @@ def add_training_options(
         "(default: %(default)s)",
     )
 
-    reg = parser.add_argument_group("regularization: objective = MSE + λ·Σ‖w‖²")
+    reg = parser.add_argument_group("regularization: objective = data loss + λ·Σ‖w‖²")
     reg.add_argument(
         "--reg",
         choices=reg_modes,
-        default="l2",
         help="; ".join(f"{mode}: {REG_HELP[mode]}" for mode in reg_modes)
-        + " (default: %(default)s)",
+        + f" (default: {by_problem_mostly('reg')})",
     )
     if with_lam:
         reg.add_argument(
@@ -270,7 +291,7 @@ def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> arg
     return args
 
 
-SOURCE_SETTINGS = ("lr", "lam", "epochs", "batch_size", "standardize", "test_fraction")
+SOURCE_SETTINGS = PROBLEM_SETTINGS  # what another problem brings its own of
 
 
 def _changes_source(given: argparse.Namespace, saved: dict[str, Any]) -> bool:
@@ -302,9 +323,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             f"mode none has no penalty: λ {lam:g} would be ignored; drop --lam or use --reg l2/wd"
         )
     # Every setting has an option of the same name (--lam only in `wdtui run`).
-    given = {f.name: getattr(args, f.name) for f in fields(RunConfig) if hasattr(args, f.name)}
+    # An option not given (None) is left to RunConfig's default: the problem's own.
+    given = {
+        f.name: getattr(args, f.name)
+        for f in fields(RunConfig)
+        if hasattr(args, f.name) and getattr(args, f.name) is not None
+    }
     hidden = args.hidden
-    given.update(lam=lam, hidden=tuple(hidden) if isinstance(hidden, (list, tuple)) else hidden)
+    if isinstance(hidden, (list, tuple)):
+        given["hidden"] = tuple(hidden)
+    given["lam"] = lam
     return RunConfig(**given).resolved()
 
 

@@ -80,6 +80,8 @@ class _Summary:
 def _epoch_text(e: Epoch) -> str:
     rate = e.epoch / e.elapsed_s if e.elapsed_s > 0 else 0.0
     test = "" if e.test_loss is None else f"  test {e.test_loss:.4g}"
+    if e.test_accuracy is not None:
+        test += f" ({e.test_accuracy:.1%})"
     return f"train {e.train_loss:.4g}{test}  λ {e.lam:g}  {rate:,.0f} epochs/s"
 
 
@@ -100,6 +102,11 @@ def _summary_text(done: Finished, last: Epoch | None, device: str) -> str:
             f"  train loss {last.train_loss:.6g}   test loss {test}   "
             f"‖w‖² {last.weight_sq_norm:.6g}   λ {last.lam:g}   lr {last.lr:g}"
         )
+        if last.train_accuracy is not None:
+            test_accuracy = "n/a" if last.test_accuracy is None else f"{last.test_accuracy:.2%}"
+            lines.append(
+                f"  train accuracy {last.train_accuracy:.2%}   test accuracy {test_accuracy}"
+            )
     if done.run_dir:
         lines.append(f"  saved to {done.run_dir}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from engine.cli.options import (
 from engine.cli.output import JsonLines, print_quietly, warn_quietly
 from engine.cli.progress import ProgressLine
 from engine.config import REG_MODES, ConfigError
+from engine.sweep.best import BEST_BY_WORDS
 from engine.sweep.events import (
     MemberWarning,
     SweepEpoch,
@@ -44,7 +45,9 @@ SWEEP_REG_MODES = tuple(mode for mode in REG_MODES if mode != "none")
 def sweep_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="wdtui sweep",
-        description="Train one member per λ at once (one batched model) and compare them.",
+        description="Train one member per λ at once (one batched model) and compare them. "
+        f"The best λ: regression's is the {BEST_BY_WORDS['test_loss']}; classification's the "
+        f"{BEST_BY_WORDS['test_accuracy']}; without a test split, the train split's.",
     )
     # No `none`: a sweep varies λ. (A --config whose reg is none is refused by the Sweep.)
     add_training_options(parser, with_lam=False, reg_modes=SWEEP_REG_MODES)
@@ -159,6 +162,13 @@ def _num(value: float | None) -> str:
     return f"{value:.6g}" if math.isfinite(value) else str(value)
 
 
+def _share(value: float | None) -> str:
+    """An accuracy as a percentage: 0.9653 -> 96.53%."""
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f}%" if math.isfinite(value) else str(value)
+
+
 def summary_text(
     done: SweepFinished,
     last: SweepEpoch | None,
@@ -173,9 +183,19 @@ def summary_text(
     lines = [head]
     if done.message:
         lines.append(f"  {done.message}")
-    header = ("λ", "train loss", "test loss", "‖w‖²", "status")
+    classified = done.best_by is not None and done.best_by.endswith("accuracy")
+    header: tuple[str, ...] = ("λ", "train loss", "test loss", "‖w‖²", "status")
+    if classified:
+        header = ("λ", "train loss", "test loss", "train acc", "test acc", "‖w‖²", "status")
     rows = [
-        (f"{r.lam:g}", _num(r.train_loss), _num(r.test_loss), _num(r.weight_sq_norm), r.status)
+        (
+            f"{r.lam:g}",
+            _num(r.train_loss),
+            _num(r.test_loss),
+            *((_share(r.train_accuracy), _share(r.test_accuracy)) if classified else ()),
+            _num(r.weight_sq_norm),
+            r.status,
+        )
         for r in done.results
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -193,8 +213,8 @@ def summary_text(
             text += "  ⚠ lr·2λ ≥ 1"
         lines.append(text.rstrip())
     if done.best_lam is not None:
-        by = "test" if done.results and done.results[0].test_loss is not None else "train"
-        lines.append(f"  best λ = {done.best_lam:g} (lowest final {by} loss)")
+        words = done.best_by_words
+        lines.append(f"  best λ = {done.best_lam:g}" + (f" ({words})" if words else ""))
         note = edge_note([r.lam for r in done.results], done.best_lam)
         if note is not None:
             lines.append(f"  {note}")

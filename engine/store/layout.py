@@ -22,8 +22,22 @@ METRIC_COLUMNS = (
     "lam",
     "lr",
     "elapsed_s",
+    "train_accuracy",  # empty for regression
+    "test_accuracy",
 )
-SWEEP_COLUMNS = ("epoch", "lam", "train_loss", "test_loss", "weight_sq_norm")
+# What metrics.csv held before the accuracies: still read.
+METRIC_COLUMNS_BEFORE_ACCURACY = METRIC_COLUMNS[:9]
+SWEEP_COLUMNS = (
+    "epoch",
+    "lam",
+    "train_loss",
+    "test_loss",
+    "weight_sq_norm",
+    "train_accuracy",  # classification only: empty cells for regression
+    "test_accuracy",
+)
+# sweep.csv as written before classification, still read back.
+SWEEP_COLUMNS_WITHOUT_ACCURACY = SWEEP_COLUMNS[:5]
 
 
 class StoreError(ConfigError):
@@ -34,8 +48,18 @@ def config_record(
     settings: dict[str, Any], device: torch.device, dataset: Dataset
 ) -> dict[str, Any]:
     """What config.json holds: the resolved settings, plus where and on what they ran."""
-    facts = (str(device), torch.__version__, dataset.n_train, dataset.n_test, dataset.feature_names)
-    return {**settings, **dict(zip(RUN_FACTS, facts, strict=True))}
+    classes = None if dataset.classes is None else list(dataset.classes)
+    facts = (
+        str(device),
+        torch.__version__,
+        dataset.n_train,
+        dataset.n_test,
+        dataset.feature_names,
+        classes,
+    )
+    # The task the data resolved ("auto": the problem's own), so that a replay learns the same.
+    resolved = {**settings, "task": dataset.task}
+    return {**resolved, **dict(zip(RUN_FACTS, facts, strict=True))}
 
 
 def new_run_dir(runs_dir: str | Path, label: str) -> Path:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -21,10 +21,13 @@ from engine.regularization import decays
 from engine.ridge import member_optima
 from engine.store.layout import (
     METRIC_COLUMNS,
+    METRIC_COLUMNS_BEFORE_ACCURACY,
     RUN_FACTS,
     SWEEP_COLUMNS,
+    SWEEP_COLUMNS_WITHOUT_ACCURACY,
     StoreError,
 )
+from engine.sweep.best import BEST_BY_WORDS, best_by
 from engine.sweep.events import (
     MemberResult,
     SweepEpoch,
@@ -141,7 +144,8 @@ def _load_run(path: Path) -> SavedRun:
     weights = _read_weights(path)
     state = weights if isinstance(weights, dict) and "state_dict" not in weights else None
     parameters = _parameters(config, record, state)
-    epochs = tuple(_epoch(row) for row in _read_rows(path / "metrics.csv", METRIC_COLUMNS))
+    rows = _read_rows(path / "metrics.csv", METRIC_COLUMNS, METRIC_COLUMNS_BEFORE_ACCURACY)
+    epochs = tuple(_epoch(row) for row in rows)
     finished = None
     results = _read_results(path)
     if results is not None:
@@ -159,7 +163,7 @@ def _load_run(path: Path) -> SavedRun:
             penalized = {p.name for p in parameters if p.penalized}
             last = epochs[-1]
             epochs = (*epochs[:-1], _with_stats(last, parameter_stats(state.items(), penalized)))
-    dataset, task = _dataset_of(config), task_for(config)
+    dataset = _dataset_of(config)
     started = Started(
         config=record_settings(record),
         device=str(record.get("resolved_device", "")),
@@ -168,9 +172,14 @@ def _load_run(path: Path) -> SavedRun:
         n_train=int(record.get("n_train", 0)),
         n_test=int(record.get("n_test", 0)),
         feature_names=tuple(record.get("features", ())),
+        classes=_classes(record),
         true_weights=None if dataset is None else true_parameters(config, dataset),
-        baseline_test_loss=None if dataset is None else task.baseline_test_loss(dataset),
-        test_target_variance=None if dataset is None else task.test_target_variance(dataset),
+        baseline_test_loss=None
+        if dataset is None
+        else task_for(dataset).baseline_test_loss(dataset),
+        test_target_variance=(
+            None if dataset is None else task_for(dataset).test_target_variance(dataset)
+        ),
     )
     return SavedRun(path, config, started, epochs, finished)
 
@@ -194,7 +203,7 @@ def _load_sweep(path: Path) -> SavedSweep:
     saved = _read_weights(path)
     stacked = saved.get("state_dict") if isinstance(saved, dict) else None
     single = None if stacked is None else {k: v[0] for k, v in stacked.items()}
-    dataset, task = _dataset_of(config), task_for(config)
+    dataset = _dataset_of(config)
     has_test = int(record.get("n_test", 0)) > 0
     started = SweepStarted(
         config=record_settings(record),
@@ -206,7 +215,9 @@ def _load_sweep(path: Path) -> SavedSweep:
         n_test=int(record.get("n_test", 0)),
         feature_names=tuple(record.get("features", ())),
         ridge=None if dataset is None else member_optima(config, dataset, lams_t),
-        baseline_test_loss=None if dataset is None else task.baseline_test_loss(dataset),
+        baseline_test_loss=None
+        if dataset is None
+        else task_for(dataset).baseline_test_loss(dataset),
     )
     epochs = _sweep_epochs(path, lams_t)
     finished = None
@@ -228,8 +239,14 @@ def _load_sweep(path: Path) -> SavedSweep:
                     test_loss=_nan_for_none(r.get("test_loss")) if measured and has_test else None,
                     weight_sq_norm=_nan_for_none(r.get("weight_sq_norm")) if measured else None,
                     weights=TensorWeights(weights),
+                    train_accuracy=_number_or_none(r.get("train_accuracy")),
+                    test_accuracy=_number_or_none(r.get("test_accuracy")),
                 )
             )
+        best = results.get("best_by")
+        if not isinstance(best, str) or best not in BEST_BY_WORDS:  # saved before it was
+            classified = any(m.train_accuracy is not None for m in members)
+            best = best_by(classified, has_test)
         finished = SweepFinished(
             status=str(results["status"]),
             epochs=int(results["epochs"]),
@@ -238,6 +255,7 @@ def _load_sweep(path: Path) -> SavedSweep:
             results=tuple(members),
             run_dir=str(path),
             partial_epoch_steps=int(results.get("partial_epoch_steps", 0)),
+            best_by=best,
         )
     return SavedSweep(path, config, lams_t, started, epochs, finished)
 
@@ -286,16 +304,20 @@ def _read_weights(path: Path) -> Any:
         raise StoreError(f"cannot read {path.name}/weights.pt: {one_line(exc)}") from None
 
 
-def _read_rows(path: Path, columns: Sequence[str]) -> list[dict[str, float | None]]:
+def _read_rows(
+    path: Path, columns: Sequence[str], *older: Sequence[str]
+) -> list[dict[str, float | None]]:
+    """The rows of a CSV with `columns`, or with one of the `older` layouts a previous
+    version wrote (their missing columns then read as empty)."""
     if not path.exists():
         return []
     try:
         rows = read_metrics(path.parent, path.name)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise StoreError(f"cannot read {path.parent.name}/{path.name}: {one_line(exc)}") from None
-    if rows and tuple(rows[0]) != tuple(columns):
+    if rows and tuple(rows[0]) not in (tuple(columns), *map(tuple, older)):
         raise StoreError(f"{path.parent.name}/{path.name} has other columns than {columns}")
-    return rows
+    return [{name: row.get(name) for name in columns} for row in rows]
 
 
 def _parameters(
@@ -305,9 +327,19 @@ def _parameters(
     settings, built on the meta device (shapes only, nothing allocated)."""
     if state is None:
         with torch.device("meta"):
-            model = build_model(config, len(record.get("features", ())))
+            classes = record.get("classes")
+            outputs = len(classes) if isinstance(classes, list) and classes else 1
+            model = build_model(config, len(record.get("features", ())), outputs)
         state = dict(model.named_parameters())
     return tuple(ParamInfo(name, tuple(t.shape), decays(t, config)) for name, t in state.items())
+
+
+def _classes(record: dict[str, Any]) -> tuple[str, ...] | None:
+    """The class labels config.json records (None: regression, or a run saved before)."""
+    classes = record.get("classes")
+    if not isinstance(classes, list):
+        return None
+    return tuple(str(label) for label in classes)
 
 
 def _epoch(row: dict[str, float | None]) -> Epoch:
@@ -325,6 +357,8 @@ def _epoch(row: dict[str, float | None]) -> Epoch:
         lam=number("lam"),
         lr=number("lr"),
         elapsed_s=number("elapsed_s"),
+        train_accuracy=row["train_accuracy"],
+        test_accuracy=row["test_accuracy"],
     )
 
 
@@ -334,11 +368,13 @@ def _with_stats(epoch: Epoch, stats: Any) -> Epoch:
 
 def _sweep_epochs(path: Path, lams: tuple[float, ...]) -> tuple[SweepEpoch, ...]:
     """sweep.csv's rows back as one event per epoch. A member has rows up to the epoch it
-    diverged at; later events repeat its last numbers, as the frozen member's live ones do."""
-    rows = _read_rows(path / "sweep.csv", SWEEP_COLUMNS)
+    diverged at (a non-finite train or test loss, as live); later events repeat its last
+    numbers, as the frozen member's live ones do."""
+    rows = _read_sweep_rows(path / "sweep.csv")
     k = len(lams)
     status = ["running"] * k
-    last: list[tuple[float, float | None, float]] = [(math.nan, None, math.nan)] * k
+    nothing = _SweepRow(math.nan, None, math.nan, None, None)
+    last: list[_SweepRow] = [nothing] * k
     events: list[SweepEpoch] = []
     i = 0
     while i < len(rows):
@@ -353,25 +389,62 @@ def _sweep_epochs(path: Path, lams: tuple[float, ...]) -> tuple[SweepEpoch, ...]
         ):
             raise StoreError(f"{path.name}/sweep.csv does not match its config.json's λ list")
         for r, m in zip(unit, members, strict=True):
-            train = _nan_for_none(r["train_loss"])
-            last[m] = (train, r["test_loss"], _nan_for_none(r["weight_sq_norm"]))
-            if not math.isfinite(train):
+            last[m] = _SweepRow(
+                _nan_for_none(r["train_loss"]),
+                r["test_loss"],
+                _nan_for_none(r["weight_sq_norm"]),
+                r.get("train_accuracy"),
+                r.get("test_accuracy"),
+            )
+            test = last[m].test
+            if not math.isfinite(last[m].train) or (test is not None and not math.isfinite(test)):
                 status[m] = "diverged"
         i += len(members)
-        has_test = last[members[0]][1] is not None
+        first = last[members[0]]
         events.append(
             SweepEpoch(
                 epoch=epoch,
-                train_loss=tuple(t for t, _, _ in last),
-                test_loss=tuple(math.nan if t is None else t for _, t, _ in last)
-                if has_test
-                else None,
-                weight_sq_norm=tuple(s for _, _, s in last),
+                train_loss=tuple(r.train for r in last),
+                test_loss=_column([r.test for r in last]) if first.test is not None else None,
+                weight_sq_norm=tuple(r.sq_norm for r in last),
                 elapsed_s=0.0,
                 statuses=tuple(status),
+                train_accuracy=_column([r.train_accuracy for r in last])
+                if first.train_accuracy is not None
+                else None,
+                test_accuracy=_column([r.test_accuracy for r in last])
+                if first.test_accuracy is not None
+                else None,
             )
         )
     return tuple(events)
+
+
+class _SweepRow(NamedTuple):
+    """One member's numbers in sweep.csv (accuracies: classification only)."""
+
+    train: float
+    test: float | None
+    sq_norm: float
+    train_accuracy: float | None
+    test_accuracy: float | None
+
+
+def _column(values: list[float | None]) -> tuple[float, ...]:
+    """One number per member; a member with no row yet (none measured) is unknown: nan."""
+    return tuple(math.nan if v is None else v for v in values)
+
+
+def _read_sweep_rows(path: Path) -> list[dict[str, float | None]]:
+    """sweep.csv's rows; a file written before the accuracy columns reads with them empty."""
+    try:
+        return _read_rows(path, SWEEP_COLUMNS)
+    except StoreError as current:
+        try:
+            rows = _read_rows(path, SWEEP_COLUMNS_WITHOUT_ACCURACY)
+        except StoreError:
+            raise current from None
+    return [{**row, "train_accuracy": None, "test_accuracy": None} for row in rows]
 
 
 # What malformed contents raise on the way to numbers. RuntimeError: torch's, and RecursionError
@@ -405,6 +478,10 @@ def _dataset_of(config: RunConfig) -> Dataset | None:
         return load_dataset(config)
     except (ConfigError, OSError, ValueError, RuntimeError):
         return None
+
+
+def _number_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _nan_for_none(value: Any) -> float:

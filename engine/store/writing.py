@@ -45,6 +45,8 @@ class RunRecorder:
                 e.lam,
                 e.lr,
                 round(e.elapsed_s, 6),
+                e.train_accuracy,
+                e.test_accuracy,
             )
         )
 
@@ -83,6 +85,8 @@ class SweepRecorder:
                 e.train_loss[k],
                 None if e.test_loss is None else e.test_loss[k],
                 e.weight_sq_norm[k],
+                None if e.train_accuracy is None else e.train_accuracy[k],
+                None if e.test_accuracy is None else e.test_accuracy[k],
             )
             for k, lam in enumerate(self.lams)
             if trained[k]

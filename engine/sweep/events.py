@@ -1,7 +1,8 @@
 """The events a λ sweep emits: plain, immutable data, one list entry per λ in sweep order.
 
 `to_json()` gives the exact objects `wdtui sweep --jsonl` prints. JSON has no NaN or Infinity,
-so a non-finite number (a diverged member's loss) is written as null.
+so a non-finite number (a diverged member's loss) is written as null. Accuracies are the share
+of rows classified right (0 to 1), one per member, and null for regression.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from engine.config import RunConfig
 from engine.diagnosis import decay_step_warning
 from engine.events import ParamInfo, finite_or_none
+from engine.sweep.best import BEST_BY_WORDS
 
 
 def _floats(values: tuple[float, ...] | None) -> list[float | None] | None:
@@ -91,6 +93,11 @@ class SweepEpoch:
     # and on the last epoch: each member's parameters flattened in `SweepStarted.parameters`
     # order, for the explorer's live regularization path. Not part of the JSON.
     weights: tuple[tuple[float, ...], ...] | None = field(default=None, compare=False)
+    # Classification: each member's accuracy on the train split (by the train loss's rule: at
+    # the epoch's final weights, or over its minibatches with --train-loss batch-mean) and on
+    # the test split (None without one). None for regression.
+    train_accuracy: tuple[float, ...] | None = None
+    test_accuracy: tuple[float, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +105,8 @@ class SweepEpoch:
             "epoch": self.epoch,
             "train_loss": _floats(self.train_loss),
             "test_loss": _floats(self.test_loss),
+            "train_accuracy": _floats(self.train_accuracy),
+            "test_accuracy": _floats(self.test_accuracy),
             "weight_sq_norm": _floats(self.weight_sq_norm),
             "elapsed_s": round(self.elapsed_s, 6),
         }
@@ -113,6 +122,9 @@ class MemberResult:
     weight_sq_norm: float | None
     # name -> nested lists in single-run shapes (a TensorWeights: converted when first read)
     weights: Mapping[str, Any] = field(compare=False)
+    # Classification only, at its final weights as `train_loss` is; None for regression.
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,6 +133,8 @@ class MemberResult:
             "epochs": self.epochs,
             "train_loss": finite_or_none(self.train_loss),
             "test_loss": finite_or_none(self.test_loss),
+            "train_accuracy": finite_or_none(self.train_accuracy),
+            "test_accuracy": finite_or_none(self.test_accuracy),
             "weight_sq_norm": finite_or_none(self.weight_sq_norm),
             "weights": dict(self.weights),
         }
@@ -131,10 +145,19 @@ class SweepFinished:
     status: str  # completed | stopped | failed
     epochs: int
     message: str
-    best_lam: float | None  # lowest final test loss (train loss without a test split)
+    best_lam: float | None  # by the rule `best_by` names (engine/sweep/best.py)
     results: tuple[MemberResult, ...] = field(compare=False)
     run_dir: str | None = None  # set whenever the sweep wrote files, whatever its status
     partial_epoch_steps: int = 0  # as in a run's Finished: steps into the epoch after `epochs`
+    # How the best λ was chosen: "test_accuracy" (classification: the highest, a tie going to
+    # the lower test loss), "test_loss" (regression: the lowest), or "train_…" of either
+    # without a test split. None only when the sweep failed before knowing its task.
+    best_by: str | None = None
+
+    @property
+    def best_by_words(self) -> str | None:
+        """`best_by` as the table says it ("highest final test accuracy, a tie going to …")."""
+        return None if self.best_by is None else BEST_BY_WORDS.get(self.best_by)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,6 +167,7 @@ class SweepFinished:
             "partial_epoch_steps": self.partial_epoch_steps,
             "message": self.message,
             "best_lam": self.best_lam,
+            "best_by": self.best_by,
             "results": [r.to_json() for r in self.results],
             "run_dir": self.run_dir,
         }

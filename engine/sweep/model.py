@@ -43,7 +43,8 @@ class StackedModel:
         self._activation = ACTIVATION_MODULES[activation]()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, in), shared by every member -> predictions (K, B, 1)."""
+        """x (B, in), shared by every member -> predictions (K, B, out): out is the task's
+        output width (1 for regression, one logit per class for classification)."""
         w0, b0 = self.params[0], self.params[1]
         k, out, n_in = w0.shape
         # One GEMM for all members: (B, in) @ (in, K·out) -> (B, K, out) -> (K, B, out).

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -30,6 +30,7 @@ from engine.models import SMALL_MODEL_WEIGHTS, STATS_INTERVAL_S, build_model
 from engine.regularization import build_optimizer, is_penalized
 from engine.ridge import member_optima
 from engine.store import SweepRecorder, config_record, new_run_dir
+from engine.sweep.best import best_by, choose_best
 from engine.sweep.decay import MemberDecay
 from engine.sweep.events import (
     MemberResult,
@@ -40,9 +41,19 @@ from engine.sweep.events import (
 )
 from engine.sweep.freeze import FrozenMembers
 from engine.sweep.model import StackedModel
-from engine.tasks import task_for
+from engine.tasks import exact_share, task_for
 
 SweepSink = Callable[[SweepEvent], None]
+
+
+class _Measured(NamedTuple):
+    """One member's numbers at its last measured epoch."""
+
+    train: float
+    test: float | None
+    sq_norm: float
+    train_accuracy: float | None
+    test_accuracy: float | None
 
 
 class Sweep(Job[SweepEvent, SweepFinished]):
@@ -67,7 +78,7 @@ class Sweep(Job[SweepEvent, SweepFinished]):
         self.lams = tuple(check_lam(lam) for lam in lams)
         device = resolve_device(self.config.device)
         self.dataset = dataset if dataset is not None else load_dataset(self.config)
-        self.task = task_for(self.config)
+        self.task = task_for(self.dataset)
         d = self.dataset
         outputs = self.task.output_width(d)
         rows = d.n_train + d.n_test
@@ -91,10 +102,12 @@ class Sweep(Job[SweepEvent, SweepFinished]):
 
         self._batch_mean = self.config.train_loss == "batch-mean"
         self._loss_sums: torch.Tensor | None = None
+        self._correct_sums: torch.Tensor | None = None
         self._partial_steps, self._partial_of = 0, 0
         self.member_status = ["running"] * k
         self.member_epochs = [0] * k
-        self._last: list[tuple[float, float | None, float] | None] = [None] * k
+        self._last: list[_Measured | None] = [None] * k
+        self.best_by = best_by(d.classes is not None, d.n_test > 0)
         self._t0 = time.perf_counter()
         self._recorder: SweepRecorder | None = None
         # Live weights for small models, throttled like a run's param_stats: one extra host
@@ -142,14 +155,15 @@ class Sweep(Job[SweepEvent, SweepFinished]):
         before each step, so that a stop leaves the weights of the last reported epoch)."""
         model, optimizer, decay, data = self.model, self.optimizer, self._decay, self.data
         order = data.epoch_order()
-        self._loss_sums = None
+        self._loss_sums = self._correct_sums = None
         for step, idx in enumerate(order or (None,)):
             if self._stop.is_set():
                 self._partial_steps = step
                 self._partial_of = 0 if order is None else len(order)
                 return False
             xb, yb = data.batch(idx)
-            member_losses = self.task.member_loss(model.forward(xb), yb)
+            prediction = model.forward(xb)
+            member_losses = self.task.member_loss(prediction, yb)
             loss = member_losses.sum()  # the sum, never the mean: see the docstring
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -160,24 +174,45 @@ class Sweep(Job[SweepEvent, SweepFinished]):
                 batch_sum = member_losses.detach() * yb.shape[0]
                 previous: torch.Tensor | None = self._loss_sums
                 self._loss_sums = batch_sum if previous is None else previous + batch_sum
+                # The rows each member got right in this batch, at the weights it was scored
+                # with (before the step), as its loss is.
+                accuracy = self.task.member_accuracy(prediction.detach(), yb)
+                if accuracy is not None:
+                    correct = accuracy * yb.shape[0]
+                    counted: torch.Tensor | None = self._correct_sums
+                    self._correct_sums = correct if counted is None else counted + correct
         return True
 
     @torch.no_grad()
     def _measure(self, epoch: int) -> SweepEpoch:
-        """The epoch's numbers for every member at its final weights, with one host sync."""
+        """The epoch's numbers for every member at its final weights, with one host sync: the
+        losses, ‖w‖² and (classification) the accuracies are stacked into one tensor."""
         model, data, task = self.model, self.data, self.task
         if self._batch_mean and self._loss_sums is not None:
-            # As a run does: the mean of the epoch's minibatch losses.
+            # As a run does: the mean of the epoch's minibatch losses, and of their accuracies.
             train_losses = self._loss_sums / data.rows
+            train_accuracy = None if self._correct_sums is None else self._correct_sums / data.rows
         else:
-            train_losses = task.member_loss(model.forward(data.x), data.y)
+            prediction = model.forward(data.x)
+            train_losses = task.member_loss(prediction, data.y)
+            train_accuracy = task.member_accuracy(prediction, data.y)
         rows = [train_losses, model.member_sq_norms()]
+        test_accuracy = None
         if data.test is not None:
             x_test, y_test = data.test
-            rows.append(task.member_loss(model.forward(x_test), y_test))
-        values = torch.stack(rows).tolist()
+            prediction = model.forward(x_test)
+            rows.append(task.member_loss(prediction, y_test))
+            test_accuracy = task.member_accuracy(prediction, y_test)
+        accuracies = [a for a in (train_accuracy, test_accuracy) if a is not None]
+        values = torch.stack(rows + accuracies).tolist()
         train, sq = values[0], values[1]
         test = values[2] if data.test is not None else None
+        train_acc = test_acc = None
+        if train_accuracy is not None:
+            at = len(rows)
+            train_acc = [exact_share(v, data.rows) for v in values[at]]
+            if test_accuracy is not None and data.x_test is not None:
+                test_acc = [exact_share(v, data.x_test.shape[0]) for v in values[at + 1]]
         weights = None
         now = time.perf_counter()
         last = epoch == self.config.epochs
@@ -189,7 +224,13 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             if status != "running":
                 continue
             self.member_epochs[k] = epoch
-            self._last[k] = (train[k], None if test is None else test[k], sq[k])
+            self._last[k] = _Measured(
+                train[k],
+                None if test is None else test[k],
+                sq[k],
+                None if train_acc is None else train_acc[k],
+                None if test_acc is None else test_acc[k],
+            )
             # As a run: a non-finite train loss, or test loss, is a divergence at this epoch.
             if not math.isfinite(train[k]) or (test is not None and not math.isfinite(test[k])):
                 self.member_status[k] = "diverged"
@@ -205,21 +246,29 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             elapsed_s=now - self._t0,  # wall time, as a run reports it
             statuses=tuple(self.member_status),
             weights=weights,
+            train_accuracy=None if train_acc is None else tuple(train_acc),
+            test_accuracy=None if test_acc is None else tuple(test_acc),
         )
 
     # ----- results ----------------------------------------------------------------------------
 
     def best_lam(self) -> float | None:
-        """The λ with the lowest last test loss (train loss without a test split), among the
-        members that did not diverge; the first such λ on a tie; None if there is none."""
-        best: tuple[float, float] | None = None
-        for lam, status, last in zip(self.lams, self.member_status, self._last, strict=True):
-            if status == "diverged" or last is None:
-                continue
-            score = last[0] if last[1] is None else last[1]
-            if math.isfinite(score) and (best is None or score < best[0]):
-                best = (score, lam)
-        return None if best is None else best[1]
+        """The best λ by the rule `best_by` names (engine/sweep/best.py), among the members
+        that did not diverge, at their last measured epoch; None if there is none."""
+        on_test = self.best_by.startswith("test")
+        losses: list[float | None] = []
+        accuracies: list[float | None] = []
+        for last in self._last:
+            losses.append(None if last is None else (last.test if on_test else last.train))
+            accuracies.append(
+                None if last is None else (last.test_accuracy if on_test else last.train_accuracy)
+            )
+        candidates = [
+            s != "diverged" and last is not None
+            for s, last in zip(self.member_status, self._last, strict=True)
+        ]
+        classified = self.best_by.endswith("accuracy")
+        return choose_best(self.lams, candidates, losses, accuracies if classified else None)
 
     def _finish(self, status: str, message: str) -> SweepFinished:
         if status == "completed" and "running" not in self.member_status:
@@ -237,7 +286,9 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             finished = self._finished_event(status, message)
         except Exception as exc:  # e.g. the device failed: report without the weights
             message = with_note(message, f"reading the results failed: {describe(exc)}")
-            finished = SweepFinished("failed", self.epoch, message, None, (), self.run_dir_text)
+            finished = SweepFinished(
+                "failed", self.epoch, message, None, (), self.run_dir_text, best_by=self.best_by
+            )
         return save_files(finished, self._recorder, self.model.state_dict)
 
     def _finished_event(self, status: str, message: str) -> SweepFinished:
@@ -251,10 +302,12 @@ class Sweep(Job[SweepEvent, SweepFinished]):
                     lam=lam,
                     status=status if member == "running" else member,
                     epochs=self.member_epochs[k],
-                    train_loss=None if last is None else last[0],
-                    test_loss=None if last is None else last[1],
-                    weight_sq_norm=None if last is None else last[2],
+                    train_loss=None if last is None else last.train,
+                    test_loss=None if last is None else last.test,
+                    weight_sq_norm=None if last is None else last.sq_norm,
                     weights=TensorWeights({name: t[k] for name, t in stacked.items()}),
+                    train_accuracy=None if last is None else last.train_accuracy,
+                    test_accuracy=None if last is None else last.test_accuracy,
                 )
             )
         return SweepFinished(
@@ -265,12 +318,15 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             results=tuple(results),
             run_dir=self.run_dir_text,
             partial_epoch_steps=self._partial_steps,
+            best_by=self.best_by,
         )
 
     # ----- descriptions -------------------------------------------------------------------
 
     def _config_dict(self) -> dict[str, Any]:
-        return {**self.config.to_dict(), "lam": None, "lams": list(self.lams)}
+        # The task resolved ("auto" → the problem's own), as config.json records it.
+        settings = {**self.config.to_dict(), "task": self.task.name}
+        return {**settings, "lam": None, "lams": list(self.lams)}
 
     def _started_event(self) -> SweepStarted:
         return SweepStarted(

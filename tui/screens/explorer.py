@@ -32,15 +32,19 @@ from tui.state.lam_steps import step_lam
 from tui.state.live_run import LiveRun, RunNotStarted, cannot_start
 from tui.state.pace import faster_pace, slower_pace
 from tui.state.redraw import REFRESH_HZ, RedrawSchedule
+from tui.state.run_state import RunState
 from tui.widgets.controls import Controls
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.loss_chart import LossChart, legend_text
+from tui.widgets.loss_chart import VIEW_TITLES, ChartView, LossChart
+from tui.widgets.loss_legend import ChartLegend, legend_text
 from tui.widgets.readout import Readout
 from tui.widgets.status_line import StatusLine
+from tui.widgets.templates import TemplatesView, run_templates, shows_templates
 from tui.widgets.weight_table import WeightPanel
 
 FINISHING_NOTE = "the previous run is finishing its step: it stops and saves in the background"
 RESTART_KEYS = "r restarts, n starts a new run beside it"
+TOLD_S = 4.0  # how long a message about a key shows
 NARROW_BELOW = 110  # columns; narrower terminals (80×24 must still fit) get the -narrow layout
 
 
@@ -162,6 +166,46 @@ class ExplorerScreen(Screen[None]):
             key_display="/",
             tooltip="Halve the learning rate, from the running trainer's next step",
         ),
+        # v steps the chart through its views, labelled with the one it switches to (as y);
+        # accuracy only for a classifier (check_action).
+        Binding(
+            "v",
+            "chart_view('accuracy')",
+            "Accuracy",
+            tooltip="Chart the train and test accuracy (0–100%) instead of the loss "
+            "(classification)",
+        ),
+        Binding(
+            "v",
+            "chart_view('norm')",
+            "‖w‖²",
+            tooltip="Chart Σ‖w‖² over the penalized weights per epoch (what λ multiplies)",
+        ),
+        Binding(
+            "v",
+            "chart_view('loss')",
+            "Loss",
+            tooltip="Chart the test and train loss again",
+        ),
+        Binding(
+            "x",
+            "toggle_log_x('log')",
+            "Log x",
+            tooltip="Draw the chart on a log epoch axis (1, 10, 100, 1k…): grokking is read on one",
+        ),
+        Binding(
+            "x",
+            "toggle_log_x('linear')",
+            "Linear x",
+            tooltip="Draw the chart on a linear epoch axis again",
+        ),
+        Binding(
+            "t",
+            "toggle_templates",
+            "Templates",
+            tooltip="A linear classifier on images (digits): each class's weights as an image, "
+            "the current run's above the earlier run's, in place of the chart",
+        ),
         Binding(
             "L",
             "edit('lr')",
@@ -215,6 +259,9 @@ class ExplorerScreen(Screen[None]):
         self.inbox: EventInbox[Event] = EventInbox(self._wake, quiet=Epoch)
         self.live = LiveRun(config, datasets, self.inbox, pace=pace)
         self.log_y = True
+        self.chart_view: ChartView = "loss"  # what the chart shows (v)
+        self.log_x = False
+        self.templates_on = False  # the class templates in place of the chart (t)
         self.schedule = RedrawSchedule()
         self._note = ""
         self._engine_ready = False
@@ -222,6 +269,7 @@ class ExplorerScreen(Screen[None]):
         self._truth_shown = False
         self._optimum_lam: float | None = None
         self._legend_plain = ""
+        self._told, self._told_until = "", 0.0  # the last message _tell showed, and until when
 
     def _wake(self) -> None:
         self.post_message(TrainerWoke())
@@ -233,7 +281,8 @@ class ExplorerScreen(Screen[None]):
             yield Controls(self.live.initial, id="controls")
             with Vertical(id="chart-box"):
                 yield LossChart(id="chart")
-                yield Static(id="legend")
+                yield TemplatesView(id="templates")
+                yield ChartLegend(id="legend")
                 yield Readout(id="readout")
         yield WeightPanel(id="weights")
         yield StatusLine(id="status")
@@ -247,6 +296,7 @@ class ExplorerScreen(Screen[None]):
         self._status = self.query_one(StatusLine)
         self._readout = self.query_one(Readout)
         self._legend = self.query_one("#legend", Static)
+        self._templates = self.query_one(TemplatesView)
         self.query_one("#chart-box").border_title = "loss per epoch"
         self._status.show(None, None, loading=True)
         self.set_interval(1 / REFRESH_HZ, self._tick)
@@ -358,9 +408,11 @@ class ExplorerScreen(Screen[None]):
             return
         now = time.monotonic()
         earlier = self.live.earlier
-        if self.schedule.chart_due((run.run_id, self.log_y, len(earlier)), run.version, now):
-            self._chart.show(run, earlier, self.log_y)
-            legend = legend_text(run, earlier, self.log_y)
+        view = self._view(run)
+        shape = (run.run_id, self.log_y, len(earlier), view, self.log_x)
+        if self.schedule.chart_due(shape, run.version, now):
+            self._chart.show(run, earlier, self.log_y, view, self.log_x)
+            legend = legend_text(run, earlier, self.log_y, view, self.log_x)
             if legend.plain != self._legend_plain:  # rarely changes: skip the layout pass
                 self._legend_plain = legend.plain
                 self._legend.update(legend)
@@ -370,6 +422,8 @@ class ExplorerScreen(Screen[None]):
             run.stats_version, run.active, now
         ):
             panel.update_stats(run.param_stats)
+            if self._templates.display:
+                self._show_templates()
         if run.true_weights is not None and not self._truth_shown:
             self._truth_shown = True
             panel.update_truth(run.true_weights)
@@ -388,6 +442,12 @@ class ExplorerScreen(Screen[None]):
         if action == "toggle_log" and parameters:
             # y's two bindings: the one that switches to the other axis is the live one.
             return parameters[0] == ("linear" if self.log_y else "log")
+        if action == "toggle_log_x" and parameters:
+            return parameters[0] == ("linear" if self.log_x else "log")
+        if action == "chart_view" and parameters:
+            return parameters[0] == self._next_view()
+        if action == "toggle_templates":
+            return shows_templates(self.live.current)
         return True
 
     def _apply(self, which: Literal["lam", "lr"], value: float, source: str = "") -> bool:
@@ -407,8 +467,14 @@ class ExplorerScreen(Screen[None]):
         return True
 
     def _tell(self, text: str) -> None:
-        # markup=False: these quote numbers only, but nothing shown here should depend on that.
-        self.notify(text, markup=False, timeout=4)
+        # A key pressed again while its message still shows says nothing more, instead of
+        # stacking copies over the chart. markup=False: these quote numbers only, but
+        # nothing shown here should depend on that.
+        now = time.monotonic()
+        if self._told == text and now < self._told_until:
+            return
+        self._told, self._told_until = text, now + TOLD_S
+        self.notify(text, markup=False, timeout=TOLD_S)
 
     def _ended(self) -> bool:
         """No run trains (it ended, or none started): said once, for a key that needs one."""
@@ -478,6 +544,51 @@ class ExplorerScreen(Screen[None]):
         self.log_y = not self.log_y
         self.refresh_bindings()  # y's label names the other axis now
         self._redraw()
+
+    # ----- what the chart shows (v, x, t) -------------------------------------------------------
+
+    def _view(self, run: RunState | None) -> ChartView:
+        """The chart's view for this run: accuracy falls back to the loss for a regression."""
+        classifier = run is not None and run.is_classifier
+        return "loss" if self.chart_view == "accuracy" and not classifier else self.chart_view
+
+    def _next_view(self) -> ChartView:
+        """What v switches to: loss → accuracy (a classifier) → ‖w‖² → loss."""
+        current = self._view(self.live.current)
+        run = self.live.current
+        if current == "loss":
+            return "accuracy" if run is not None and run.is_classifier else "norm"
+        return "norm" if current == "accuracy" else "loss"
+
+    def action_chart_view(self, view: str) -> None:
+        self.chart_view = self._next_view()
+        self.query_one("#chart-box").border_title = VIEW_TITLES[self.chart_view]
+        self._show_templates_or_chart(False)
+        self.refresh_bindings()
+        self._redraw()
+
+    def action_toggle_log_x(self) -> None:
+        self.log_x = not self.log_x
+        self.refresh_bindings()
+        self._redraw()
+
+    def action_toggle_templates(self) -> None:
+        self._show_templates_or_chart(not self._templates.display)
+
+    def _show_templates_or_chart(self, templates: bool) -> None:
+        templates = templates and shows_templates(self.live.current)
+        self._templates.display = templates
+        self._chart.display = not templates
+        self._legend.display = not templates
+        title = "class templates (w per pixel)" if templates else VIEW_TITLES[self.chart_view]
+        self.query_one("#chart-box").border_title = title
+        if templates:
+            self._show_templates()
+
+    def _show_templates(self) -> None:
+        """The current run's templates, and the newest earlier run's that has them."""
+        drawn = [r for r in self.live.earlier if run_templates(r) is not None]
+        self._templates.show(self.live.current, drawn[-1] if drawn else None)
 
     def action_edit(self, which: str) -> None:
         self._controls.query_one(f"#{which}", Input).focus()

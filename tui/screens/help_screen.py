@@ -53,6 +53,10 @@ The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table
 | `q` / `ctrl+q` | quit once the run and the sweep are stopped and saved (`q` again: at once) |
 | `l` / `L` | edit λ / edit lr (Enter applies, Escape leaves the field) |
 | `y` | linear / log y axis (the Footer names the axis it switches to) |
+| `v` | the chart shows the loss, then the train and test accuracy (classification), then Σ‖w‖² |
+| `x` | linear / log epoch axis (1, 10, 100, 1k…: grokking is read on one) |
+| `t` | class templates (`digits`, linear): each class's weights as an 8×8 image, red for |
+| | the class, blue against; the current run above the newest earlier one |
 | `*` / `/` | lr × 2 / ÷ 2 |
 | `[` / `]` | slower / faster: the pace, the most epochs per second a run trains at |
 | `.` | while paused: train one more epoch, then pause again |

@@ -35,6 +35,7 @@ from tui.state.redraw import REFRESH_HZ, ChartPacer
 from tui.state.sweep_settings import SettingsChange
 from tui.state.sweep_state import SweepState
 from tui.widgets.sweep_charts import (
+    CurveView,
     NormChart,
     PathChart,
     SweepChart,
@@ -42,6 +43,7 @@ from tui.widgets.sweep_charts import (
     curve_legend,
     norm_legend,
     path_legend,
+    shows_accuracy,
 )
 from tui.widgets.sweep_input import DEFAULT_TEXT, LamsCheck, parse_sweep_lams
 from tui.widgets.sweep_text import (
@@ -69,6 +71,7 @@ TITLES = {
     "norm-box": ("‖w‖² vs λ", "‖w‖² vs λ"),
     "path-box": ("regularization path: each weight vs λ", "weights vs λ"),
 }
+ACCURACY_TITLES = ("validation curve: accuracy % vs λ", "accuracy % vs λ")  # the curve's, on v
 
 
 @dataclass
@@ -112,15 +115,79 @@ class SweepScreen(ModalScreen[None]):
     # than None: a screen's None means "use the app's", which may be "*".)
     AUTO_FOCUS = ""
 
+    # Each tooltip says what the key does: the command palette shows it as the key's help.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "start", "Start"),
-        Binding("s", "stop", "Stop"),
-        Binding("a", "apply_best", "Apply best λ"),
-        Binding("l", "edit", "Edit λ values"),
-        Binding("y", "toggle_log", "Log y"),
-        Binding("question_mark", "toggle_about", "About", key_display="?"),
-        Binding("escape", "back", "Back"),
-        Binding("w,q", "back", "Back", show=False),  # w toggles; q closes, as in the help
+        Binding(
+            "enter",
+            "start",
+            "Start",
+            tooltip="Train one member per λ in the λ field, all at once, with the live run's "
+            "settings",
+        ),
+        Binding("s", "stop", "Stop", tooltip="Stop the sweep: its members keep their last epoch"),
+        Binding(
+            "a",
+            "apply_best",
+            "Apply best λ",
+            tooltip="Set the live run's λ (lambda) to the sweep's best, the lowest test loss, "
+            "and go back to it",
+        ),
+        Binding(
+            "l",
+            "edit",
+            "Edit λ values",
+            tooltip="Type the λ (lambda) values to sweep: numbers and START:STOP:N grids, "
+            "comma-separated; Enter starts",
+        ),
+        # y is bound twice, each labelled with the axis it switches to; check_action keeps the
+        # one that applies (toggle_log ignores the axis: it toggles).
+        Binding(
+            "y",
+            "toggle_log('linear')",
+            "Linear y",
+            tooltip="Draw the loss and ‖w‖² charts on a linear y axis (they are on a log axis now)",
+        ),
+        Binding(
+            "y",
+            "toggle_log('log')",
+            "Log y",
+            tooltip="Draw the loss and ‖w‖² charts on a log y axis (they are on a linear axis now)",
+        ),
+        # v too, for a classification sweep only (check_action): the curve's other view.
+        Binding(
+            "v",
+            "curve_view('accuracy')",
+            "Accuracy",
+            tooltip="Draw the validation curve as each member's train and test accuracy "
+            "(0–100%, linear) against λ instead of its loss (classification)",
+        ),
+        Binding(
+            "v",
+            "curve_view('loss')",
+            "Loss",
+            tooltip="Draw the validation curve as each member's train and test loss again",
+        ),
+        Binding(
+            "question_mark",
+            "toggle_about",
+            "About",
+            key_display="?",
+            tooltip="Show or hide what a sweep trains, above the charts",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            tooltip="Back to the explorer (first leaves the λ field); a running sweep goes on",
+        ),
+        # w toggles the view; q closes it, as in the help. Not in the Footer: escape is.
+        Binding(
+            "w,q",
+            "back",
+            "Back",
+            show=False,
+            tooltip="Back to the explorer, as escape does; a running sweep goes on",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -182,6 +249,7 @@ class SweepScreen(ModalScreen[None]):
         self.sweep: Sweep | None = None
         self.state: SweepState | None = None
         self.log_y = True
+        self.curve_view: CurveView = "loss"  # asked for with v; accuracy for a classifier only
         self._sweep_id = 0
         self._inbox: EventInbox[SweepEvent] = EventInbox(
             lambda: self.post_message(SweepWoke()), quiet=SweepEpoch, newest_by=epoch_keys
@@ -253,7 +321,10 @@ class SweepScreen(ModalScreen[None]):
         self.set_class(width < 110, "-narrow")
         self.set_class(height < 32, "-short")
         three = self.has_class("-path") and width < 110 and height < 32  # ~26 columns each
-        for box, (long, brief) in TITLES.items():
+        titles = dict(TITLES)
+        if self._curve_view() == "accuracy":
+            titles["curve-box"] = ACCURACY_TITLES
+        for box, (long, brief) in titles.items():
             self.query_one(f"#{box}").border_title = brief if three else long
         self.query_one("#about").display = height >= 30 and not self.has_class("-no-about")
 
@@ -361,11 +432,23 @@ class SweepScreen(ModalScreen[None]):
         if state is None:
             return False
         changed = False
+        classifier = self._classifier()
         for _, event in self._inbox.take():  # the epochs before the end come before it
             changed = state.apply(event) or changed
             if isinstance(event, SweepFinished):
                 self.refresh_bindings()
+        if self._classifier() != classifier:  # known from the first epoch: v is offered
+            self.refresh_bindings()
         return changed
+
+    def _classifier(self) -> bool:
+        return self.state is not None and self.state.train_accuracy is not None
+
+    def _curve_view(self) -> CurveView:
+        """What the validation curve shows: the accuracies when asked and the sweep has them."""
+        state = self.state
+        shown = state is not None and shows_accuracy(state, self.curve_view)
+        return "accuracy" if shown else "loss"
 
     # ----- rendering, on a timer ----------------------------------------------------------------
 
@@ -393,6 +476,11 @@ class SweepScreen(ModalScreen[None]):
             return
         now = time.monotonic()
         pending = False
+        curve = self.query_one("#curve", ValidationChart)
+        if curve.view != self._curve_view():  # v, or a sweep of the other kind: a new title
+            curve.view = self._curve_view()
+            self._fit_layout()
+            force = True
         for name, chart in self._charts.items():
             if self._pacer.due(name, chart.last_cost_s, now, force):
                 chart.show(state, self.log_y)
@@ -411,7 +499,8 @@ class SweepScreen(ModalScreen[None]):
     def _show_legends(self) -> None:
         """Each legend wrapped to its width between entries (a resize calls this too)."""
         state = self.state
-        self._show_legend("curve-legend", lambda width: curve_legend(state, width))
+        view = self._curve_view()
+        self._show_legend("curve-legend", lambda width: curve_legend(state, width, view))
         self._show_legend("norm-legend", lambda width: norm_legend(state, width))
         if state is not None and state.path_labels:
             self._show_legend("path-legend", lambda width: path_legend(state, width))
@@ -465,6 +554,12 @@ class SweepScreen(ModalScreen[None]):
             return True if self.running else None
         if action == "apply_best":
             return True if self.state is not None and self.state.best_lam() is not None else None
+        if action == "toggle_log" and parameters:
+            # y's two bindings: the one that switches to the other axis is the live one.
+            return parameters[0] == ("linear" if self.log_y else "log")
+        if action == "curve_view" and parameters:
+            # v's two: the one naming the other view, for a classification sweep; none else.
+            return self._classifier() and parameters[0] != self._curve_view()
         return True
 
     @on(Input.Changed, "#lams")
@@ -502,6 +597,14 @@ class SweepScreen(ModalScreen[None]):
 
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y
+        self.refresh_bindings()  # y's label names the other axis now
+        self._render_charts(force=True)
+
+    def action_curve_view(self, view: str) -> None:
+        if not self._classifier():
+            return
+        self.curve_view = "accuracy" if view == "accuracy" else "loss"
+        self.refresh_bindings()  # v's label names the other view now
         self._render_charts(force=True)
 
     def action_toggle_about(self) -> None:

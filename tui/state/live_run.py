@@ -83,17 +83,18 @@ class LiveRun:
         return replace(self.base, lr=self.lr)
 
     def start(self, config: RunConfig, *, keep_current: bool) -> bool:
-        """Stop the current run, then start one for `config`; `keep_current` keeps the old one
+        """Start a run for `config`, stopping the current one; `keep_current` keeps the old one
         on the chart. False once closed; raises RunNotStarted if the trainer cannot be made
-        (the current run then stays, stopped)."""
+        (the current run then trains on, untouched)."""
         from engine.models import SMALL_MODEL_WEIGHTS  # torch-backed, imported by now
         from engine.trainer import Trainer
 
         if self.closed:
             return False
-        self._stop_trainer()
         run_id = self._next_id
         try:
+            # Made before the current run is stopped: a run that cannot be made (a model too
+            # big for memory, a bad CSV) leaves the current one training.
             trainer = Trainer(
                 config,
                 lambda event: self._inbox.put(run_id, event),
@@ -102,6 +103,7 @@ class LiveRun:
             )
         except Exception as exc:  # bad settings, a bad CSV: said on screen, the app stays up
             raise RunNotStarted(cannot_start(exc)) from exc
+        self._stop_trainer()
         self._next_id += 1
         if self.current is not None and keep_current:
             self.earlier.append(self.current)

@@ -8,6 +8,15 @@ from __future__ import annotations
 
 PACES: tuple[float | None, ...] = (1, 3, 10, 30, 100, 300, 1000, None)  # None: no cap
 DEFAULT_PACE = 10.0
+# Problems whose story takes thousands of epochs start without a cap (grokking: memorised by
+# epoch 40, understood around epoch 1,000).
+PRESET_PACES: dict[str, float | None] = {"grokking": None}
+PACE_NOT_GIVEN = -1.0  # the --pace default: the problem's own
+
+
+def default_pace(preset: str | None) -> float | None:
+    """The pace the explorer starts a problem at, when --pace does not say."""
+    return PRESET_PACES.get(preset or "", DEFAULT_PACE)
 
 
 def faster_pace(pace: float | None) -> float | None:

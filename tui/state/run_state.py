@@ -58,8 +58,15 @@ class RunState:
     # targets' variance (R²'s denominator). None without a test split.
     baseline_test_loss: float | None = None
     test_target_variance: float | None = None
+    # Classification: each class index's label (Started.classes); None for regression.
+    classes: tuple[str, ...] | None = None
     train: MinMaxSeries = field(default_factory=MinMaxSeries)
     test: MinMaxSeries = field(default_factory=MinMaxSeries)
+    # The share of rows predicted right (classification only: empty for regression), and
+    # Σ‖w‖² over the penalized parameters (grokking's plateau shows in it), one per epoch.
+    train_accuracy: MinMaxSeries = field(default_factory=MinMaxSeries)
+    test_accuracy: MinMaxSeries = field(default_factory=MinMaxSeries)
+    weight_sq_norm: MinMaxSeries = field(default_factory=MinMaxSeries)
     marks: list[Mark] = field(default_factory=list)
     last: Epoch | None = None  # the newest epoch's numbers
     elapsed_s: float = 0.0
@@ -112,6 +119,10 @@ class RunState:
         return None if last is None else r_squared(last.test_loss, self.test_target_variance)
 
     @property
+    def is_classifier(self) -> bool:
+        return self.classes is not None
+
+    @property
     def epochs_seen(self) -> int:
         """How many epochs the loss history holds (what the chart can draw)."""
         return len(self.train)
@@ -130,6 +141,7 @@ class RunState:
             self.has_test = event.n_test > 0
             self.baseline_test_loss = event.baseline_test_loss
             self.test_target_variance = event.test_target_variance
+            self.classes = event.classes
         elif isinstance(event, StateChanged):
             if self.active:
                 self.status = event.state
@@ -149,6 +161,10 @@ class RunState:
         self.elapsed_s = event.elapsed_s
         self.train.append(event.train_loss)
         self.test.append(event.test_loss)
+        self.weight_sq_norm.append(event.weight_sq_norm)
+        if event.train_accuracy is not None:
+            self.train_accuracy.append(event.train_accuracy)
+            self.test_accuracy.append(event.test_accuracy)
         self.last = event
         if event.param_stats is not None:
             self.param_stats = event.param_stats

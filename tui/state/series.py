@@ -16,6 +16,8 @@ from array import array
 import numpy as np
 
 FANOUT = 4  # each pyramid level summarises blocks of FANOUT entries of the level below
+# A log-x axis reads long histories through this many equal buckets (`log_buckets`).
+FINE_BUCKETS = 4096
 
 
 class _Level:
@@ -120,4 +122,48 @@ class MinMaxSeries:
                 np.fmin.at(out_min, tail_bucket, tail)
                 np.fmax.at(out_max, tail_bucket, tail)
         centres = (edges[:-1] + edges[1:]) / 2 + 0.5
+        return centres, out_min, out_max
+
+    def log_buckets(
+        self, count: int, end: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As `buckets`, but the buckets are equal on a log epoch axis: epoch 1, 2, 3… each a
+        bucket of its own at first, the last ones thousands of epochs wide.
+
+        The short buckets (up to a few thousand epochs in) are read from the raw values; the
+        longer ones from `buckets`' fine summary (FINE_BUCKETS equal buckets over the whole
+        history), each log bucket taking the fine buckets that start in it, so the cost stays
+        bounded however long the history.
+        """
+        n = len(self._raw) if end is None else max(0, min(end, len(self._raw)))
+        if n == 0:
+            empty = np.empty(0)
+            return empty, empty, empty
+        # Bucket starts, as epochs (1-based), then n + 1 closing the last.
+        starts = np.unique(np.geomspace(1, n + 1, max(1, count) + 1).astype(np.int64))
+        starts[-1] = n + 1
+        raw = np.frombuffer(self._raw, dtype=np.float64)[:n]
+        width = n / FINE_BUCKETS  # a fine bucket's epochs
+        # The first bucket long enough to be read from fine buckets (all of them after it are).
+        lengths = np.diff(starts)
+        coarse = np.flatnonzero(lengths >= 2 * width) if n > FINE_BUCKETS else np.empty(0, int)
+        split = int(coarse[0]) if len(coarse) else len(lengths)
+        out_min = np.full(len(lengths), np.nan)
+        out_max = np.full(len(lengths), np.nan)
+        with np.errstate(all="ignore"):
+            if split:
+                edges = starts[: split + 1] - 1
+                head = raw[: edges[-1]]
+                out_min[:split] = np.fmin.reduceat(head, edges[:-1])
+                out_max[:split] = np.fmax.reduceat(head, edges[:-1])
+            if split < len(lengths):
+                _, fine_min, fine_max = self.buckets(FINE_BUCKETS, n)
+                # Fine bucket k holds the epochs e with (e − 1)·FINE_BUCKETS // n == k.
+                fine_start = np.ceil(np.arange(FINE_BUCKETS) * width).astype(np.int64) + 1
+                which = np.searchsorted(starts, fine_start, side="right") - 1
+                keep = which >= split
+                np.fmin.at(out_min, which[keep], fine_min[keep])
+                np.fmax.at(out_max, which[keep], fine_max[keep])
+        # Each bucket's centre on the log axis: the geometric mean of its first and last epoch.
+        centres = np.sqrt(starts[:-1] * (starts[1:] - 1).astype(np.float64))
         return centres, out_min, out_max

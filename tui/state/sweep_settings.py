@@ -94,6 +94,7 @@ PARTS: tuple[tuple[frozenset[str], Callable[[RunConfig], str]], ...] = (
     (frozenset({"batch_size"}), _batch),
     (frozenset({"train_loss"}), lambda c: f"{c.train_loss} train loss"),
     (frozenset({"seed"}), lambda c: f"seed {c.seed}"),
+    (frozenset({"task"}), lambda c: f"task {c.task}"),
 )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.config import RunConfig
+from engine.sweep.best import best_by, choose_best
 from engine.sweep.events import (
     MemberWarning,
     SweepEpoch,
@@ -32,6 +33,10 @@ PATH_MAX_WEIGHTS = 20  # a regularization path of more lines than this is unread
 OFF_SCALE = 1e6
 NAN = math.nan
 LOSS_TINY = 1e-12  # a median loss of 0 (an exact fit) must not put every other member off scale
+
+
+def _maybe(values: Sequence[float | None] | None) -> list[float] | None:
+    return None if values is None else _finite(values)
 
 
 def _finite(values: Sequence[float | None]) -> list[float]:
@@ -62,6 +67,10 @@ class SweepState:
         self.run_dir: str | None = None
         self.train = [NAN] * k
         self.test: list[float] | None = None
+        # Classification: each member's accuracies (None for regression, the test's without
+        # a test split); the best λ is then the highest accuracy (engine/sweep/best.py).
+        self.train_accuracy: list[float] | None = None
+        self.test_accuracy: list[float] | None = None
         # Σ‖w‖² over the penalized parameters: what λ multiplies, and what the explorer's
         # readout, `wdtui run` and `wdtui sweep` report as ‖w‖².
         self.sq_norm = [NAN] * k
@@ -138,6 +147,8 @@ class SweepState:
         self.epoch, self.elapsed_s = event.epoch, event.elapsed_s
         self.train = _finite(event.train_loss)
         self.test = None if event.test_loss is None else _finite(event.test_loss)
+        self.train_accuracy = _maybe(event.train_accuracy)
+        self.test_accuracy = _maybe(event.test_accuracy)
         self.sq_norm = _finite(event.weight_sq_norm)
         if event.statuses:
             self.member_status = list(event.statuses)
@@ -153,6 +164,10 @@ class SweepState:
         self.train = _finite([r.train_loss for r in event.results])
         if self.test is not None:
             self.test = _finite([r.test_loss for r in event.results])
+        if self.train_accuracy is not None:
+            self.train_accuracy = _finite([r.train_accuracy for r in event.results])
+        if self.test_accuracy is not None:
+            self.test_accuracy = _finite([r.test_accuracy for r in event.results])
         self.sq_norm = _finite([r.weight_sq_norm for r in event.results])
         if self._path_index:
             # The final weights of every member, also when the sweep was stopped mid-way.
@@ -173,16 +188,24 @@ class SweepState:
     def plotted(self, k: int) -> bool:
         return self.member_status[k] != "diverged"
 
+    @property
+    def accuracies(self) -> list[float] | None:
+        """What "best" maximises first, for classification: the scored split's accuracy."""
+        return self.train_accuracy if self.test is None else self.test_accuracy
+
+    @property
+    def best_by(self) -> str:
+        """The rule's name (engine/sweep/best.py): test or train, accuracy or loss."""
+        return best_by(self.train_accuracy is not None, self.test is not None)
+
     def best_lam(self) -> float | None:
-        """The engine's answer once finished; until then the same rule on the latest epoch
-        (lowest score among members that did not diverge, the first on a tie)."""
+        """The engine's answer once finished; until then the engine's rule on the latest
+        epoch (engine/sweep/best.py: members that did not diverge; for classification the
+        highest accuracy, a tie going to the lower loss)."""
         if not self.active:
             return self.finished_best
-        best: tuple[float, float] | None = None
-        for k, (lam, score) in enumerate(zip(self.lams, self.scores, strict=True)):
-            if self.plotted(k) and math.isfinite(score) and (best is None or score < best[0]):
-                best = (score, lam)
-        return None if best is None else best[1]
+        candidates = [self.plotted(k) for k in range(len(self.lams))]
+        return choose_best(self.lams, candidates, self.scores, self.accuracies)
 
     def change_for(self, current: RunConfig) -> SettingsChange | None:
         """How `current` (the live run's settings, resolved) differs from the settings these

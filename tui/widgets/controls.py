@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from rich.text import Text
@@ -132,7 +133,9 @@ class Controls(VerticalScroll):
         yield Static("next run: r restarts, n adds one", classes="section")
         presets: list[tuple[str | Text, str]] = [(p, p) for p in PRESETS]
         if c.data is not None:  # a path is shown as it is, brackets and all (Text: no markup)
-            presets.append((Text(f"csv: {c.data}"), CSV_PRESET))
+            # The file's name, not its path: the field is 20 columns wide (the status line and
+            # the run's config.json give the whole path).
+            presets.append((Text(f"csv: {Path(c.data).name}"), CSV_PRESET))
         yield from _choice("preset", "preset", presets, preset_of(c), "the problem (--preset)")
         for setting in SETTINGS:
             if isinstance(setting, TypedSetting):
@@ -235,8 +238,11 @@ class Controls(VerticalScroll):
         event.stop()
         which = event.input.id or ""
         result = event.validation_result
+        live = which in ("lam", "lr")
         if result is not None and not result.is_valid:
             self.show_error(which, _first(result) + " (not applied)")
+            if not live:  # leave it all the same: r and n then say which field to fix
+                self.screen.set_focus(None)
             return
         if which == "lam":
             self.post_message(self.ValueSubmitted("lam", parse_lam(event.value)))

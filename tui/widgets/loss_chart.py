@@ -13,7 +13,14 @@ squashed into a corner by an old long one, and the runs compare at the same epoc
 
 Drawing cost is bounded: each series is reduced to about two points per column (the min and
 max of each bucket of epochs, from `MinMaxSeries`), so a run with a million epochs draws as
-fast as one with a thousand. Log-y is drawn as log10(loss) on a linear axis (see `ticks`).
+fast as one with a thousand. Log-y is drawn as log10(loss) on a linear axis (see `ticks`),
+and log-x as log10(epoch), from log-spaced buckets (`MinMaxSeries.log_buckets`).
+
+The same frame shows, instead of the losses (`view`), a classifier's train and test accuracy
+on one 0–100% panel (one scale: accuracy is bounded, and grokking is train at 100% beside test
+near 0), or Σ‖w‖² over the penalized parameters (which falls during grokking's plateau). One
+chart toggled rather than a third panel: at 80×24 each of two panels has four rows of data
+already, and a third would leave none of them readable.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from rich.text import Text
@@ -33,6 +41,7 @@ from tui.theme import (
     BASELINE_COLOR,
     LOG_FLOOR,
     MARK_COLOR,
+    NORM_COLOR,
     OVERLAY_COLORS,
     RGB,
     TEST_COLOR,
@@ -41,6 +50,14 @@ from tui.theme import (
 )
 from tui.widgets.plot import Plot, lay_out, matrix_text
 from tui.widgets.ticks import epoch_label, epoch_ticks, linear_ticks, log_ticks
+
+ChartView = Literal["loss", "accuracy", "norm"]
+# The chart's views in the order its key steps through them, and the chart box's title for each.
+VIEW_TITLES: dict[str, str] = {
+    "loss": "loss per epoch",
+    "accuracy": "accuracy per epoch",
+    "norm": "‖w‖² per epoch",
+}
 
 MAX_MARKS = 30
 TEST_SHARE = 0.55  # of the rows with data, the test panel's
@@ -68,23 +85,40 @@ class Curve:
 
 
 def envelope(
-    series: MinMaxSeries, columns: int, end: int, log_y: bool
+    series: MinMaxSeries,
+    columns: int,
+    end: int,
+    log_y: bool,
+    log_x: bool = False,
+    scale: float = 1.0,
 ) -> tuple[list[float], list[float], list[float]] | None:
     """(epoch, min, max) per bucket over epochs 1..`end`, gaps (NaN) dropped; None if nothing
     to draw. A series shorter than `end` gets buckets in proportion, so every curve is drawn
-    at the same density."""
+    at the same density. With `log_x` the epochs are log10(epoch); values are times `scale`
+    (accuracy in %)."""
     n = min(len(series), end)
     if n == 0:
         return None
-    epochs, mins, maxs = series.buckets(max(1, round(columns * n / end)), n)
+    if log_x:
+        share = math.log(n + 1) / math.log(end + 1)
+        epochs, mins, maxs = series.log_buckets(max(1, round(columns * share)), n)
+        epochs = np.log10(epochs)
+    else:
+        epochs, mins, maxs = series.buckets(max(1, round(columns * n / end)), n)
     keep = ~np.isnan(mins)
     if not keep.any():
         return None
-    epochs, mins, maxs = epochs[keep], mins[keep], maxs[keep]
+    epochs, mins, maxs = epochs[keep], mins[keep] * scale, maxs[keep] * scale
     if log_y:
         mins = np.log10(np.maximum(mins, LOG_FLOOR))
         maxs = np.log10(np.maximum(maxs, LOG_FLOOR))
     return epochs.tolist(), mins.tolist(), maxs.tolist()
+
+
+def log_epoch_ticks(last: float) -> tuple[list[float], list[str]]:
+    """Decades of epochs up to `last` (1, 10, 100, 1k…) at their log10 positions."""
+    decades = range(int(math.log10(max(1.0, last))) + 1)
+    return [float(k) for k in decades], [epoch_label(10**k) for k in decades]
 
 
 @dataclass
@@ -92,7 +126,7 @@ class PanelPlan:
     """What one panel draws, decided before any figure is touched (the panels share a tick
     label width, so both must be known first)."""
 
-    name: str  # "test" | "train"
+    name: str  # "test" | "train" | "accuracy" | "norm"
     curves: list[Curve]
     baseline: float | None  # in axis units
     y_range: tuple[float, float] | None  # the data's, in axis units
@@ -108,10 +142,25 @@ class LossChart(Plot):
         self.current: RunState | None = None
         self.earlier: Sequence[RunState] = ()
         self._lower = Figure()  # the train panel's figure; `plt` draws the top one
+        self.view: ChartView = "loss"
+        self.log_x = False
 
-    def show(self, current: RunState | None, earlier: Sequence[RunState], log_y: bool) -> None:
+    def show(
+        self,
+        current: RunState | None,
+        earlier: Sequence[RunState],
+        log_y: bool,
+        view: ChartView = "loss",
+        log_x: bool = False,
+    ) -> None:
         self.current, self.earlier, self.log_y = current, earlier, log_y
+        self.view, self.log_x = view, log_x
         self.refresh()
+
+    @property
+    def _panel_log_y(self) -> bool:
+        """Accuracy is a share of 0–100%: always linear; the losses and ‖w‖² follow `y`."""
+        return self.log_y and self.view != "accuracy"
 
     # ----- what to draw -------------------------------------------------------------------
 
@@ -125,24 +174,35 @@ class LossChart(Plot):
             layers.append((self.current, None))
         return layers
 
+    def _series(self, run: RunState, name: str) -> list[tuple[MinMaxSeries, RGB]]:
+        """What a panel draws of one run, each series with the colour the current run's has."""
+        if name == "accuracy":
+            return [(run.test_accuracy, TEST_COLOR), (run.train_accuracy, TRAIN_COLOR)]
+        if name == "norm":
+            return [(run.weight_sq_norm, NORM_COLOR)]
+        return [(run.test, TEST_COLOR) if name == "test" else (run.train, TRAIN_COLOR)]
+
     def _plan(self, name: str, columns: int, end: int) -> PanelPlan:
         curves = []
+        log_y = self._panel_log_y
+        scale = 100.0 if name == "accuracy" else 1.0
         for run, color in self._layers():
-            series = run.test if name == "test" else run.train
-            env = envelope(series, columns, end, self.log_y)
-            if env is not None:
-                own = TEST_COLOR if name == "test" else TRAIN_COLOR
-                curves.append(Curve(*env, color=color or own, current=color is None))
+            for series, own in self._series(run, name):
+                env = envelope(series, columns, end, log_y, self.log_x, scale)
+                if env is not None:
+                    curves.append(Curve(*env, color=color or own, current=color is None))
         baseline = None
         current = self.current
         if name == "test" and current is not None and current.baseline_test_loss is not None:
             value = current.baseline_test_loss
             if math.isfinite(value):
-                baseline = math.log10(max(value, LOG_FLOOR)) if self.log_y else value
+                baseline = math.log10(max(value, LOG_FLOOR)) if log_y else value
         values = [v for c in curves for v in (min(c.lows), max(c.highs))]
         if baseline is not None:
             values.append(baseline)
         y_range = (min(values), max(values)) if values else None
+        if name == "accuracy":
+            y_range = (0.0, 100.0)  # the whole scale, always: 100% is the point
         return PanelPlan(name, curves, baseline, y_range)
 
     def plan(self, width: int, height: int) -> list[PanelPlan]:
@@ -152,7 +212,9 @@ class LossChart(Plot):
         end = x_extent(self.current, self.earlier)
         current = self.current
         names = ["train"]
-        if current is None or current.has_test:
+        if self.view != "loss":
+            names = [self.view]
+        elif current is None or current.has_test:
             names = ["test", "train"]
         overhead = 3 + (height >= XLABEL_MIN_HEIGHT)  # frame top and bottom, x ticks, label
         if len(names) == 2:
@@ -173,7 +235,8 @@ class LossChart(Plot):
                 # plotext puts the axis' ends on the first and last rows, and the data take
                 # all but the padding: the rows one unit of the data's range spans.
                 span = max(1.0, (p.rows - 1) / (1 + 2 * PAD))
-                p.ticks = log_ticks(lo, hi, span) if self.log_y else linear_ticks(lo, hi, span)
+                log_y = self._panel_log_y
+                p.ticks = log_ticks(lo, hi, span) if log_y else linear_ticks(lo, hi, span)
         return plans
 
     # ----- drawing ------------------------------------------------------------------------
@@ -209,9 +272,10 @@ class LossChart(Plot):
         last: bool,
         xlabel: bool = False,
     ) -> None:
+        first, last_x = (0.0, math.log10(end)) if self.log_x else (1.0, float(end))
         if p.baseline is not None:
             # Dotted, one dot every other column, under the curves (drawn first).
-            xs = np.linspace(1, end, max(2, (width - label_width - 3) // 2)).tolist()
+            xs = np.linspace(first, last_x, max(2, (width - label_width - 3) // 2)).tolist()
             plt.scatter(xs, [p.baseline] * len(xs), color=BASELINE_COLOR, marker="braille")
         for c in p.curves:
             # Two lines, through the bucket minima and maxima, rather than one zig-zag
@@ -227,24 +291,28 @@ class LossChart(Plot):
         if self.current is not None:
             for mark in self.current.marks[-MAX_MARKS:]:
                 if mark.epoch <= end:
-                    plt.vline(mark.epoch, MARK_COLOR)
-        plt.xlim(1, end)
+                    plt.vline(math.log10(mark.epoch) if self.log_x else mark.epoch, MARK_COLOR)
+        plt.xlim(first, last_x)
+        log_y = self._panel_log_y
         if p.y_range is not None:
             lo, hi = p.y_range
             # A little room around the data, so no curve runs along the frame; a loss is
             # never negative, so neither is the linear axis.
-            span = hi - lo if hi > lo else (0.5 if self.log_y else abs(hi) * 0.1 + 1e-12)
+            span = hi - lo if hi > lo else (0.5 if log_y else abs(hi) * 0.1 + 1e-12)
             lo, hi = lo - span * PAD, hi + span * PAD
-            if not self.log_y:
+            if not log_y:
                 lo = max(lo, 0.0)
             plt.ylim(lo, hi)
         ticks, labels = p.ticks
         # Labels padded to one width, so both panels' axes start in the same column.
         plt.yticks(ticks or [0.0], [label.rjust(label_width) for label in labels or [""]])
         if last:
-            plt.xticks(*epoch_ticks(end, 5 if width >= 60 else 3))
+            if self.log_x:
+                plt.xticks(*log_epoch_ticks(end))
+            else:
+                plt.xticks(*epoch_ticks(end, 5 if width >= 60 else 3))
             if xlabel:
-                plt.xlabel("epoch")
+                plt.xlabel("epoch (log)" if self.log_x else "epoch")
         else:
             plt.xticks([])
 
@@ -258,19 +326,30 @@ class LossChart(Plot):
             # line closes it. (Hiding the lower axis would do, but plotext 5 then drops the
             # upper one too.)
             keep = rows if i == len(laid_out) - 1 else rows - 1
-            title = self._title(p)
+            title = self._title(p, width - label_width(laid_out) - 5)
             text = matrix_text(figure, width, rows, into=text, rows=keep, title=title, joined=i > 0)
         return text if text is not None else Text()
 
-    def _title(self, p: PanelPlan) -> list[Text]:
+    def _title(self, p: PanelPlan, room: int = 200) -> list[Text]:
         """The panel's name and scale, in its colour; the test panel's also names its dotted
-        line ('┄ predict-the-mean 0.0193'), as far as the frame has room."""
-        color = TEST_COLOR if p.name == "test" else TRAIN_COLOR
-        scale = "log" if self.log_y else "linear"
-        title = [Text(f" {p.name} ({scale}) ", style=f"bold {swatch(color)}")]
+        line ('┄ predict-the-mean 0.0193'), as far as the frame has `room` (about)."""
         current = self.current
+        if p.name == "accuracy":
+            return [
+                Text(" accuracy % ", style="bold"),
+                Text("━ test ", style=f"bold {swatch(TEST_COLOR)}"),
+                Text("━ train ", style=f"bold {swatch(TRAIN_COLOR)}"),
+            ]
+        scale = "log" if self._panel_log_y else "linear"
+        if p.name == "norm":
+            return [Text(f" Σ‖w‖² penalized ({scale}) ", style=f"bold {swatch(NORM_COLOR)}")]
+        color = TEST_COLOR if p.name == "test" else TRAIN_COLOR
+        title = [Text(f" {p.name} ({scale}) ", style=f"bold {swatch(color)}")]
         if p.baseline is not None and current is not None:
-            label = f"┄ predict-the-mean {_number(current.baseline_test_loss)} "
+            value = short_number(current.baseline_test_loss)
+            label = f"┄ {baseline_name(current)} {value} "
+            if len(title[0]) + len(label) > room and current.is_classifier:
+                label = f"┄ {SHORT_PRIOR_NAME} {value} "
             title.append(Text(label, style=swatch(BASELINE_COLOR)))
         return title
 
@@ -282,46 +361,20 @@ class LossChart(Plot):
         self._draw_panel(plt, p, x_extent(self.current, self.earlier), label_width, width, True)
 
 
-def _number(value: float | None, digits: int = 3) -> str:
+def label_width(laid_out: Sequence[tuple[Figure, int, PanelPlan]]) -> int:
+    """The y tick labels' width, shared by the panels."""
+    return max([1, *(len(label) for _, _, p in laid_out for label in p.ticks[1])])
+
+
+SHORT_PRIOR_NAME = "predict-class-freqs"  # where the frame has no room for the whole name
+
+
+def baseline_name(run: RunState) -> str:
+    """What the test panel's dotted line is: the test loss of a model that ignores its input,
+    predicting the training targets' mean (regression) or the training class frequencies
+    (classification: the cross-entropy of that prior)."""
+    return "predict-the-class-frequencies" if run.is_classifier else "predict-the-mean"
+
+
+def short_number(value: float | None, digits: int = 3) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}g}"
-
-
-def earlier_entry(run: RunState, end: int) -> str:
-    """'λ=0 sgd highdim: final test 0.307 train 3e-14', plus '(10k epochs, cut to this run's)'
-    when the run trained past the x axis (the current run's epochs). Nothing in it changes
-    while the current run trains, so the legend is not laid out again on every frame."""
-    text = f"{run.label} {run.config.source_name}"
-    last = run.last
-    if last is not None:
-        text += ": final"
-        if last.test_loss is not None:
-            text += f" test {_number(last.test_loss)}"
-        text += f" train {_number(last.train_loss, 2)}"
-    if run.epochs_seen > end:
-        text += f" ({epoch_label(run.epochs_seen)} epochs, cut to this run's)"
-    return text
-
-
-def legend_text(current: RunState | None, earlier: Sequence[RunState], log_y: bool) -> Text:
-    """'now ━━ λ=3 sgd highdim  earlier • λ=0 sgd highdim: final test 0.307 train 3e-14
-    log y' in the plot's colours: the current run's lines (test above, train below: the
-    panels' frames name them, and the dotted predict-the-mean line), then each earlier run's
-    points, name, problem and final numbers."""
-    text = Text()
-    if current is not None:
-        text.append("now ", style="dim")
-        text.append("━", style=f"bold {swatch(TEST_COLOR)}")
-        text.append("━", style=f"bold {swatch(TRAIN_COLOR)}")
-        text.append(f" {current.label} {current.config.source_name}")
-    end = x_extent(current, earlier)
-    overlays = list(earlier)[-MAX_OVERLAYS:]
-    if overlays:
-        text.append("  earlier", style="dim")
-    for i, run in enumerate(overlays):
-        color = swatch(OVERLAY_COLORS[i % len(OVERLAY_COLORS)])
-        text.append(" • ", style=f"bold {color}")
-        text.append(earlier_entry(run, end), style=color)
-    if current is not None and current.marks:
-        text.append("  │ λ/lr changed", style=swatch(MARK_COLOR))
-    text.append("  log y" if log_y else "  linear y", style="dim italic")
-    return text

@@ -49,6 +49,8 @@ def status_text(
         model = "" if c.model == "linear" else f"mlp {'×'.join(map(str, c.hidden))}  "
         text.append(f"  {model}{c.reg} + {c.optimizer}  λ={run.lam:g} lr={run.lr:g}")
         text.append(f"  {c.source_name}", style="italic")
+        if run.classes is not None:  # classification: how many classes it tells apart
+            text.append(f" {len(run.classes)} classes", style="dim")
         where = f"saved in {run.run_dir}" if run.run_dir else "not saved"
         text.append(f"  {where}", style="dim")
         warning = run_warning(run)

@@ -1,6 +1,6 @@
-"""The sweep view's charts, each against λ on a log axis: the validation curve, ‖w‖² (Σ over
-the penalized parameters, as the explorer's readout and `wdtui sweep` report it), and the
-regularization path.
+"""The sweep view's charts, each against λ on a log axis: the validation curve (the losses,
+or for a classifier the accuracies), ‖w‖² (Σ over the penalized parameters, as the explorer's
+readout and `wdtui sweep` report it), and the regularization path.
 
 λ is plotted as log10(λ) on a linear axis (see `ticks`), and λ = 0 (no log) one decade left of
 the smallest positive λ, labelled "0". Log-y is log10 on a linear axis too. A member that
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 from rich.text import Text
+from textual.app import RenderResult
 from textual_plotext.plot import Plot as Figure
 
 from tui.state.sweep_state import SweepState
@@ -30,10 +32,11 @@ from tui.theme import (
     swatch,
 )
 from tui.widgets.plot import Plot
-from tui.widgets.ticks import pow10_label, pow10_ticks
+from tui.widgets.ticks import linear_ticks, pow10_label, pow10_ticks
 
 LABEL_COLUMNS = 6  # room one x tick label needs ("1e-4" plus a gap)
 BASELINE_LABEL = "predict mean"  # on the validation curve's baseline, at its left end
+CurveView = Literal["loss", "accuracy"]  # what the validation curve plots against λ
 
 
 def lam_positions(lams: Sequence[float]) -> tuple[list[float], float | None]:
@@ -86,18 +89,36 @@ class SweepChart(Plot):
         return xs
 
     def y_range(
-        self, values: Sequence[float], log: bool, height: int
+        self,
+        values: Sequence[float],
+        log: bool,
+        height: int,
+        never_negative: bool = False,
+        ceiling: float | None = None,
     ) -> tuple[float, float] | None:
-        """Limits with some room, and decade labels on a log axis (ticks ≥ 2 rows apart: plotext
-        draws one label per row, and which would win is not stable from run to run)."""
+        """Limits with some room; ticks at decades on a log axis, round 1-2-5 numbers inside
+        the data's range on a linear one (`linear_ticks`: ≥ 2 rows apart, as plotext draws one
+        label per row, and which would win is not stable from run to run). `never_negative`
+        (a loss, ‖w‖²): the linear axis stops at 0, as the data do; `ceiling` (an accuracy's
+        100%): it stops there too."""
         finite = [v for v in values if math.isfinite(v)]
         if not finite:
             return None
-        lo, hi = padded(min(finite), max(finite), 0.08)
+        data_lo, data_hi = min(finite), max(finite)
+        lo, hi = padded(data_lo, data_hi, 0.08)
+        if never_negative and not log and data_lo >= 0:
+            lo = max(lo, 0.0)
+        if ceiling is not None and not log and data_hi <= ceiling:
+            hi = min(hi, ceiling)
         self.plt.ylim(lo, hi)
+        rows = max(1, height - 3)  # the canvas: the frame's two lines and the x ticks' row off
         if log:
-            ticks = pow10_ticks(lo, hi, max(2, (height - 3) // 3))
+            ticks = pow10_ticks(lo, hi, max(2, rows // 3))
             self.plt.yticks(ticks, [pow10_label(t) for t in ticks])
+        else:
+            # plotext puts the limits on the first and last rows: the rows the data span.
+            span = max(1.0, (rows - 1) * (data_hi - data_lo) / (hi - lo))
+            self.plt.yticks(*linear_ticks(data_lo, data_hi, span))
         return lo, hi
 
     def mark_best(
@@ -198,9 +219,30 @@ def _draw(
 class ValidationChart(SweepChart):
     """Each member's latest train and test loss against λ; the best λ marked; the test loss of
     predicting the training mean (`baseline_test_loss`) as a labelled horizontal line: where a
-    member's test loss stands against it, and where a large λ takes every member."""
+    member's test loss stands against it, and where a large λ takes every member.
+
+    `view` "accuracy" (a classification sweep): each member's train and test accuracy in %
+    instead, on a linear axis whatever `log_y` (a share of 0–100%), zoomed to the members'
+    range (no wider than 0–100), the best λ marked as for the loss."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: CurveView = "loss"
+        self.painted_view: CurveView | None = None  # what the last frame drew (tests)
+
+    def render(self) -> RenderResult:
+        result = super().render()
+        state = self.state
+        self.painted_view = "accuracy" if state and shows_accuracy(state, self.view) else "loss"
+        return result
 
     def build_sweep(self, plt: Figure, state: SweepState, width: int, height: int) -> None:
+        if shows_accuracy(state, self.view):
+            self._accuracy(plt, state, width, height)
+        else:
+            self._loss(plt, state, width, height)
+
+    def _loss(self, plt: Figure, state: SweepState, width: int, height: int) -> None:
         xs = self.x_axis(state, width)
         f = _log if self.log_y else list
         series = [(f(state.train), TRAIN_COLOR)]
@@ -211,7 +253,7 @@ class ValidationChart(SweepChart):
         if state.baseline_test_loss is not None and math.isfinite(state.baseline_test_loss):
             baseline = f([state.baseline_test_loss])[0]
             shown.append(baseline)  # in view: the line is drawn to be compared with
-        limits = self.y_range(shown, self.log_y, height)
+        limits = self.y_range(shown, self.log_y, height, never_negative=True)
         if limits is None:
             return
         if baseline is not None:
@@ -226,6 +268,37 @@ class ValidationChart(SweepChart):
             plt.text(BASELINE_LABEL, min(xs), y, color=BASELINE_COLOR, alignment="left")
         self.mark_best(state, xs, limits)
 
+    def _accuracy(self, plt: Figure, state: SweepState, width: int, height: int) -> None:
+        xs = self.x_axis(state, width)
+        series = [
+            (percent(values), color)
+            for values, color in (
+                (state.train_accuracy, TRAIN_COLOR),
+                (state.test_accuracy, TEST_COLOR),
+            )
+            if values is not None
+        ]
+        # Every plotted member sets the range: an accuracy is bounded, so a member off the
+        # losses' scale cannot flatten the others here.
+        shown = [
+            y for ys, _ in series for k, y in enumerate(ys) if state.plotted(k) and math.isfinite(y)
+        ]
+        limits = self.y_range(shown, False, height, never_negative=True, ceiling=100.0)
+        if limits is None:
+            return
+        for ys, color in series:
+            _draw(plt, xs, ys, color, limits, state)
+        self.mark_best(state, xs, limits)
+
+
+def shows_accuracy(state: SweepState, view: CurveView) -> bool:
+    """The validation curve draws accuracies: asked for, and the sweep has them."""
+    return view == "accuracy" and state.train_accuracy is not None
+
+
+def percent(values: Sequence[float]) -> list[float]:
+    return [100.0 * v for v in values]
+
 
 class NormChart(SweepChart):
     """‖w‖² of each member against λ, and the ridge optimum's ‖w‖² (dim) where there is one."""
@@ -238,7 +311,7 @@ class NormChart(SweepChart):
         ridge = None if state.ridge_sq_norm is None else f(state.ridge_sq_norm)
         if ridge is not None and not shown:  # until the first epoch arrives
             shown = [v for v in ridge if math.isfinite(v)]
-        limits = self.y_range(shown, self.log_y, height)
+        limits = self.y_range(shown, self.log_y, height, never_negative=True)
         if limits is None:
             return
         if ridge is not None:
@@ -324,8 +397,15 @@ def rows(text: Text, width: int) -> int:
     return sum(max(1, -(-len(line) // max(1, width))) for line in text.plain.split("\n"))
 
 
-def curve_legend(state: SweepState | None, width: int | None = None) -> Text:
-    entries: list[Entry] = [("━ train", f"bold {swatch(TRAIN_COLOR)}")]
+def curve_legend(
+    state: SweepState | None, width: int | None = None, view: CurveView = "loss"
+) -> Text:
+    if state is not None and shows_accuracy(state, view):
+        entries: list[Entry] = [("━ train accuracy", f"bold {swatch(TRAIN_COLOR)}")]
+        if state.test_accuracy is not None:
+            entries.append(("━ test accuracy", f"bold {swatch(TEST_COLOR)}"))
+        return legend(entries, width)
+    entries = [("━ train", f"bold {swatch(TRAIN_COLOR)}")]
     if state is None or state.test is not None:
         entries.append(("━ test", f"bold {swatch(TEST_COLOR)}"))
     if state is not None and state.baseline_test_loss is not None:

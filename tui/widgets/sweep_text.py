@@ -74,7 +74,13 @@ def readout_text(state: SweepState | None, stale: bool = False) -> Text:
         text.append(" (so far)" if state.active else "", style="dim")
         if stale:
             text.append(" for the old settings", style=WARNING_STYLE)
-        text.append(f"  lowest {basis}: {state.scores[k]:.4g}")
+        accuracies = state.accuracies
+        if accuracies is not None:  # classification: engine/sweep/best.py's rule, in words
+            split = "train" if state.test is None else "test"
+            text.append(f"  highest {split} accuracy: {accuracies[k]:.2%}")
+            text.append(f" (ties: lower loss, {state.scores[k]:.4g})", style="dim")
+        else:
+            text.append(f"  lowest {basis}: {state.scores[k]:.4g}")
         text.append(f"  train {state.train[k]:.4g}  ‖w‖² {state.sq_norm[k]:.4g}", style="dim")
         if stale:
             text.append("  a will not apply it", style="italic")

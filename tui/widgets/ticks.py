@@ -161,13 +161,14 @@ def epoch_label(epoch: float) -> str:
 
 
 def epoch_ticks(last: float, count: int = 5) -> tuple[list[float], list[str]]:
-    """Round epoch numbers (1-2-5 steps) from 0 to `last`, labelled compactly."""
+    """Round epoch numbers (1-2-5 steps, whole epochs: a step of one at least) from 0 to
+    `last`, labelled compactly."""
     if last <= 1:
         return [1.0], ["1"]
     raw = last / max(1, count - 1)
     magnitude = 10 ** math.floor(math.log10(raw))
-    steps = (1, 2, 2.5, 5, 10) if magnitude >= 10 else (1, 2, 5, 10)  # whole epochs only
-    step = next(m * magnitude for m in steps if m * magnitude >= raw)
+    steps = (1, 2, 2.5, 5, 10) if magnitude >= 10 else (1, 2, 5, 10)  # 2.5 only from 25 up
+    step = max(1, next(m * magnitude for m in steps if m * magnitude >= raw))
     ticks = [k * step for k in range(int(last // step) + 1)]
     ticks = [t for t in ticks if t >= 1] or [1.0]
     return ticks, [epoch_label(t) for t in ticks]
