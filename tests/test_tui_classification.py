@@ -21,6 +21,7 @@ from tui.state.run_state import RunState
 from tui.state.series import MinMaxSeries
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.readout import Readout, readout_text
+from tui.widgets.status_line import classes_text
 from tui.widgets.templates import (
     TemplatesView,
     image_grid,
@@ -203,7 +204,7 @@ async def test_digits_templates_follow_the_trainers_weights() -> None:
         live = live_of(pilot)
         run, trainer = live.current, live.trainer
         assert run is not None and trainer is not None
-        assert "10 classes" in status_of(app)
+        assert "classes 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in status_of(app)
         weights = trainer.model.weight.detach().numpy()  # type: ignore[operator]
         images = run_templates(run)
         assert images is not None and images.shape == (10, 8, 8)
@@ -241,3 +242,8 @@ async def test_regression_keeps_r2_and_has_no_accuracy_or_templates() -> None:
         assert "┄ predict-the-mean" in chart.draw(60, 12, None).plain
         await keys(pilot, "v")  # loss → ‖w‖² directly: no accuracy for a regression
         await wait_for(pilot, lambda: chart.view == "norm", "the ‖w‖² view")
+
+
+def test_the_status_line_names_the_classes_where_they_fit() -> None:
+    assert classes_text(("benign", "malignant")) == "classes benign, malignant"
+    assert classes_text(tuple(str(k) for k in range(37))) == "37 classes (0 … 36)"

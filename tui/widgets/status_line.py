@@ -22,6 +22,17 @@ def run_warning(run: RunState) -> str | None:
     return decay_step_warning(run.config, run.lam, run.lr) if run.active else None
 
 
+CLASS_NAMES_SHOWN = 40  # characters of class names the status line spells out
+
+
+def classes_text(classes: tuple[str, ...]) -> str:
+    """'classes benign, malignant', or '10 classes (0 … 9)' when the names are long."""
+    names = ", ".join(classes)
+    if len(names) <= CLASS_NAMES_SHOWN:
+        return f"classes {names}"
+    return f"{len(classes)} classes ({classes[0]} … {classes[-1]})"
+
+
 def status_text(
     run: RunState | None,
     rate: float | None,
@@ -49,8 +60,8 @@ def status_text(
         model = "" if c.model == "linear" else f"mlp {'×'.join(map(str, c.hidden))}  "
         text.append(f"  {model}{c.reg} + {c.optimizer}  λ={run.lam:g} lr={run.lr:g}")
         text.append(f"  {c.source_name}", style="italic")
-        if run.classes is not None:  # classification: how many classes it tells apart
-            text.append(f" {len(run.classes)} classes", style="dim")
+        if run.classes is not None:  # classification: its classes, by name where they fit
+            text.append(f" {classes_text(run.classes)}", style="dim")
         where = f"saved in {run.run_dir}" if run.run_dir else "not saved"
         text.append(f"  {where}", style="dim")
         warning = run_warning(run)
