@@ -63,6 +63,7 @@ The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table
 | `c` | clear the earlier runs from the chart |
 | `Tab` | move between the fields and the next run's settings (shift+Tab: back) |
 | `a` (sweep view) | apply the best λ to the live run; refused for results of other settings |
+| `v` (sweep view) | a classification sweep: accuracy against λ, or the loss |
 | `ctrl+p` | command palette: every key, the next run's settings, "Save screenshot" |
 
 Every run is saved in a folder of its own (under `--runs-dir`, unless `--no-save`): `r` and
