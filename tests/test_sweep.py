@@ -13,27 +13,14 @@ from engine.config import RunConfig
 from engine.data import load_dataset
 from engine.ridge import RidgePath
 from engine.store import load_sweep
-from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from engine.sweep.events import SweepEvent, SweepStarted
 from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
+from support.engine import sweep_epochs_of as epochs
+from support.engine import sweep_finished_of as finished
+from support.engine import sweep_to_end
 
 LAMS = [0.0, 0.01, 0.3, 2.0]
-
-
-def sweep_to_end(lams: list[float], **settings: Any) -> tuple[Sweep, list[SweepEvent]]:
-    events: list[SweepEvent] = []
-    sweep = Sweep(RunConfig(save=False, **settings), lams, events.append)
-    sweep.run()
-    return sweep, events
-
-
-def finished(events: list[SweepEvent]) -> SweepFinished:
-    (done,) = [e for e in events if isinstance(e, SweepFinished)]
-    return done
-
-
-def epochs(events: list[SweepEvent]) -> list[SweepEpoch]:
-    return [e for e in events if isinstance(e, SweepEpoch)]
 
 
 def single_run(lam: float, **settings: Any):

@@ -20,27 +20,12 @@ from engine.data import Dataset, load_dataset
 from engine.models import build_model
 from engine.store import load_sweep
 from engine.sweep.best import BEST_BY_WORDS, best_by, choose_best
-from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
+from engine.sweep.events import SweepEvent
 from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
-
-
-def sweep_to_end(
-    lams: list[float], dataset: Dataset | None = None, **settings: Any
-) -> tuple[Sweep, list[SweepEvent]]:
-    events: list[SweepEvent] = []
-    sweep = Sweep(RunConfig(save=False, **settings), lams, events.append, dataset=dataset)
-    sweep.run()
-    return sweep, events
-
-
-def finished(events: list[SweepEvent]) -> SweepFinished:
-    (done,) = [e for e in events if isinstance(e, SweepFinished)]
-    return done
-
-
-def epochs(events: list[SweepEvent]) -> list[SweepEpoch]:
-    return [e for e in events if isinstance(e, SweepEpoch)]
+from support.engine import sweep_epochs_of as epochs
+from support.engine import sweep_finished_of as finished
+from support.engine import sweep_to_end
 
 
 def single_run(lam: float, dataset: Dataset | None = None, **settings: Any):

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from rich.style import Style
 from rich.text import Text
-from textual.pilot import Pilot
 
 from engine.config import RunConfig
 from engine.events import Epoch, ParamInfo, ParamStats, Started
-from support.tui import keys, live_of, status_of, sync, wait_for
+from support.tui import keys, live_of, settle, status_of, sync, wait_for
 from tui.app import WeightDecayApp
 from tui.state.run_state import RunState
 from tui.state.series import MinMaxSeries
@@ -129,16 +128,11 @@ def chart_of(app: WeightDecayApp) -> LossChart:
     return app.explorer.query_one(LossChart)
 
 
-async def settled(pilot: Pilot) -> None:
-    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
-    await wait_for(pilot, app.explorer.settled, "the run to finish and show", timeout=120)
-
-
 @sync
 async def test_grokking_accuracy_view_shows_train_at_100_and_log_x_ticks() -> None:
     app = WeightDecayApp(RunConfig(preset="grokking", epochs=300, save=False))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settled(pilot)
+        await settle(pilot, timeout=120)
         run = live_of(pilot).current
         assert run is not None and run.last is not None
         chart = chart_of(app)
@@ -200,7 +194,7 @@ def cell_colours(text: Text, row: int, col: int) -> tuple[tuple[int, ...], tuple
 async def test_digits_templates_follow_the_trainers_weights() -> None:
     app = WeightDecayApp(RunConfig(preset="digits", epochs=30, save=False))
     async with app.run_test(size=(160, 45)) as pilot:
-        await settled(pilot)
+        await settle(pilot, timeout=120)
         live = live_of(pilot)
         run, trainer = live.current, live.trainer
         assert run is not None and trainer is not None
@@ -233,7 +227,7 @@ async def test_digits_templates_follow_the_trainers_weights() -> None:
 async def test_regression_keeps_r2_and_has_no_accuracy_or_templates() -> None:
     app = WeightDecayApp(RunConfig(preset="line", epochs=50, save=False))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settled(pilot)
+        await settle(pilot, timeout=120)
         readout = str(app.explorer.query_one(Readout).render())
         assert "R²" in readout and "acc" not in readout
         assert "classes" not in status_of(app)

@@ -9,21 +9,9 @@ before the snapshot, nothing saved. Regenerate with:
 
 from __future__ import annotations
 
-import time
-
-from textual.pilot import Pilot
-
 from engine.config import RunConfig
+from support.tui import settle
 from tui.app import WeightDecayApp
-
-
-async def settle(pilot: Pilot, timeout: float = 60) -> None:
-    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
-    deadline = time.monotonic() + timeout
-    while not app.explorer.settled():
-        assert time.monotonic() < deadline, "the run did not finish in time"
-        await pilot.pause(0.05)
-    await pilot.pause(0.1)
 
 
 def poly_app() -> WeightDecayApp:

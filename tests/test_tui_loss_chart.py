@@ -16,7 +16,7 @@ from textual.widgets import Static
 from engine.config import RunConfig
 from engine.data import load_dataset
 from support.engine import epochs_of, run_to_end
-from support.tui import keys, live_of, sync, type_into, wait_for
+from support.tui import keys, live_of, settle, sync, type_into, wait_for
 from tui.app import WeightDecayApp
 from tui.theme import OVERLAY_COLORS, TEST_COLOR, swatch
 from tui.widgets.loss_chart import LossChart
@@ -24,11 +24,6 @@ from tui.widgets.readout import Readout
 
 SMALL = (80, 24)
 HIGHDIM = {"preset": "highdim", "seed": 0, "save": False}
-
-
-async def settled(pilot: Pilot) -> None:
-    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
-    await wait_for(pilot, app.explorer.settled, "the run to finish and show", timeout=60)
 
 
 async def new_run_with(pilot: Pilot, lam: str, epochs: str | None = None) -> None:
@@ -41,7 +36,7 @@ async def new_run_with(pilot: Pilot, lam: str, epochs: str | None = None) -> Non
         await keys(pilot, "escape")
     await keys(pilot, "n")
     await wait_for(pilot, lambda: live.current is not before, "the new run")
-    await settled(pilot)
+    await settle(pilot)
 
 
 def rows_in_colour(text: Text, color: tuple[int, int, int], first_col: int) -> set[int]:
@@ -68,7 +63,7 @@ def rows_in_colour(text: Text, color: tuple[int, int, int], first_col: int) -> s
 async def test_the_classic_comparison_reads_at_80x24() -> None:
     app = WeightDecayApp(RunConfig(epochs=100, **HIGHDIM))  # type: ignore[arg-type]
     async with app.run_test(size=SMALL) as pilot:
-        await settled(pilot)
+        await settle(pilot)
         await new_run_with(pilot, "3")
         live = live_of(pilot)
         (overfit,) = live.earlier
@@ -124,7 +119,7 @@ async def test_the_classic_comparison_reads_at_80x24() -> None:
 async def test_a_shorter_new_run_is_not_squashed_by_a_longer_earlier_one() -> None:
     app = WeightDecayApp(RunConfig(epochs=100, **HIGHDIM))  # type: ignore[arg-type]
     async with app.run_test(size=SMALL) as pilot:
-        await settled(pilot)
+        await settle(pilot)
         await new_run_with(pilot, "3", epochs="40")
         chart = app.query_one(LossChart)
         frame = chart.render()

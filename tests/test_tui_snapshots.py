@@ -7,24 +7,14 @@ Regenerate with: .venv/bin/pytest tests/test_tui_snapshots.py --snapshot-update
 
 from __future__ import annotations
 
-import time
-
 from textual.pilot import Pilot
 
 from engine.config import RunConfig
+from support.tui import settle
 from tui.app import WeightDecayApp
 from tui.screens.help_screen import HelpScreen
 
 SIZE = (120, 40)
-
-
-async def settle(pilot: Pilot, timeout: float = 60) -> None:
-    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
-    deadline = time.monotonic() + timeout
-    while not app.explorer.settled():
-        assert time.monotonic() < deadline, "the run did not finish in time"
-        await pilot.pause(0.05)
-    await pilot.pause(0.1)
 
 
 async def overfit_then_regularize(pilot: Pilot) -> None:

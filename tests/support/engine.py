@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from engine.config import RunConfig
+from engine.data import Dataset
 from engine.events import Epoch, Event, Finished, Started
+from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
+from engine.sweep.runner import Sweep
 from engine.trainer import Trainer
 from tui.cli import main
 
@@ -51,6 +54,26 @@ def finished_of(events: list[Event]) -> Finished:
 def started_of(events: list[Event]) -> Started:
     (started,) = [e for e in events if isinstance(e, Started)]
     return started
+
+
+def sweep_to_end(
+    lams: list[float], dataset: Dataset | None = None, **settings: object
+) -> tuple[Sweep, list[SweepEvent]]:
+    """Train a sweep to completion on this thread; returns the sweep and every event."""
+    events: list[SweepEvent] = []
+    config = RunConfig(save=False, **settings)  # type: ignore[arg-type]
+    sweep = Sweep(config, lams, events.append, dataset=dataset)
+    sweep.run()
+    return sweep, events
+
+
+def sweep_finished_of(events: list[SweepEvent]) -> SweepFinished:
+    (done,) = [e for e in events if isinstance(e, SweepFinished)]
+    return done
+
+
+def sweep_epochs_of(events: list[SweepEvent]) -> list[SweepEpoch]:
+    return [e for e in events if isinstance(e, SweepEpoch)]
 
 
 class EventQueue:

@@ -191,3 +191,11 @@ def title_of(screen: SweepScreen) -> str:
 def notices(app: App[object]) -> list[str]:
     """The notifications shown so far, as text."""
     return [str(notification.message) for notification in app._notifications]
+
+
+async def settle(pilot: Pilot, timeout: float = 60) -> None:
+    """Wait until the run has finished and every widget shows its final state, then a frame
+    more (snapshots are taken right after)."""
+    app: WeightDecayApp = pilot.app  # type: ignore[assignment]
+    await wait_for(pilot, app.explorer.settled, "the run to finish and show", timeout)
+    await pilot.pause(0.1)
