@@ -106,7 +106,8 @@ def add_training_options(
     data.add_argument(
         "--data",
         metavar="FILE.csv",
-        help="train on a numeric CSV with a header row instead of a preset (default: none)",
+        help="train on a CSV with a header row instead of a preset: numeric features, the "
+        "target numbers or class labels (default: none)",
     )
     data.add_argument(
         "--target", metavar="COL", help="the CSV column to predict (no default: needed with --data)"
@@ -277,10 +278,10 @@ def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> arg
     if first.data is not None and first.preset is None:
         defaults["preset"] = None
     if _changes_source(first, saved):
-        # The saved lr, λ, epochs, batch size and scaling were that problem's (resolved
-        # defaults, or chosen for it): the new one brings its own, as the explorer's preset
-        # switch does, unless the command line gives them.
-        for name in SOURCE_SETTINGS:
+        # The saved problem settings (lr, λ, epochs, batch size, scaling, model, optimizer,
+        # mode) were that problem's (resolved defaults, or chosen for it): the new one brings
+        # its own, as the explorer's preset switch does, unless the command line gives them.
+        for name in PROBLEM_SETTINGS:
             if hasattr(first, name) and getattr(first, name) is None:
                 defaults[name] = None
     if first.reg == "none" and getattr(first, "lam", None) is None and hasattr(first, "lam"):
@@ -289,9 +290,6 @@ def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> arg
     args = parser.parse_args(argv)
     args.saved_config = saved
     return args
-
-
-SOURCE_SETTINGS = PROBLEM_SETTINGS  # what another problem brings its own of
 
 
 def _changes_source(given: argparse.Namespace, saved: dict[str, Any]) -> bool:
