@@ -14,6 +14,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from engine.errors import ConfigError, DataError
+from engine.schedule import Change, changes_from_json, check_schedule
+
 PRESETS = ("line", "highdim", "poly", "digits", "cancer", "diabetes", "grokking")
 TASKS = ("auto", "regression", "classification")
 MODELS = ("linear", "mlp")
@@ -46,14 +49,6 @@ FLOAT32_TINY = 1.1754943508222875e-38  # the smallest positive normal float32
 MAX_CPU_THREADS = 1024
 # Wider layers than this are a typo; it also keeps every size far from int64 overflow in torch.
 MAX_HIDDEN_WIDTH = 2**31
-
-
-class ConfigError(ValueError):
-    """A setting a user gave is not valid. The message is one line, fit to show as is."""
-
-
-class DataError(ConfigError):
-    """The data a user pointed at cannot be used. The message is one line."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +125,8 @@ class RunConfig:
     reg: str = ""
     lam: float | None = None
     decay_bias: bool = False
+    # λ and lr changes at chosen epochs or steps (engine/schedule.py): --at, or a replay's
+    schedule: tuple[Change, ...] = ()
     # where
     device: str = "auto"
     cpu_threads: int = 1  # torch threads for a CPU run; 0 = torch's default (engine/job.py)
@@ -210,6 +207,12 @@ class RunConfig:
         if self.model == "mlp" and (not self.hidden or any(h <= 0 for h in self.hidden)):
             raise ConfigError(f"hidden sizes must be positive whole numbers, got {self.hidden}")
         check_init(self.model, self.init)
+        check_schedule(
+            self.schedule,
+            self.epochs or 0,
+            {"lam": check_lam, "lr": check_lr},
+            penalized=self.reg != "none",
+        )
 
     def _validate_types(self) -> None:
         """A config.json edited by hand can hold anything: say what is wrong, in one line."""
@@ -242,6 +245,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["hidden"] = list(self.hidden)
+        out["schedule"] = [change.to_json() for change in self.schedule]
         return out
 
     @classmethod
@@ -252,6 +256,7 @@ class RunConfig:
         kwargs = {k: v for k, v in data.items() if k in known}
         if isinstance(kwargs.get("hidden"), list):
             kwargs["hidden"] = tuple(kwargs["hidden"])
+        kwargs["schedule"] = changes_from_json(kwargs.get("schedule", []))
         return cls(**kwargs)
 
 
@@ -475,7 +480,7 @@ PROBLEM_SETTINGS = (
 )
 # What the next run takes otherwise than as a chosen setting: the problem (its `preset`), and
 # λ and lr, the live ones.
-_NOT_CHOSEN = ("preset", "data", "target", "lam", "lr")
+_NOT_CHOSEN = ("preset", "data", "target", "lam", "lr", "schedule")
 
 
 def problem_default(problem: str, setting: str) -> Any:
@@ -520,7 +525,8 @@ def next_run_config(
             target=initial.target if data else None,
             **own,
         )
-    config = replace(config, **chosen)
+    # The explorer's changes are live ones, recorded as the run gets them: none is scripted.
+    config = replace(config, schedule=(), **chosen)
     # The problem's own where none was chosen (None, "": resolved below).
     if (config.optimizer or problem_default(preset, "optimizer")) != "sgd":
         config = replace(config, momentum=0.0)

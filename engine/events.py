@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.diagnosis import decay_step_warning
+from engine.schedule import Change
 
 if TYPE_CHECKING:  # the UI imports events before torch has loaded
     import torch
@@ -201,6 +202,19 @@ class Finished:
         }
 
 
-Event = Started | Epoch | StateChanged | Finished
+@dataclass(frozen=True)
+class Changed:
+    """λ or lr changed, between two optimizer steps: scripted (--at, a replay) or typed live.
+    The next epoch event carries the new value; the run folder's changes.csv records this."""
+
+    change: Change
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": "change", **self.change.to_json()}
+
+
+Event = Started | Epoch | StateChanged | Changed | Finished
 # The status of a saved run that has no Finished: its process ended before the run did.
 UNFINISHED = "unfinished"
+# A summary.json's status while its run trains (engine/store/summary.py).
+RUNNING = "running"

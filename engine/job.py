@@ -109,6 +109,14 @@ class DeviceData:
             return None
         return self.x_test, self.y_test
 
+    @property
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps in one epoch: one full batch, or the minibatches (the last one
+        smaller)."""
+        if self.batch_size == 0 or self.batch_size >= self.rows:
+            return 1
+        return -(-self.rows // self.batch_size)
+
     def epoch_order(self) -> list[torch.Tensor] | None:
         """This epoch's minibatches as row indices (one fresh shuffle), or None: one full batch."""
         return epoch_batches(self.rows, self.batch_size, self._generator, self.device)
@@ -198,6 +206,8 @@ class Recorder(Protocol[F_contra]):
 
     def save_weights(self, state_dict: dict[str, torch.Tensor]) -> None: ...
 
+    def save_summary(self, finished: F_contra) -> None: ...
+
     def save_results(self, finished: F_contra) -> None: ...
 
 
@@ -206,9 +216,9 @@ def save_files(
     recorder: Recorder[F] | None,
     state_dict: Callable[[], dict[str, torch.Tensor]],
 ) -> F:
-    """Close the CSV, save the weights, then results.json. The weights are tried even when the
-    CSV could not be written (a full disk may have room again); results.json comes last, from
-    the finished event as it then stands."""
+    """Close the CSV, save the weights, summary.json, then results.json. The weights are tried
+    even when the CSV could not be written (a full disk may have room again); results.json comes
+    last, from the finished event as it then stands."""
     if recorder is None:
         return finished
     return save_each(
@@ -216,6 +226,7 @@ def save_files(
         [
             lambda _: recorder.close_log(),
             lambda _: recorder.save_weights(state_dict()),
+            recorder.save_summary,
             recorder.save_results,
         ],
     )

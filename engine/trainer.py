@@ -2,6 +2,8 @@
 
 Commands (λ, lr, pause, resume, a one-epoch step while paused, the pace, stop) are queued
 from any thread and applied between two optimizer steps, so the next epoch event shows them.
+A scripted schedule (engine/schedule.py) changes λ and lr at chosen steps the same way; every
+change applied, scripted or live, is recorded with its step, so a replay repeats it exactly.
 The pace caps epochs per second, for a person to watch; it never changes what is trained.
 Events go to one callback, called on the trainer's thread; the trainer never waits for whoever
 consumes them.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +26,7 @@ from engine.data import Dataset, load_dataset, true_parameters
 from engine.device import resolve_device
 from engine.diagnosis import divergence_cause
 from engine.events import (
+    Changed,
     Epoch,
     Event,
     Finished,
@@ -51,6 +55,7 @@ from engine.regularization import (
     squared_norm,
 )
 from engine.ridge import RidgePath
+from engine.schedule import Change, schedule_label, steps_of
 from engine.store import RunRecorder, config_record, new_run_dir
 from engine.tasks import exact_share, task_for
 
@@ -109,6 +114,10 @@ class Trainer(Job[Event, Finished]):
             self.config, self._penalized, [p for _, p in free], self._lam, self._lr
         )
         self.data = DeviceData(d, device, self.config.seed, self.config.batch_size or 0)
+        self._steps_per_epoch = self.data.steps_per_epoch
+        self._scheduled = deque(steps_of(self.config.schedule, self._steps_per_epoch))
+        self._at = (1, 0)  # (epoch, optimizer steps taken): where a change now would apply
+        self.changes: list[Change] = []  # every change applied, in order
 
         self._lock = threading.Lock()
         self._commands: list[tuple[str, Any]] = []
@@ -160,6 +169,15 @@ class Trainer(Job[Event, Finished]):
     @property
     def lam(self) -> float:
         return self._lam
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """(epoch, optimizer steps taken over the run): where a change now would apply."""
+        return self._at
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self._steps_per_epoch
 
     @property
     def lr(self) -> float:
@@ -229,6 +247,9 @@ class Trainer(Job[Event, Finished]):
                 diverged := self._report(data_loss.detach(), task.accuracy(out.detach(), yb))
             ):
                 return diverged
+            self._at = (epoch, (epoch - 1) * self._steps_per_epoch + step)
+            while self._scheduled and self._scheduled[0][0] == self._at[1]:
+                self._apply(self._scheduled.popleft()[1])
             if step == 0:
                 self._epoch_starts(epoch)
             if self._wake.is_set():
@@ -378,12 +399,8 @@ class Trainer(Job[Event, Finished]):
                 commands, self._commands = self._commands, []
                 self._wake.clear()
             for name, value in commands:
-                if name == "lam":
-                    self._lam, self._loss_lam = value, loss_lam(self.config.reg, value)
-                    set_optimizer_lam(self.optimizer, self.config.reg, value)
-                elif name == "lr":
-                    self._lr = value
-                    set_optimizer_lr(self.optimizer, value)
+                if name in ("lam", "lr"):
+                    self._apply(Change(self._at[0], name, value, self._at[1], "live"))
                 elif name == "pause":
                     self._paused = True
                 elif name == "resume":
@@ -407,6 +424,20 @@ class Trainer(Job[Event, Finished]):
             if not self._paused or self._stop.is_set():
                 break
             self._wake.wait()
+
+    def _apply(self, change: Change) -> None:
+        """Change λ or lr before the next optimizer step; record it with that step."""
+        if change.key == "lam":
+            self._lam, self._loss_lam = change.value, loss_lam(self.config.reg, change.value)
+            set_optimizer_lam(self.optimizer, self.config.reg, change.value)
+        else:
+            self._lr = change.value
+            set_optimizer_lr(self.optimizer, change.value)
+        timed = Change(self._at[0], change.key, change.value, self._at[1], change.source)
+        self.changes.append(timed)
+        if self._recorder is not None:
+            self._recorder.log_change(timed)
+        self._emit(Changed(timed))
 
     def _queue(self, name: str, value: Any) -> None:
         with self._lock:
@@ -437,4 +468,5 @@ class Trainer(Job[Event, Finished]):
 
     def _run_label(self) -> str:
         c = self.config
-        return f"{c.source_name}-{c.model}-{c.optimizer}-{c.reg}"
+        label = f"{c.source_name}-{c.model}-{c.optimizer}-{c.reg}-lam{c.effective_lam:g}"
+        return "-".join(filter(None, (label, schedule_label(c.schedule))))

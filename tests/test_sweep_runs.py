@@ -87,7 +87,7 @@ def test_a_saved_sweep_leaves_config_csv_weights_and_results(tmp_path: Path) -> 
     (run_dir,) = list(tmp_path.iterdir())
     assert sweep.run_dir == run_dir and done.run_dir == str(run_dir)
     assert isinstance(seen[0], SweepStarted) and seen[0].run_dir == str(run_dir)
-    assert run_dir.name.endswith("sweep-line-linear-sgd-l2")
+    assert run_dir.name.endswith("sweep-line-linear-sgd-l2-lam0-1000x3")
 
     config_json = json.loads((run_dir / "config.json").read_text())
     assert config_json["lams"] == lams and config_json["lam"] is None

@@ -1,4 +1,5 @@
-"""The `wdtui` command: the explorer by default, `run` and `sweep` for headless work."""
+"""The `wdtui` command: the explorer by default, `run` and `sweep` for headless work, `runs` to
+list what was saved."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if interrupted():
         return EXIT_INTERRUPTED
     try:
-        return command(argv[1:] if argv[:1] in (["run"], ["sweep"]) else argv)
+        return command(argv[1:] if argv[:1] in (["run"], ["sweep"], ["runs"]) else argv)
     except KeyboardInterrupt:  # e.g. while a large CSV loads, before training starts
         return EXIT_INTERRUPTED
 
@@ -37,6 +38,10 @@ def _load_command(argv: list[str]) -> Callable[[list[str]], int]:
         from engine.cli.sweep import sweep_command
 
         return sweep_command
+    if argv[:1] == ["runs"]:
+        from engine.cli.runs import runs_command
+
+        return runs_command
     from tui.launch import launch
 
     return launch

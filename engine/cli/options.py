@@ -29,6 +29,7 @@ from engine.config import (
     parse_hidden,
 )
 from engine.json_file import JsonFileError, one_line, read_json_object
+from engine.schedule import AT_SYNTAX, Change, changes_from_json, parse_at, replay_schedule
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -253,6 +254,28 @@ def add_training_options(
     save.default = True
 
 
+def _at(text: str) -> Change:
+    try:
+        return parse_at(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--at {text!r}: ")) from None
+
+
+def add_schedule_option(parser: argparse.ArgumentParser, *, hidden: bool = False) -> None:
+    """--at, repeatable. `hidden`: accepted only to be refused clearly (wdtui sweep)."""
+    parser.add_argument(
+        "--at",
+        metavar="EPOCH:KEY=VALUE",
+        type=_at,
+        action="append",
+        default=[],
+        help=argparse.SUPPRESS
+        if hidden
+        else f"change λ or lr before that epoch's first step ({AT_SYNTAX}, e.g. 100:lam=3); "
+        "repeatable; replaces a --config's recorded changes (default: none)",
+    )
+
+
 def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """Parse argv; with --config FILE, the file's settings become the defaults flags override.
 
@@ -263,6 +286,7 @@ def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> arg
     first = parser.parse_args(argv)
     if not getattr(first, "config", None):
         first.saved_config = None
+        first.schedule = tuple(getattr(first, "at", None) or ())
         return first
     saved = read_config_file(parser.prog, first.config)
     try:
@@ -289,7 +313,31 @@ def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> arg
     parser.set_defaults(**defaults)
     args = parser.parse_args(argv)
     args.saved_config = saved
+    if getattr(args, "at", None):
+        args.schedule = tuple(args.at)
+    elif _changes_source(first, saved):
+        args.schedule = ()  # the saved steps were that problem's
+    else:
+        args.schedule = saved_schedule(parser.prog, first.config, saved)
     return args
+
+
+def saved_schedule(command: str, path: str, saved: dict[str, Any]) -> tuple[Change, ...]:
+    """What a replay of a saved run applies: the changes its summary.json recorded (scripted or
+    live, each at its step), then the scripted ones it never reached. Bad input: one line."""
+    try:
+        scripted = changes_from_json(saved.get("schedule", []), f"--config {path}")
+    except ConfigError as exc:
+        fail(command, str(exc))
+    summary_path = os.path.join(os.path.dirname(path), "summary.json")
+    if not os.path.exists(summary_path):
+        return scripted  # a run saved before summaries, or a config.json on its own
+    try:
+        summary = read_json_object(summary_path)
+        applied = changes_from_json(summary.get("changes", []), summary_path)
+    except (OSError, ConfigError) as exc:
+        fail(command, f"cannot read the recorded changes in {summary_path}: {one_line(exc)}")
+    return replay_schedule(scripted, applied)
 
 
 def _changes_source(given: argparse.Namespace, saved: dict[str, Any]) -> bool:
@@ -331,6 +379,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if isinstance(hidden, (list, tuple)):
         given["hidden"] = tuple(hidden)
     given["lam"] = lam
+    given["schedule"] = tuple(getattr(args, "schedule", ()))
     return RunConfig(**given).resolved()
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from engine.cli.lifecycle import build_or_exit, train_to_exit_code
 from engine.cli.options import (
     OneLineParser,
+    add_schedule_option,
     add_training_options,
     config_from_args,
     parse_training_args,
@@ -15,7 +16,7 @@ from engine.cli.options import (
 from engine.cli.output import JsonLines, print_quietly, warn_quietly
 from engine.cli.progress import ProgressLine
 from engine.diagnosis import decay_step_warning
-from engine.events import Epoch, Event, Finished, Started
+from engine.events import Changed, Epoch, Event, Finished, Started
 from engine.trainer import Trainer
 
 
@@ -24,6 +25,7 @@ def run_parser() -> argparse.ArgumentParser:
         prog="wdtui run", description="Train one run headless and print its events."
     )
     add_training_options(parser)
+    add_schedule_option(parser)
     parser.add_argument(
         "--jsonl",
         action="store_true",
@@ -33,7 +35,7 @@ def run_parser() -> argparse.ArgumentParser:
 
 
 def _state_events_only(event: Event) -> bool:
-    return isinstance(event, (Started, Epoch, Finished))
+    return isinstance(event, (Started, Epoch, Changed, Finished))
 
 
 def run_command(argv: list[str]) -> int:
@@ -60,6 +62,7 @@ class _Summary:
         self.progress: ProgressLine | None = None
         self.last: Epoch | None = None
         self.device = ""
+        self.changes: list[str] = []
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Started):
@@ -69,12 +72,15 @@ class _Summary:
             self.last = event
             if self.progress is not None:
                 self.progress.update(event.epoch, _epoch_text(event))
+        elif isinstance(event, Changed):
+            c = event.change
+            self.changes.append(f"{'λ' if c.key == 'lam' else 'lr'} {c.value:g} at epoch {c.epoch}")
         elif isinstance(event, Finished):
             if self.progress is not None:
                 if self.last is not None:
                     self.progress.update(self.last.epoch, _epoch_text(self.last), force=True)
                 self.progress.close()
-            print_quietly(_summary_text(event, self.last, self.device))
+            print_quietly(_summary_text(event, self.last, self.device, self.changes))
 
 
 def _epoch_text(e: Epoch) -> str:
@@ -85,7 +91,7 @@ def _epoch_text(e: Epoch) -> str:
     return f"train {e.train_loss:.4g}{test}  λ {e.lam:g}  {rate:,.0f} epochs/s"
 
 
-def _summary_text(done: Finished, last: Epoch | None, device: str) -> str:
+def _summary_text(done: Finished, last: Epoch | None, device: str, changes: list[str]) -> str:
     lines = [
         f"{done.status}: {done.epochs} epochs on {device}"
         + (
@@ -107,6 +113,8 @@ def _summary_text(done: Finished, last: Epoch | None, device: str) -> str:
             lines.append(
                 f"  train accuracy {last.train_accuracy:.2%}   test accuracy {test_accuracy}"
             )
+    if changes:
+        lines.append(f"  changes: {', '.join(changes)}")
     if done.run_dir:
         lines.append(f"  saved to {done.run_dir}")
     return "\n".join(lines)

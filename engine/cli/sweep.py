@@ -10,8 +10,10 @@ from typing import Any
 from engine.cli.lifecycle import build_or_exit, train_to_exit_code
 from engine.cli.options import (
     OneLineParser,
+    add_schedule_option,
     add_training_options,
     config_from_args,
+    fail,
     parse_training_args,
 )
 from engine.cli.output import JsonLines, print_quietly, warn_quietly
@@ -73,6 +75,7 @@ def sweep_parser() -> argparse.ArgumentParser:
     # Only to refuse it clearly: one λ is `wdtui run`; a sweep takes a list. (Its own dest, so
     # that a run's config.json given with --config does not count as a --lam flag.)
     grid.add_argument("--lam", dest="single_lam", help=argparse.SUPPRESS)
+    add_schedule_option(parser, hidden=True)  # only to refuse it clearly too
     parser.add_argument(
         "--jsonl",
         action="store_true",
@@ -91,11 +94,24 @@ def sweep_command(argv: list[str]) -> int:
             raise ConfigError(
                 "--lam sets one λ (wdtui run); a sweep takes --lams LIST or --lam-grid START:STOP:N"
             )
+
         if args.lams is None and args.lam_grid is None:
             args.lams = saved_lams(args.saved_config)
         lams = resolve_lams(args.lams, args.lam_grid, args.with_zero)
         return Sweep(config_from_args(args), lams, sink)
 
+    if args.at:
+        fail(
+            parser.prog,
+            "--at schedules λ and lr for one run (wdtui run); a sweep has no per-member schedule",
+        )
+    if args.schedule:  # a run's config.json: its λ changes cannot apply to every member
+        warn_quietly(
+            parser.prog,
+            f"the --config run's {len(args.schedule)} λ/lr changes are not applied: a sweep "
+            "has no per-member schedule",
+        )
+        args.schedule = ()
     sweep = build_or_exit(parser.prog, build)
     # The same members and texts as sweep_started's `warnings`, on stderr before training.
     for warning in member_warnings(sweep.config, sweep.lams):

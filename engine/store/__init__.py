@@ -10,12 +10,12 @@ Reading gives the events back: `load_run(dir).events()` replays a run as the tra
 it, `load_sweep(dir).events()` a sweep, so whatever renders a live run renders a saved one.
 """
 
+from engine.errors import StoreError
 from engine.events import UNFINISHED
 from engine.store.durable import FLUSH_EVERY_S, RecordingError, save_tensors, write_json
 from engine.store.layout import (
     METRIC_COLUMNS,
     SWEEP_COLUMNS,
-    StoreError,
     config_record,
     new_run_dir,
 )

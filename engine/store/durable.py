@@ -12,12 +12,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -58,6 +59,16 @@ def _cell(value: Any) -> str:
     return "" if value is None else repr(value)
 
 
+class Sidecar(Protocol):
+    """A small file kept up to date on a CsvLog's beat (summary.json): `snapshot` is taken
+    before the rows are written and `write` after, so the file never runs ahead of the rows.
+    `snapshot` returns None when nothing changed."""
+
+    def snapshot(self) -> Any: ...
+
+    def write(self, state: Any) -> None: ...
+
+
 class CsvLog:
     """Rows of numbers appended to a CSV by one thread, written out by a flush thread.
 
@@ -68,7 +79,11 @@ class CsvLog:
     """
 
     def __init__(
-        self, path: Path, columns: Sequence[str], flush_every_s: float = FLUSH_EVERY_S
+        self,
+        path: Path,
+        columns: Sequence[str],
+        flush_every_s: float = FLUSH_EVERY_S,
+        sidecar: Sidecar | None = None,
     ) -> None:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -78,6 +93,7 @@ class CsvLog:
         self._error: RecordingError | None = None
         self._told = False  # whether a caller has seen the error already
         self._closed = threading.Event()
+        self._sidecar = sidecar
         self.flush()
         self._flusher = threading.Thread(
             target=self._flush_every, args=(flush_every_s,), name="wdtui-flush", daemon=True
@@ -91,8 +107,7 @@ class CsvLog:
         with self._lock:
             self._pending.append(unit)
 
-    def flush(self) -> None:
-        """Hand every queued unit to the kernel now; raises RecordingError if it cannot."""
+    def _flush_rows(self) -> None:
         with self._lock:
             units, self._pending = self._pending, []
             if units and self._error is None:
@@ -126,6 +141,16 @@ class CsvLog:
             except RecordingError:
                 self._told = False  # only this thread saw it: the next append raises it
                 return
+
+    def flush(self) -> None:
+        """Hand every queued unit to the kernel now; raises RecordingError if it cannot. The
+        sidecar's state is taken first and written after, so it never runs ahead of the rows."""
+        state = None if self._sidecar is None else self._sidecar.snapshot()
+        self._flush_rows()
+        if state is not None and self._sidecar is not None:
+            # Tried again on the next beat; the end's write reports a lasting failure.
+            with contextlib.suppress(OSError):
+                self._sidecar.write(state)
 
     def _write(self, units: list[bytes]) -> None:
         data = b"".join(units)

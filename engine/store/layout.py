@@ -40,10 +40,6 @@ SWEEP_COLUMNS = (
 SWEEP_COLUMNS_WITHOUT_ACCURACY = SWEEP_COLUMNS[:5]
 
 
-class StoreError(ConfigError):
-    """A folder that is not a readable run or sweep. The message is one line."""
-
-
 def config_record(
     settings: dict[str, Any], device: torch.device, dataset: Dataset
 ) -> dict[str, Any]:
@@ -66,7 +62,7 @@ def new_run_dir(runs_dir: str | Path, label: str) -> Path:
     """A fresh, unique folder: <runs_dir>/<yyyymmdd-hhmmss>-<label>[-N]."""
     root = Path(runs_dir)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe_label = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)[:40]
+    safe_label = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)[:90]
     for attempt in range(1000):
         name = f"{stamp}-{safe_label}" + (f"-{attempt}" if attempt else "")
         path = root / name

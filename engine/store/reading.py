@@ -14,6 +14,7 @@ import torch
 
 from engine.config import ConfigError, RunConfig
 from engine.data import Dataset, load_dataset, true_parameters
+from engine.errors import StoreError
 from engine.events import UNFINISHED, Epoch, Event, Finished, ParamInfo, Started, TensorWeights
 from engine.json_file import JsonFileError, one_line, read_json_object
 from engine.models import build_model, parameter_stats
@@ -25,7 +26,6 @@ from engine.store.layout import (
     RUN_FACTS,
     SWEEP_COLUMNS,
     SWEEP_COLUMNS_WITHOUT_ACCURACY,
-    StoreError,
 )
 from engine.sweep.best import BEST_BY_WORDS, best_by
 from engine.sweep.events import (

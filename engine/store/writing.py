@@ -9,8 +9,10 @@ from typing import Any
 import torch
 
 from engine.events import Epoch, Finished
+from engine.schedule import Change
 from engine.store.durable import CsvLog, save_tensors, write_json
 from engine.store.layout import METRIC_COLUMNS, SWEEP_COLUMNS
+from engine.store.summary import RunSummary, SweepSummary
 from engine.sweep.events import SweepEpoch, SweepFinished
 
 
@@ -31,9 +33,17 @@ class RunRecorder:
     def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
         self.run_dir = run_dir
         write_json(run_dir / "config.json", config)
-        self._metrics = CsvLog(run_dir / "metrics.csv", METRIC_COLUMNS)
+        self.summary = RunSummary(run_dir / "summary.json", config)
+        self._metrics = CsvLog(
+            run_dir / "metrics.csv", METRIC_COLUMNS, sidecar=self.summary
+        )
+
+    def log_change(self, change: Change) -> None:
+        """A λ or lr change, with its step: summary.json's `changes`, which a replay applies."""
+        self.summary.change(change)
 
     def log_epoch(self, e: Epoch) -> None:
+        self.summary.epoch(e)
         self._metrics.append(
             (
                 e.epoch,
@@ -60,6 +70,9 @@ class RunRecorder:
         weights = {k: v.detach().cpu() for k, v in state_dict.items()}
         save_tensors(self.run_dir / "weights.pt", weights)
 
+    def save_summary(self, finished: Finished) -> None:
+        self.summary.finish(finished)
+
     def save_results(self, finished: Finished) -> None:
         """How the run ended: written last, from the final event (failed saves included)."""
         write_json(self.run_dir / "results.json", _summary(finished))
@@ -72,7 +85,10 @@ class SweepRecorder:
         self.run_dir = run_dir
         self.lams = list(lams)
         write_json(run_dir / "config.json", config)
-        self._rows = CsvLog(run_dir / "sweep.csv", SWEEP_COLUMNS)
+        self.summary = SweepSummary(run_dir / "summary.json", self.lams)
+        self._rows = CsvLog(
+            run_dir / "sweep.csv", SWEEP_COLUMNS, sidecar=self.summary
+        )
 
     def log_epoch(self, e: SweepEpoch, trained: Sequence[bool]) -> None:
         """One row per member that trained this epoch, all in one unit: a kill or a full disk
@@ -92,12 +108,16 @@ class SweepRecorder:
             if trained[k]
         ]
         self._rows.append(*rows)
+        self.summary.epoch(e)
 
     def close_log(self) -> None:
         self._rows.close()
 
     def save_weights(self, state_dict: dict[str, torch.Tensor]) -> None:
         save_tensors(self.run_dir / "weights.pt", {"lams": self.lams, "state_dict": state_dict})
+
+    def save_summary(self, finished: SweepFinished) -> None:
+        self.summary.finish(finished)
 
     def save_results(self, finished: SweepFinished) -> None:
         """How the sweep ended: written last, from the final event (failed saves included)."""

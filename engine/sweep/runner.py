@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import torch
@@ -70,7 +71,8 @@ class Sweep(Job[SweepEvent, SweepFinished]):
         *,
         dataset: Dataset | None = None,
     ) -> None:
-        self.config = config.resolved()
+        # A run's λ/lr changes do not apply to K members with K λ (the CLI says so aloud).
+        self.config = replace(config, schedule=()).resolved()
         if self.config.reg == "none":
             raise ConfigError("a sweep varies λ: mode 'none' has no penalty (use --reg l2 or wd)")
         if isinstance(lams, (str, bytes)) or not len(lams):
@@ -343,5 +345,8 @@ class Sweep(Job[SweepEvent, SweepFinished]):
         )
 
     def _run_label(self) -> str:
-        c = self.config
-        return f"sweep-{c.source_name}-{c.model}-{c.optimizer}-{c.reg}"
+        c, lams = self.config, self.lams
+        grid = (
+            f"lam{min(lams):g}" if len(lams) == 1 else f"lam{min(lams):g}-{max(lams):g}x{len(lams)}"
+        )
+        return f"sweep-{c.source_name}-{c.model}-{c.optimizer}-{c.reg}-{grid}"

@@ -20,8 +20,9 @@ from dataclasses import dataclass, fields
 
 from engine.config import RunConfig
 
-# What does not change a sweep's best λ: λ itself, and where and how the training runs.
-NOT_SETTINGS = frozenset({"lam", "device", "cpu_threads", "runs_dir", "save"})
+# What does not change a sweep's best λ: λ itself, a run's λ/lr changes (a sweep has none:
+# engine/sweep/runner.py drops them), and where and how the training runs.
+NOT_SETTINGS = frozenset({"lam", "schedule", "device", "cpu_threads", "runs_dir", "save"})
 MLP_ONLY = frozenset({"hidden", "activation"})
 
 
