@@ -14,6 +14,7 @@ import errno
 import math
 import os
 import socket
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -43,6 +44,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("best_test_loss", "best test"),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+# A folder saved before summaries is read from its CSV; a bigger file is not a metrics log.
+METRICS_MAX_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -158,14 +161,23 @@ def catalog(runs_dir: str | Path) -> list[CatalogEntry]:
     """Every folder under `runs_dir`, newest first; [] when it does not exist. Raises
     StoreError (one line) only when the folder itself cannot be listed."""
     root = Path(runs_dir)
+    entries = []
     try:
         with os.scandir(root) as it:
-            folders = [Path(e.path) for e in it if e.is_dir() and not e.name.startswith(".")]
+            for item in it:
+                if item.name.startswith("."):
+                    continue
+                try:
+                    is_folder = item.is_dir()
+                except OSError as exc:  # a symlink loop, say: listed, never fatal
+                    entries.append(CatalogEntry(Path(item.path), FOREIGN, BROKEN, one_line(exc)))
+                    continue
+                if is_folder:
+                    entries.append(read_entry(Path(item.path)))
     except FileNotFoundError:
         return []
     except OSError as exc:
         raise StoreError(f"cannot list {root}: {one_line(exc)}") from None
-    entries = [read_entry(path) for path in folders]
     return sort_entries(entries, "when", descending=True)
 
 
@@ -187,7 +199,11 @@ def read_entry(path: Path) -> CatalogEntry:
             path, FOREIGN, FOREIGN, "config.json is not a wdtui run's", started, config=config
         )
     kind = "sweep" if "lams" in config else "run"
-    base = _from_config(path, kind, started, config)
+    broken = CatalogEntry(path, kind, BROKEN, "", started, config=config)
+    try:
+        base = _from_config(path, kind, started, config)
+    except (TypeError, ValueError, ArithmeticError) as exc:  # hand-edited: 1e400 as digits
+        return _replace(broken, reason=f"config.json: {one_line(exc)}")
     try:
         summary = _read_optional(path / "summary.json")
         results = _read_optional(path / "results.json")
@@ -197,8 +213,10 @@ def read_entry(path: Path) -> CatalogEntry:
         if summary is not None:
             return _with_summary(base, summary, results)
         return _without_summary(base, results)
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, ArithmeticError) as exc:
         return _replace(base, status=BROKEN, reason=f"summary.json: {one_line(exc)}")
+    except StoreError as exc:
+        return _replace(base, status=BROKEN, reason=str(exc))
 
 
 def sort_entries(
@@ -330,6 +348,16 @@ def _without_summary(base: CatalogEntry, results: dict[str, Any] | None) -> Cata
 
 
 def _metric_rows(path: Path) -> list[dict[str, Any]]:
+    """The CSV's rows; raises StoreError for a file that is not a regular one of sane size (a
+    FIFO would block the listing, /dev/zero fill the memory)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return []
+    if not stat.S_ISREG(info.st_mode) or info.st_size > METRICS_MAX_BYTES:
+        raise StoreError(
+            f"{path.name} is not a regular file of at most {METRICS_MAX_BYTES:,} bytes"
+        )
     try:
         with path.open(newline="") as handle:
             return [
@@ -359,6 +387,8 @@ def _alive(summary: dict[str, Any]) -> bool:
         return False
     try:
         os.kill(pid, 0)
+    except OverflowError:  # no process has such a number
+        return False
     except OSError as exc:
         return exc.errno == errno.EPERM  # someone else's process: alive
     try:  # a killed process its parent has not reaped yet is a zombie: dead
@@ -390,7 +420,7 @@ def _finite(value: Any) -> bool:
 
 
 def _float_or_none(value: Any, default: float | None = None) -> float | None:
-    return float(value) if _number_like(value) else default
+    return float(value) if _number_like(value) else default  # OverflowError: the row's broken
 
 
 def _whole_or_none(value: Any) -> int | None:

@@ -205,7 +205,7 @@ class Finished:
 @dataclass(frozen=True)
 class Changed:
     """λ or lr changed, between two optimizer steps: scripted (--at, a replay) or typed live.
-    The next epoch event carries the new value; the run folder's changes.csv records this."""
+    The next epoch event carries the new value; the run folder's summary.json records it."""
 
     change: Change
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
 from engine.errors import ConfigError
@@ -63,6 +63,8 @@ def parse_at(text: str) -> Change:
         value = float(value_text.strip())
     except ValueError:
         raise ConfigError(f"--at {text!r}: {value_text.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"--at {text!r}: the value must be a finite number")
     return Change(epoch, key, value)
 
 
@@ -85,12 +87,16 @@ def changes_from_json(items: Any, where: str = "config.json") -> tuple[Change, .
             raise ConfigError(f"{where}: schedule entry {n} needs a whole epoch (and step)")
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ConfigError(f"{where}: schedule entry {n}'s value must be a number")
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond any float
+            raise ConfigError(f"{where}: schedule entry {n}'s value must be finite") from None
         key, source = item.get("key"), item.get("source", "at")
         if key not in SCHEDULE_KEYS:
             raise ConfigError(f"{where}: schedule entry {n}'s key must be lam or lr")
         if source not in SOURCES:
             raise ConfigError(f"{where}: schedule entry {n}'s source must be at or live")
-        changes.append(Change(epoch, str(key), float(value), step, str(source)))
+        changes.append(Change(epoch, str(key), value, step, str(source)))
     return tuple(changes)
 
 
@@ -105,6 +111,8 @@ def check_schedule(
     checks as --lam and --lr); raises ConfigError naming the change."""
     for change in changes:
         what = f"--at {change.short}"
+        if change.source == "live":
+            what = f"the recorded change {change.short} (step {change.step})"
         if not 1 <= change.epoch <= epochs:
             raise ConfigError(f"{what}: the epoch must be between 1 and {epochs:,} (--epochs)")
         if change.step is not None and change.step < 0:
@@ -146,21 +154,32 @@ def schedule_label(changes: Sequence[Change], most: int = 3) -> str:
 
 
 def replay_schedule(scripted: Sequence[Change], applied: Sequence[Change]) -> tuple[Change, ...]:
-    """What a replay applies: every change the run applied, at its step and in its order, then
-    the scripted ones it had not reached (a run stopped or killed before them)."""
-    unmatched = [a for a in applied if a.source == "at"]
+    """What a replay applies: every change the run applied, in its order, then the scripted
+    ones it had not reached (a run stopped or killed before them).
+
+    A live change keeps its step. A change scripted by epoch (`--at`) drops the step it was
+    recorded at: it is its epoch's first step whatever the batch size, so a replay with another
+    batch size still applies it. A scripted change is matched to its record by what it is and,
+    if it names one, its step: a replay's own schedule holds the first run's live changes, and
+    a replay of that replay must find them applied, not apply them twice.
+    """
+    record = [c if c.source == "live" else replace(c, step=None) for c in applied]
+    unmatched = list(applied)
     pending = []
     for change in scripted:
-        same = [a for a in unmatched if _what(a) == _what(change)]
+        same = [a for a in unmatched if _same(a, change)]
         if same:
             unmatched.remove(same[0])
         else:
             pending.append(change)
-    return (*applied, *pending)
+    return (*record, *pending)
 
 
-def _what(change: Change) -> tuple[int, str, float]:
-    return (change.epoch, change.key, change.value)
+def _same(recorded: Change, scripted: Change) -> bool:
+    what = (recorded.epoch, recorded.key, recorded.value, recorded.source)
+    if what != (scripted.epoch, scripted.key, scripted.value, scripted.source):
+        return False
+    return scripted.step is None or recorded.step == scripted.step
 
 
 def _whole(value: Any) -> TypeGuard[int]:

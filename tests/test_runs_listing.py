@@ -7,15 +7,18 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
+import engine.store.summary as summary_module
 from engine.catalog import BROKEN, FOREIGN, catalog, filter_entries, read_entry, sort_entries
 from engine.config import RunConfig
 from engine.events import UNFINISHED
 from engine.schedule import parse_at
 from engine.store import read_metrics
+from engine.store.durable import CsvLog
 from engine.trainer import Trainer
 from support.engine import (
     ROOT,
@@ -299,3 +302,103 @@ def test_wdtui_runs_does_not_load_torch(runs_folder: Path) -> None:
         check=True,
     ).stdout
     assert out.splitlines()[-1] == "False"
+
+
+# ----- summary.json's writes: ordered, retried --------------------------------------------
+
+
+class _CountingSidecar:
+    """A sidecar whose first write blocks until released: a slow fsync on the flush thread."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.written: list[int] = []
+        self.in_first_write = threading.Event()
+        self.release = threading.Event()
+
+    def snapshot(self) -> int:
+        self.version += 1
+        return self.version
+
+    def write(self, state: int) -> None:
+        if state == 1:
+            self.in_first_write.set()
+            assert self.release.wait(30)
+        self.written.append(state)
+
+
+def test_two_flushes_write_the_sidecar_in_the_order_they_took_it(tmp_path: Path) -> None:
+    sidecar = _CountingSidecar()
+    log = CsvLog(tmp_path / "m.csv", ["a"], flush_every_s=3600)
+    log._sidecar = sidecar  # type: ignore[assignment]  # after the first flush of __init__
+    first = threading.Thread(target=log.flush)
+    first.start()
+    assert sidecar.in_first_write.wait(30)
+    second = threading.Thread(target=log.flush)  # a pause's flush, on the training thread
+    second.start()
+    second.join(0.5)  # unordered, it would be done by now, its newer state written first
+    sidecar.release.set()
+    first.join(30)
+    second.join(30)
+    log.close()
+    assert sidecar.written[:2] == [1, 2]
+
+
+def test_a_summary_write_that_failed_is_tried_again(tmp_path: Path, monkeypatch) -> None:
+    calls = {"n": 0}
+    real = summary_module.write_json
+
+    def full_disk_once(path: Path, data: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(summary_module, "write_json", full_disk_once)
+    summary = summary_module.RunSummary(tmp_path / "summary.json", {"lam": 0.1, "lr": 0.01})
+    log = CsvLog(tmp_path / "metrics.csv", ["a"], flush_every_s=3600, sidecar=summary)
+    summary._update(epochs=5)
+    log.flush()  # the disk is full for a moment
+    assert summary_of(tmp_path)["epochs"] == 0
+    log.flush()  # the next beat
+    log.close()
+    assert summary_of(tmp_path)["epochs"] == 5
+
+
+# ----- folders that must not stop the listing -----------------------------------------------
+
+
+def test_hand_edited_numbers_and_odd_files_are_broken_rows_not_a_crash(
+    runs_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = by_name(catalog(runs_folder), "line-linear-sgd-wd")
+    edits = {
+        "huge-lam": ("config.json", lambda d: d.update(lam=10**400)),
+        "huge-loss": ("summary.json", lambda d: d.update(train_loss=10**400)),
+        "huge-epochs": ("summary.json", lambda d: d.update(epochs=10**400)),
+        "huge-pid": ("summary.json", lambda d: d.update(status="running", pid=2**62)),
+    }
+    for name, (file, edit) in edits.items():
+        copy = runs_folder / name
+        shutil.copytree(good.path, copy)
+        (copy / "results.json").unlink()
+        data = json.loads((copy / file).read_text())
+        edit(data)
+        (copy / file).write_text(json.dumps(data))
+    fifo = runs_folder / "old-fifo"
+    shutil.copytree(good.path, fifo)
+    (fifo / "summary.json").unlink()
+    (fifo / "metrics.csv").unlink()
+    os.mkfifo(fifo / "metrics.csv")  # would block a reader forever
+    (runs_folder / "loop1").symlink_to(runs_folder / "loop2")
+    (runs_folder / "loop2").symlink_to(runs_folder / "loop1")
+    entries = catalog(runs_folder)
+    assert by_name(entries, "huge-lam").status == BROKEN
+    assert by_name(entries, "huge-loss").status == BROKEN
+    assert by_name(entries, "huge-epochs").status == BROKEN
+    assert by_name(entries, "huge-pid").status == UNFINISHED  # no process has that number
+    assert "not a regular file" in by_name(entries, "old-fifo").reason
+    assert by_name(entries, "loop1").status == BROKEN
+    assert by_name(entries, "line-linear-sgd-wd").status == "completed"  # the rest listed
+    code, out, _ = call_wdtui(capsys, "runs", "--runs-dir", str(runs_folder))
+    assert code == 0 and out.splitlines()[-1] == f"{len(entries)} entries"

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from engine.config import ConfigError, RunConfig
 from engine.events import Changed, Epoch
 from engine.schedule import Change, changes_from_json, parse_at, replay_schedule
+from engine.store import load_run
 from engine.trainer import Trainer
 from support.engine import call_wdtui, epochs_of, finished_of
 
@@ -99,7 +100,12 @@ def test_a_recorded_step_outside_its_epoch_is_refused() -> None:
 def test_a_replay_applies_what_was_applied_then_what_was_not_reached() -> None:
     scripted = (Change(5, "lam", 1.0), Change(50, "lr", 0.1))
     applied = (Change(3, "lr", 0.2, 10, "live"), Change(5, "lam", 1.0, 16, "at"))
-    assert replay_schedule(scripted, applied) == (*applied, Change(50, "lr", 0.1))
+    # The scripted change keeps its epoch, not its step: its epoch's first step, at any batch size.
+    assert replay_schedule(scripted, applied) == (
+        Change(3, "lr", 0.2, 10, "live"),
+        Change(5, "lam", 1.0, None, "at"),
+        Change(50, "lr", 0.1),
+    )
 
 
 # ----- training with a schedule -------------------------------------------------------------
@@ -345,10 +351,10 @@ def test_at_replaces_the_saved_schedule(tmp_path: Path, capsys) -> None:
     ("argv", "message"),
     [
         (["--at", "200:lam=1"], "--at 200:lam=1: the epoch must be between 1 and 100 (--epochs)"),
-        (["--at", "5:mu=1"], "argument --at: unknown key 'mu'; use lam or lr"),
+        (["--at", "5:mu=1"], "argument --at: '5:mu=1': unknown key 'mu'; use lam or lr"),
         (["--at", "5:lam=-2"], "--at 5:lam=-2: λ must be a finite number >= 0"),
-        (["--at", "5:lr=abc"], "argument --at: 'abc' is not a number"),
-        (["--at", "five:lr=1"], "argument --at: the epoch must be a whole number"),
+        (["--at", "5:lr=abc"], "argument --at: '5:lr=abc': 'abc' is not a number"),
+        (["--at", "five:lr=1"], "argument --at: 'five:lr=1': the epoch must be a whole number"),
         (["--reg", "none", "--at", "5:lam=1"], "mode none has no penalty"),
     ],
 )
@@ -389,3 +395,73 @@ def test_an_unreadable_record_of_changes_is_one_line(
     code, _, err = call_wdtui(capsys, "run", "--no-save", "--config", str(run_dir / "config.json"))
     assert code == 2
     assert "cannot read the recorded changes in" in err and err.count("\n") == 1
+
+
+def test_a_replay_of_a_replay_applies_each_change_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = RunConfig(preset="line", batch_size=10, epochs=8, runs_dir=str(tmp_path / "g0"))
+    trainer = Trainer(config, lambda e: None)
+    live_change_mid_epoch(trainer, at_forward=25, lam=0.7)
+    trainer.run()
+    folders = [Path(trainer.run_dir_text or "")]
+    for generation in (1, 2, 3):
+        code, _, err = call_wdtui(
+            capsys,
+            "run",
+            "--config",
+            str(folders[-1] / "config.json"),
+            "--runs-dir",
+            str(tmp_path / f"g{generation}"),
+        )
+        assert code == 0, err
+        folders.append(the_run_dir(tmp_path / f"g{generation}"))
+    records = [json.loads((f / "summary.json").read_text())["changes"] for f in folders]
+    assert all(record == records[0] for record in records) and len(records[0]) == 1
+    schedules = [json.loads((f / "config.json").read_text())["schedule"] for f in folders[1:]]
+    assert all(schedule == schedules[0] for schedule in schedules)
+    first, last = saved_weights(folders[0]), saved_weights(folders[-1])
+    assert all(torch.equal(first[k], last[k]) for k in first)
+
+
+def test_a_replay_with_another_batch_size_keeps_the_scripted_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_wdtui(capsys, "run", "--epochs", "6", "--at", "3:lam=0.5", "--runs-dir", str(tmp_path))
+    saved = the_run_dir(tmp_path) / "config.json"
+    code, out, err = call_wdtui(
+        capsys, "run", "--jsonl", "--no-save", "--config", str(saved), "--batch-size", "10"
+    )
+    assert code == 0, err
+    (change,) = [json.loads(line) for line in out.splitlines() if '"change"' in line]
+    assert (change["epoch"], change["step"]) == (3, 20)  # 10 minibatches an epoch now
+
+
+def test_a_hand_edited_schedule_with_an_impossible_number_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_wdtui(capsys, "run", "--epochs", "5", "--runs-dir", str(tmp_path))
+    run_dir = the_run_dir(tmp_path)
+    record = json.loads((run_dir / "config.json").read_text())
+    record["schedule"] = [{"epoch": 2, "key": "lam", "value": 10**400}]
+    (run_dir / "config.json").write_text(json.dumps(record))
+    code, _, err = call_wdtui(capsys, "run", "--no-save", "--config", str(run_dir / "config.json"))
+    assert code == 2 and err.count("\n") == 1
+    assert "schedule entry 1's value must be finite" in err
+    with pytest.raises(ConfigError, match="must be finite"):
+        load_run(run_dir)
+    code, _, err = call_wdtui(capsys, "run", "--no-save", "--at", "1:lam=1e400")
+    assert code == 2 and "--at: '1:lam=1e400': the value must be a finite number" in err
+
+
+def test_a_sweep_from_a_run_with_a_broken_record_only_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_wdtui(capsys, "run", "--epochs", "5", "--at", "2:lr=0.02", "--runs-dir", str(tmp_path))
+    run_dir = the_run_dir(tmp_path)
+    (run_dir / "summary.json").write_text('{"changes": "x"}')
+    code, _, err = call_wdtui(
+        capsys, "sweep", "--no-save", "--jsonl", "--config", str(run_dir / "config.json")
+    )
+    assert code == 0
+    assert "the --config run's 1 λ/lr changes are not applied" in err

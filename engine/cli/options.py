@@ -258,7 +258,7 @@ def _at(text: str) -> Change:
     try:
         return parse_at(text)
     except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--at {text!r}: ")) from None
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--at ")) from None
 
 
 def add_schedule_option(parser: argparse.ArgumentParser, *, hidden: bool = False) -> None:
@@ -276,10 +276,14 @@ def add_schedule_option(parser: argparse.ArgumentParser, *, hidden: bool = False
     )
 
 
-def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+def parse_training_args(
+    parser: argparse.ArgumentParser, argv: list[str], *, replay_changes: bool = True
+) -> argparse.Namespace:
     """Parse argv; with --config FILE, the file's settings become the defaults flags override.
 
-    The parsed file is kept as `args.saved_config` (None without --config). A flag given on the
+    `args.schedule` is the λ/lr changes to apply: --at's, else (with `replay_changes`) those
+    the saved run received (`saved_schedule`). The parsed file is kept as `args.saved_config`
+    (None without --config). A flag given on the
     command line overrides the file, and so does what it implies: `--preset` replaces a saved
     CSV run's data (and target), `--data` a saved preset, `--reg none` the saved λ.
     """
@@ -317,9 +321,25 @@ def parse_training_args(parser: argparse.ArgumentParser, argv: list[str]) -> arg
         args.schedule = tuple(args.at)
     elif _changes_source(first, saved):
         args.schedule = ()  # the saved steps were that problem's
-    else:
+    elif replay_changes:
         args.schedule = saved_schedule(parser.prog, first.config, saved)
+    else:  # a sweep: only counted, to say they are not applied
+        args.schedule = ()
+        args.ignored_changes = _change_count(first.config, saved)
     return args
+
+
+def _change_count(path: str, saved: dict[str, Any]) -> int:
+    """How many λ/lr changes a saved run has (scripted or received), read leniently: a sweep
+    only says that it does not apply them."""
+    scripted = saved.get("schedule")
+    count = len(scripted) if isinstance(scripted, list) else 0
+    try:
+        summary = read_json_object(os.path.join(os.path.dirname(path), "summary.json"))
+    except (OSError, ConfigError):
+        return count
+    received = summary.get("changes")
+    return max(count, len(received)) if isinstance(received, list) else count
 
 
 def saved_schedule(command: str, path: str, saved: dict[str, Any]) -> tuple[Change, ...]:
@@ -334,7 +354,7 @@ def saved_schedule(command: str, path: str, saved: dict[str, Any]) -> tuple[Chan
         return scripted  # a run saved before summaries, or a config.json on its own
     try:
         summary = read_json_object(summary_path)
-        applied = changes_from_json(summary.get("changes", []), summary_path)
+        applied = changes_from_json(summary.get("changes", []), "its changes")
     except (OSError, ConfigError) as exc:
         fail(command, f"cannot read the recorded changes in {summary_path}: {one_line(exc)}")
     return replay_schedule(scripted, applied)

@@ -86,7 +86,7 @@ def sweep_parser() -> argparse.ArgumentParser:
 
 def sweep_command(argv: list[str]) -> int:
     parser = sweep_parser()
-    args = parse_training_args(parser, argv)
+    args = parse_training_args(parser, argv, replay_changes=False)
     sink: Callable[[SweepEvent], None] = JsonLines() if args.jsonl else _Table()
 
     def build() -> Sweep:
@@ -105,13 +105,12 @@ def sweep_command(argv: list[str]) -> int:
             parser.prog,
             "--at schedules λ and lr for one run (wdtui run); a sweep has no per-member schedule",
         )
-    if args.schedule:  # a run's config.json: its λ changes cannot apply to every member
+    if getattr(args, "ignored_changes", 0):  # a run's config.json: not for K members
         warn_quietly(
             parser.prog,
-            f"the --config run's {len(args.schedule)} λ/lr changes are not applied: a sweep "
+            f"the --config run's {args.ignored_changes} λ/lr changes are not applied: a sweep "
             "has no per-member schedule",
         )
-        args.schedule = ()
     sweep = build_or_exit(parser.prog, build)
     # The same members and texts as sweep_started's `warnings`, on stderr before training.
     for warning in member_warnings(sweep.config, sweep.lams):

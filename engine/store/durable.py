@@ -62,7 +62,8 @@ def _cell(value: Any) -> str:
 class Sidecar(Protocol):
     """A small file kept up to date on a CsvLog's beat (summary.json): `snapshot` is taken
     before the rows are written and `write` after, so the file never runs ahead of the rows.
-    `snapshot` returns None when nothing changed."""
+    `snapshot` returns None when nothing changed; a `write` that fails must leave the state
+    due, so that the next beat tries again."""
 
     def snapshot(self) -> Any: ...
 
@@ -94,6 +95,9 @@ class CsvLog:
         self._told = False  # whether a caller has seen the error already
         self._closed = threading.Event()
         self._sidecar = sidecar
+        # One flush at a time (the flush thread's beat, a pause's on the training thread): a
+        # sidecar snapshot taken later is then written later, never overwritten by an older one.
+        self._flushing = threading.Lock()
         self.flush()
         self._flusher = threading.Thread(
             target=self._flush_every, args=(flush_every_s,), name="wdtui-flush", daemon=True
@@ -145,12 +149,14 @@ class CsvLog:
     def flush(self) -> None:
         """Hand every queued unit to the kernel now; raises RecordingError if it cannot. The
         sidecar's state is taken first and written after, so it never runs ahead of the rows."""
-        state = None if self._sidecar is None else self._sidecar.snapshot()
-        self._flush_rows()
-        if state is not None and self._sidecar is not None:
-            # Tried again on the next beat; the end's write reports a lasting failure.
-            with contextlib.suppress(OSError):
-                self._sidecar.write(state)
+        with self._flushing:
+            state = None if self._sidecar is None else self._sidecar.snapshot()
+            self._flush_rows()
+            if state is not None and self._sidecar is not None:
+                # A failed write is tried again on the next beat (the sidecar keeps it due);
+                # the end's write reports a lasting failure.
+                with contextlib.suppress(OSError):
+                    self._sidecar.write(state)
 
     def _write(self, units: list[bytes]) -> None:
         data = b"".join(units)

@@ -47,7 +47,12 @@ class _Summary:
             return data
 
     def write(self, state: dict[str, Any]) -> None:
-        write_json(self.path, state)
+        try:
+            write_json(self.path, state)
+        except OSError:
+            with self._lock:
+                self._changed = True  # still due: the next beat writes the newest state
+            raise
 
     def write_final(self) -> None:
         state = self.snapshot()

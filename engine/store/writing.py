@@ -34,16 +34,13 @@ class RunRecorder:
         self.run_dir = run_dir
         write_json(run_dir / "config.json", config)
         self.summary = RunSummary(run_dir / "summary.json", config)
-        self._metrics = CsvLog(
-            run_dir / "metrics.csv", METRIC_COLUMNS, sidecar=self.summary
-        )
+        self._metrics = CsvLog(run_dir / "metrics.csv", METRIC_COLUMNS, sidecar=self.summary)
 
     def log_change(self, change: Change) -> None:
         """A λ or lr change, with its step: summary.json's `changes`, which a replay applies."""
         self.summary.change(change)
 
     def log_epoch(self, e: Epoch) -> None:
-        self.summary.epoch(e)
         self._metrics.append(
             (
                 e.epoch,
@@ -59,6 +56,7 @@ class RunRecorder:
                 e.test_accuracy,
             )
         )
+        self.summary.epoch(e)  # after the row: the summary never runs ahead of metrics.csv
 
     def flush(self) -> None:
         self._metrics.flush()
@@ -86,9 +84,7 @@ class SweepRecorder:
         self.lams = list(lams)
         write_json(run_dir / "config.json", config)
         self.summary = SweepSummary(run_dir / "summary.json", self.lams)
-        self._rows = CsvLog(
-            run_dir / "sweep.csv", SWEEP_COLUMNS, sidecar=self.summary
-        )
+        self._rows = CsvLog(run_dir / "sweep.csv", SWEEP_COLUMNS, sidecar=self.summary)
 
     def log_epoch(self, e: SweepEpoch, trained: Sequence[bool]) -> None:
         """One row per member that trained this epoch, all in one unit: a kill or a full disk
