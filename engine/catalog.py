@@ -15,7 +15,7 @@ import math
 import os
 import socket
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +44,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("best_test_loss", "best test"),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+# Columns dropped, in this order, where a table is too narrow for all of them: the losses and
+# the status stay longest.
+NARROW_DROPS = ("mode", "optimizer", "best_test_loss", "model", "when")
 # A folder saved before summaries is read from its CSV; a bigger file is not a metrics log.
 METRICS_MAX_BYTES = 1 << 30
 
@@ -155,6 +158,24 @@ class CatalogEntry:
         if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
             return (1, 0)
         return (0, value.lower() if isinstance(value, str) else value)
+
+
+def fitting_columns(
+    rows: Sequence[dict[str, str]], width: int, gap: int = 2
+) -> list[tuple[str, str]]:
+    """The COLUMNS that fit `width` with these cells (`gap` between two columns), dropping
+    NARROW_DROPS in order until they do (or none is left to drop)."""
+    shown = list(COLUMNS)
+
+    def needed() -> int:
+        cells = sum(max([len(heading), *(len(r[name]) for r in rows)]) for name, heading in shown)
+        return cells + gap * (len(shown) - 1)
+
+    for drop in NARROW_DROPS:
+        if needed() <= width:
+            break
+        shown = [(name, heading) for name, heading in shown if name != drop]
+    return shown
 
 
 def catalog(runs_dir: str | Path) -> list[CatalogEntry]:

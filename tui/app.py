@@ -118,10 +118,18 @@ class WeightDecayApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
-    def __init__(self, config: RunConfig, *, pace: float | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        pace: float | None = None,
+        on_top: Screen[None] | None = None,
+    ) -> None:
         """`pace`: the most epochs per second the runs train at (None: as fast as they can);
-        the `wdtui` command starts at DEFAULT_PACE, tests at full speed."""
+        the `wdtui` command starts at DEFAULT_PACE, tests at full speed. `on_top`: a screen
+        shown over the explorer from the start (`wdtui open`: the runs screen)."""
         super().__init__()
+        self._on_top = on_top
         self.initial_config = config.resolved()
         # Each dataset loads once (the first off the UI thread), then restarts reuse it.
         self.datasets = DatasetCache()
@@ -144,6 +152,8 @@ class WeightDecayApp(App[int]):
         threading.Thread(
             target=_load_engine, args=(self,), name="wdtui-load-engine", daemon=True
         ).start()
+        if self._on_top is not None:
+            self.push_screen(self._on_top)
 
     @on(EngineLoaded)
     def _engine_loaded(self, message: EngineLoaded) -> None:

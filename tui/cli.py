@@ -1,5 +1,5 @@
 """The `wdtui` command: the explorer by default, `run` and `sweep` for headless work, `runs` to
-list what was saved."""
+list what was saved, `open` for the explorer with saved runs listed over it."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if interrupted():
         return EXIT_INTERRUPTED
     try:
-        return command(argv[1:] if argv[:1] in (["run"], ["sweep"], ["runs"]) else argv)
+        return command(argv[1:] if argv[:1] in (["run"], ["sweep"], ["runs"], ["open"]) else argv)
     except KeyboardInterrupt:  # e.g. while a large CSV loads, before training starts
         return EXIT_INTERRUPTED
 
@@ -42,6 +42,10 @@ def _load_command(argv: list[str]) -> Callable[[list[str]], int]:
         from engine.cli.runs import runs_command
 
         return runs_command
+    if argv[:1] == ["open"]:
+        from tui.open import open_command
+
+        return open_command
     from tui.launch import launch
 
     return launch

@@ -27,7 +27,8 @@ EXPLORER_EPOCHS = 10_000
 USAGE = """\
 wdtui [options]          open the explorer: train live, edit λ and lr as it trains
        wdtui run [options]      train one run headless (wdtui run --help)
-       wdtui sweep [options]    train one member per λ at once, headless (wdtui sweep --help)"""
+       wdtui sweep [options]    train one member per λ at once, headless (wdtui sweep --help)
+       wdtui open RUN_DIR...    the explorer, over it the saved runs beside RUN_DIR, marked"""
 
 
 def explorer_parser() -> argparse.ArgumentParser:
@@ -76,7 +77,15 @@ def explorer_defaults(args: argparse.Namespace) -> None:
 
 def explorer_settings(argv: list[str]) -> tuple[RunConfig, float | None]:
     """The first run's settings and the pace; bad options end here (one line, exit 2)."""
-    parser = explorer_parser()
+    config, pace, _ = parsed_settings(explorer_parser(), argv)
+    return config, pace
+
+
+def parsed_settings(
+    parser: argparse.ArgumentParser, argv: list[str]
+) -> tuple[RunConfig, float | None, argparse.Namespace]:
+    """`explorer_settings` with a parser that may take more (`wdtui open`'s folders), and
+    what it parsed."""
     args = parse_training_args(parser, argv)
     explorer_defaults(args)
     try:
@@ -92,7 +101,7 @@ def explorer_settings(argv: list[str]) -> tuple[RunConfig, float | None]:
         except DataError as exc:
             fail(parser.prog, str(exc))
     pace = default_pace(config.preset) if args.pace is PACE_NOT_GIVEN else args.pace
-    return config, pace
+    return config, pace, args
 
 
 def launch(argv: list[str]) -> int:

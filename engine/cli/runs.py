@@ -11,20 +11,17 @@ import shutil
 
 from engine.catalog import (
     COLUMN_NAMES,
-    COLUMNS,
     FOREIGN,
     CatalogEntry,
     catalog,
     column_of,
     filter_entries,
+    fitting_columns,
     sort_entries,
 )
 from engine.cli.options import OneLineParser, fail
 from engine.cli.output import print_quietly
 from engine.errors import StoreError
-
-# Columns dropped, in this order, when the terminal is too narrow for all of them.
-NARROW_DROPS = ("mode", "optimizer", "best_test_loss", "when", "model")
 
 
 def runs_parser() -> argparse.ArgumentParser:
@@ -81,17 +78,9 @@ def table(entries: list[CatalogEntry], width: int = 200) -> str:
     that is not a finished run, why)."""
     if not entries:
         return "no runs saved here"
-    shown = list(COLUMNS)
     rows = [entry.cells() for entry in entries]
-
-    def widths() -> list[int]:
-        return [max(len(heading), *(len(r[name]) for r in rows)) for name, heading in shown]
-
-    for drop in NARROW_DROPS:  # the folder goes on the next line, so only the cells count
-        if sum(widths()) + 2 * (len(shown) - 1) <= width:
-            break
-        shown = [(name, heading) for name, heading in shown if name != drop]
-    sizes = widths()
+    shown = fitting_columns(rows, width)  # the folder goes on the next line: only cells count
+    sizes = [max([len(heading), *(len(r[name]) for r in rows)]) for name, heading in shown]
     numeric = {"epochs", "train_loss", "test_loss", "best_test_loss"}
 
     def line(cells: list[str]) -> str:

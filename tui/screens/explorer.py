@@ -27,12 +27,15 @@ from textual.widgets import Input, Static
 from engine.config import ConfigError, RunConfig, next_run_config
 from engine.events import Epoch, Event
 from tui.datasets import DatasetCache
+from tui.export import export_chart
 from tui.inbox import EventInbox
+from tui.screens.runs_screen import RunsScreen
 from tui.state.lam_steps import step_lam
 from tui.state.live_run import LiveRun, RunNotStarted, cannot_start
 from tui.state.pace import faster_pace, slower_pace
 from tui.state.redraw import REFRESH_HZ, RedrawSchedule
 from tui.state.run_state import RunState
+from tui.state.smoothing import step_strength
 from tui.widgets.controls import Controls
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.loss_chart import VIEW_TITLES, ChartView, LossChart
@@ -63,7 +66,8 @@ class ExplorerScreen(Screen[None]):
 
     # The app's own keys (help, sweep, quit) are listed here too, for the Footer's order.
     # KeyFooter shows these in this order, as many as fit whole: the nine up to q fit 80
-    # columns beside the palette key, the next four 120, all of them 200. Descriptions are
+    # columns beside the palette key, the next five 120, up to m 200 (e and tab need more;
+    # the help and the palette list them). Descriptions are
     # short for that; each tooltip says what the key does, and is the command palette's help
     # for it (and what the palette searches besides the description: lambda, decay, pace…).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -188,6 +192,14 @@ class ExplorerScreen(Screen[None]):
             tooltip="Chart the test and train loss again",
         ),
         Binding(
+            "o",
+            "runs",
+            "Runs",
+            tooltip="The runs screen: every run and sweep saved in the runs folder, this "
+            "session's and earlier ones', to sort, filter, open, compare, draw on this chart "
+            "(a) or delete",
+        ),
+        Binding(
             "x",
             "toggle_log_x('log')",
             "Log x",
@@ -241,6 +253,28 @@ class ExplorerScreen(Screen[None]):
             "clear_earlier",
             "Clear",
             tooltip="Clear the earlier runs (dimmed) from the loss chart; their folders stay",
+        ),
+        # m steps the chart's smoothing up (wrapping to off), M down (tui/state/smoothing.py).
+        Binding(
+            "m",
+            "smooth('stronger')",
+            "Smooth",
+            tooltip="Smooth the chart's curves more (a moving average, as TensorBoard's: 0.6, "
+            "0.8, 0.9, 0.95, 0.99, then off); the raw curve stays faint behind",
+        ),
+        Binding(
+            "M",
+            "smooth('weaker')",
+            "Smooth less",
+            show=False,
+            tooltip="Smooth the chart's curves less (from off: 0.99, the strongest)",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            tooltip="Export the chart: an SVG of the screen and a CSV of the drawn runs' "
+            "numbers per epoch, side by side in the runs folder",
         ),
         Binding(
             "tab",
@@ -409,10 +443,11 @@ class ExplorerScreen(Screen[None]):
         now = time.monotonic()
         earlier = self.live.earlier
         view = self._view(run)
-        shape = (run.run_id, self.log_y, len(earlier), view, self.log_x)
+        smoothing = self._chart.smoothing
+        shape = (run.run_id, self.log_y, len(earlier), view, self.log_x, smoothing)
         if self.schedule.chart_due(shape, run.version, now):
             self._chart.show(run, earlier, self.log_y, view, self.log_x)
-            legend = legend_text(run, earlier, self.log_y, view, self.log_x)
+            legend = legend_text(run, earlier, self.log_y, view, self.log_x, smoothing)
             if legend.plain != self._legend_plain:  # rarely changes: skip the layout pass
                 self._legend_plain = legend.plain
                 self._legend.update(legend)
@@ -536,6 +571,16 @@ class ExplorerScreen(Screen[None]):
         if config is not None:
             self._start(config, keep_current=True)
 
+    def action_runs(self) -> None:
+        self.app.push_screen(RunsScreen(self.live.initial.runs_dir))
+
+    def add_saved_run(self, run: RunState) -> None:
+        """A run read back from its folder (the runs screen's `a`), drawn dimmed beside the
+        live run as an earlier one."""
+        self.live.add_saved(run)
+        self.schedule.new_run()  # the overlays changed, even where their number did not
+        self._redraw()
+
     def action_clear_earlier(self) -> None:
         self.live.earlier.clear()
         self._redraw()
@@ -571,6 +616,16 @@ class ExplorerScreen(Screen[None]):
         self.log_x = not self.log_x
         self.refresh_bindings()
         self._redraw()
+
+    def action_smooth(self, direction: str) -> None:
+        strength = step_strength(self._chart.smoothing, stronger=direction == "stronger")
+        self._chart.set_smoothing(strength)
+        self._redraw()  # the legend names the strength too
+        if not strength:  # on, the chart's titles name the strength; off, they just lose it
+            self._tell("smoothing off")
+
+    def action_export(self) -> None:
+        export_chart(self.app, self._chart.drawn_runs(), self.live.initial.runs_dir)
 
     def action_toggle_templates(self) -> None:
         self._show_templates_or_chart(not self._templates.display)

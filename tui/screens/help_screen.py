@@ -61,6 +61,17 @@ The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table
 | `[` / `]` | slower / faster: the pace, the most epochs per second a run trains at |
 | `.` | while paused: train one more epoch, then pause again |
 | `c` | clear the earlier runs from the chart |
+| `m` / `M` | smoothing of the chart's curves stronger / weaker: 0.6, 0.8, 0.9, 0.95, 0.99, off |
+| | (TensorBoard's EMA); the raw curve stays faint behind, the panel titles name the strength |
+| `e` | export the chart: an SVG of the screen and a CSV of the drawn runs' numbers per epoch, |
+| | side by side in the runs folder (`wdtui-<time>.svg`, `.csv`) |
+| `o` | runs screen: every run and sweep saved in the runs folder, earlier sessions' too |
+| `enter` (runs screen) | open the folder: a run's full curve, a sweep in the sweep view |
+| `a` (runs screen) | draw the run on this chart, dimmed, as `saved λ=… sgd` |
+| `space` / `c` (runs screen) | mark a run / compare the two marked runs |
+| `d` (runs screen) | delete the folder, after y/n (not the run training now) |
+| `/` (runs screen) | filter the rows: words, or one column's value (`mode=wd`) |
+| `s` / `S` / `g` (runs screen) | sort by the next column / reverse it / read the folder again |
 | `Tab` | move between the fields and the next run's settings (shift+Tab: back) |
 | `a` (sweep view) | apply the best λ to the live run; refused for results of other settings |
 | `v` (sweep view) | a classification sweep: accuracy against λ, or the loss |

@@ -13,8 +13,8 @@ leaves a sweep training in the background (see `SweepScreen` for the wiring).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -55,9 +55,11 @@ from tui.widgets.sweep_text import (
 )
 
 if TYPE_CHECKING:  # torch loads after the app's first paint (see tui/app.py)
+    from engine.store import SavedSweep
     from engine.sweep.runner import Sweep
 
 JOIN_TIMEOUT_S = 10.0
+KILLED = "its process ended before the sweep did: no results.json"
 
 ABOUT = (
     "A sweep trains one member per λ, each exactly the run `wdtui run --lam λ` would make with "
@@ -72,6 +74,12 @@ TITLES = {
     "path-box": ("regularization path: each weight vs λ", "weights vs λ"),
 }
 ACCURACY_TITLES = ("validation curve: accuracy % vs λ", "accuracy % vs λ")  # the curve's, on v
+
+
+def lams_text(lams: Sequence[float]) -> str:
+    """A λ list as the field takes it: each short where that is exact (`1e-05`), else in full,
+    so Enter sweeps exactly these λ again."""
+    return ", ".join(f"{lam:g}" if float(f"{lam:g}") == lam else repr(lam) for lam in lams)
 
 
 @dataclass
@@ -240,9 +248,11 @@ class SweepScreen(ModalScreen[None]):
         *,
         lams_text: str = DEFAULT_TEXT,
         datasets: DatasetCache | None = None,
+        resolve: bool = True,
     ) -> None:
         super().__init__()
-        self._config = config.resolved()
+        # resolve=False: `config` as given (a saved sweep's, resolved when it ran).
+        self._config = config.resolved() if resolve else config
         self._datasets = datasets if datasets is not None else DatasetCache()
         self._join_on_unmount = True
         self._lams_text = lams_text
@@ -257,9 +267,42 @@ class SweepScreen(ModalScreen[None]):
         self._drawn = -1  # the state version on screen
         self._pacer = ChartPacer()  # paces the charts; the text redraws on every tick
         self._stopping = False
-        # What the title and the stale line show: (settings, change, running).
-        self._settings_shown: tuple[RunConfig, SettingsChange | None, bool] | None = None
+        # What the title and the stale line show: (settings, change, running, saved name).
+        self._settings_shown: tuple[RunConfig, SettingsChange | None, bool, str | None] | None = (
+            None
+        )
         self._legends: dict[str, Text] = {}  # what each legend shows
+        # A saved sweep on screen (`for_saved`): its folder's name, for the title, until a new
+        # sweep starts; and whether `use_config` has said what the live run's settings are.
+        self._saved_name: str | None = None
+        self._live_known = True
+
+    @classmethod
+    def for_saved(cls, saved: SavedSweep, *, datasets: DatasetCache | None = None) -> SweepScreen:
+        """The view of a saved sweep (engine/store `load_sweep`), as it looked when it had
+        just finished live: its events replayed into a `SweepState`. One without results.json
+        (killed) shows the epoch it got to, marked unfinished. Its λ list fills the field, so
+        Enter sweeps it again. `a` applies its best λ to the live run only once the caller has
+        said what the live run's settings are (`use_config`, as for the live view): they
+        decide whether these results are stale."""
+        try:
+            config = saved.config.resolved()
+        except ConfigError:  # its CSV has gone: shown as saved; Enter will say why it cannot
+            config = saved.config
+        if config.data is None:
+            # config.json records the task the data resolved to; a preset's is always its own,
+            # which the live run's settings call "auto": the same, not a change of settings.
+            config = replace(config, task="auto")
+        screen = cls(config, lams_text=lams_text(saved.lams), datasets=datasets, resolve=False)
+        screen._saved_name = saved.path.name
+        screen._live_known = False
+        state = SweepState(saved.lams, int(config.epochs or 0), config)
+        for event in saved.events():
+            state.apply(event)
+        if saved.finished is None:
+            state.end_unfinished(KILLED)
+        screen.state = state
+        return screen
 
     # ----- layout -------------------------------------------------------------------------------
 
@@ -344,6 +387,7 @@ class SweepScreen(ModalScreen[None]):
         visit). A sweep already run or running keeps its own: if they differ from these, the
         view shows its results as stale, and `a` refuses to apply their best λ."""
         self._config = config.resolved()
+        self._live_known = True
         if self.is_mounted:
             self._render_settings()
 
@@ -419,6 +463,7 @@ class SweepScreen(ModalScreen[None]):
             self._show_field_error(cannot_start(exc))
             return
         self.sweep, self._stopping = sweep, False
+        self._saved_name = None  # the results on screen are the new sweep's from now on
         self.state = SweepState(sweep.lams, int(sweep.config.epochs or 0), sweep.config)
         self._show_field_error("")
         self.set_focus(None)
@@ -533,9 +578,12 @@ class SweepScreen(ModalScreen[None]):
         change = self.settings_change()
         shown = self._config if state is None or state.config is None else state.config
         running = self.running
-        if (shown, change, running) != self._settings_shown:  # rarely changes: no relayout
-            self._settings_shown = (shown, change, running)
-            self.query_one("#sweep-top").border_title = config_label(shown, change is not None)
+        if (shown, change, running, self._saved_name) != self._settings_shown:  # rarely changes
+            self._settings_shown = (shown, change, running, self._saved_name)
+            title = config_label(shown, change is not None)
+            if self._saved_name is not None:  # a folder's name: Text, never markup
+                title = Text.assemble(Text(f"saved sweep {self._saved_name} · "), title)
+            self.query_one("#sweep-top").border_title = title
             line = self.query_one("#sweep-stale", Static)
             line.update(stale_text(change, running))
             line.display = change is not None
@@ -584,6 +632,13 @@ class SweepScreen(ModalScreen[None]):
         lam = None if self.state is None else self.state.best_lam()
         if lam is None:
             self.notify("no best λ yet: start a sweep (Enter)", severity="warning", markup=False)
+            return
+        if not self._live_known:  # a saved sweep opened with no live run to compare it with
+            self.notify(
+                f"not applied: λ = {lam:g} is this saved sweep's best; no live run to apply it to",
+                severity="warning",
+                markup=False,
+            )
             return
         change = self.settings_change()
         if change is not None:  # the best λ of other settings: nothing is applied

@@ -132,6 +132,15 @@ class LiveRun:
             self.finishing.append(trainer)  # joined on the way out: it must save first
         self.apply_events()  # its last events (Finished) belong to its RunState
 
+    def add_saved(self, run: RunState) -> None:
+        """Draw a run read back from its folder beside the live ones, as an earlier run (the
+        oldest beyond MAX_OVERLAYS leaves). It gets an id no trainer of this app has."""
+        run.run_id = self._next_id
+        self._next_id += 1
+        run.saved = True
+        self.earlier.append(run)
+        del self.earlier[:-MAX_OVERLAYS]
+
     def apply_events(self) -> None:
         """Fold the inbox's events into their runs (on the UI thread)."""
         runs = {r.run_id: r for r in self.earlier}

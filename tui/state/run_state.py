@@ -46,6 +46,9 @@ class RunState:
     message: str = ""
     device: str = ""
     run_dir: str | None = None
+    # Read back from its folder (the runs screen's `a`), not trained in this app: its label
+    # says so, as it is drawn beside the live runs.
+    saved: bool = False
     epoch: int = 0
     lam: float = 0.0
     lr: float = 0.0
@@ -68,6 +71,9 @@ class RunState:
     test_accuracy: MinMaxSeries = field(default_factory=MinMaxSeries)
     weight_sq_norm: MinMaxSeries = field(default_factory=MinMaxSeries)
     marks: list[Mark] = field(default_factory=list)
+    # (first epoch, λ, lr) each time either changed, from epoch 1: the λ and lr of every
+    # epoch, without a pair of floats per epoch (`lam_lr_per_epoch`).
+    lam_lr_changes: list[tuple[int, float, float]] = field(default_factory=list)
     last: Epoch | None = None  # the newest epoch's numbers
     elapsed_s: float = 0.0
     # Bumped on every applied event, so widgets redraw only when something changed.
@@ -103,14 +109,14 @@ class RunState:
     @property
     def label(self) -> str:
         """A short name for the chart's legend, e.g. 'λ=3 sgd', 'λ=0→0.01 sgd' (changed during
-        the run) or 'λ=0.1 adamw wd'."""
+        the run) or 'λ=0.1 adamw wd'; 'saved λ=3 sgd' for a run read back from its folder."""
         c = self.config
         first = c.effective_lam
         lam = f"{self.lam:g}" if first == self.lam else f"{first:g}→{self.lam:g}"
         text = f"λ={lam} {c.optimizer}"
         if c.reg != "l2":
             text += f" {c.reg}"
-        return text
+        return f"saved {text}" if self.saved else text
 
     @property
     def r_squared(self) -> float | None:
@@ -156,6 +162,9 @@ class RunState:
             self.marks.append(Mark(event.epoch, f"λ={event.lam:g}"))
         if self.epoch and event.lr != self.lr:
             self.marks.append(Mark(event.epoch, f"lr={event.lr:g}"))
+        changes = self.lam_lr_changes
+        if not changes or changes[-1][1:] != (event.lam, event.lr):
+            changes.append((event.epoch, event.lam, event.lr))
         self.epoch = event.epoch
         self.lam, self.lr = event.lam, event.lr
         self.elapsed_s = event.elapsed_s

@@ -53,6 +53,13 @@ class MinMaxSeries:
     def last(self) -> float | None:
         return self._raw[-1] if self._raw else None
 
+    def values(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        """A copy of the values from index `start` (epoch start + 1) up to `end`, gaps as NaN.
+        A copy, not a view: a live view would stop `append` from growing the array."""
+        if not self._raw:
+            return np.empty(0)
+        return np.frombuffer(self._raw, dtype=np.float64)[start:end].copy()
+
     def _update(self) -> None:
         """Fold what arrived since the last query into the pyramid, level by level."""
         n = len(self._raw)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.config import RunConfig
+from engine.events import UNFINISHED
 from engine.sweep.best import best_by, choose_best
 from engine.sweep.events import (
     MemberWarning,
@@ -173,6 +174,13 @@ class SweepState:
             # The final weights of every member, also when the sweep was stopped mid-way.
             flat = [self._flat_of(r.weights) for r in event.results]
             self.path = [[row[i] for i in self._path_index] for row in flat]
+
+    def end_unfinished(self, message: str) -> None:
+        """A saved sweep whose process ended before the sweep did (no results.json): it stays
+        at the epoch it got to, and its best λ is the engine's rule on that epoch."""
+        self.finished_best = self.best_lam() if self.active else self.finished_best
+        self.status, self.message = UNFINISHED, message
+        self.version += 1
 
     # ----- derived --------------------------------------------------------------------------------
 

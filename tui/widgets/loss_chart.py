@@ -21,6 +21,10 @@ on one 0–100% panel (one scale: accuracy is bounded, and grokking is train at 
 near 0), or Σ‖w‖² over the penalized parameters (which falls during grokking's plateau). One
 chart toggled rather than a third panel: at 80×24 each of two panels has four rows of data
 already, and a third would leave none of them readable.
+
+Smoothing (`smoothing`, tui/state/smoothing.py) draws every curve as its debiased EMA, with the
+raw curve faint behind it in a darker shade of the same hue, as TensorBoard does; the panels'
+titles name the strength. The y scale spans the raw values too: both are drawn.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from textual_plotext.plot import Plot as Figure
 from tui.state.live_run import MAX_OVERLAYS
 from tui.state.run_state import RunState
 from tui.state.series import MinMaxSeries
+from tui.state.smoothing import Smoother
 from tui.theme import (
     BASELINE_COLOR,
     LOG_FLOOR,
@@ -46,6 +51,7 @@ from tui.theme import (
     RGB,
     TEST_COLOR,
     TRAIN_COLOR,
+    dim,
     swatch,
 )
 from tui.widgets.plot import Plot, lay_out, matrix_text
@@ -63,6 +69,9 @@ MAX_MARKS = 30
 TEST_SHARE = 0.55  # of the rows with data, the test panel's
 XLABEL_MIN_HEIGHT = 20  # below this the x axis goes without its "epoch" label
 PAD = 0.06  # room above and below the data, as a share of its range
+# With smoothing on, the raw curves behind: the current run's at this share of its colour's
+# brightness, an earlier run's (already muted) at the second.
+RAW_SHADE, EARLIER_RAW_SHADE = 0.45, 0.6
 
 
 def x_extent(current: RunState | None, earlier: Sequence[RunState]) -> int:
@@ -144,6 +153,16 @@ class LossChart(Plot):
         self._lower = Figure()  # the train panel's figure; `plt` draws the top one
         self.view: ChartView = "loss"
         self.log_x = False
+        self.smoother = Smoother()  # the EMA's strength; 0 is off (m / M)
+
+    @property
+    def smoothing(self) -> float:
+        return self.smoother.strength
+
+    def set_smoothing(self, strength: float) -> None:
+        """Draw every curve smoothed at `strength` (0: off), the raw one faint behind."""
+        self.smoother.set_strength(strength)
+        self.refresh()
 
     def show(
         self,
@@ -174,6 +193,10 @@ class LossChart(Plot):
             layers.append((self.current, None))
         return layers
 
+    def drawn_runs(self) -> list[RunState]:
+        """The runs the chart draws: the earlier ones shown, oldest first, then the current."""
+        return [run for run, _ in self._layers()]
+
     def _series(self, run: RunState, name: str) -> list[tuple[MinMaxSeries, RGB]]:
         """What a panel draws of one run, each series with the colour the current run's has."""
         if name == "accuracy":
@@ -183,14 +206,31 @@ class LossChart(Plot):
         return [(run.test, TEST_COLOR) if name == "test" else (run.train, TRAIN_COLOR)]
 
     def _plan(self, name: str, columns: int, end: int) -> PanelPlan:
-        curves = []
+        raw: list[Curve] = []  # smoothing on: the raw curves, faint, drawn first
+        curves: list[Curve] = []
         log_y = self._panel_log_y
         scale = 100.0 if name == "accuracy" else 1.0
+        smoother = self.smoother
         for run, color in self._layers():
             for series, own in self._series(run, name):
+                is_current = color is None
+                if smoother.on:
+                    env = envelope(series, columns, end, log_y, self.log_x, scale)
+                    if env is not None:
+                        shade = RAW_SHADE if is_current else EARLIER_RAW_SHADE
+                        faint = dim(color or own, shade)
+                        raw.append(Curve(*env, color=faint, current=is_current))
+                    series = smoother.smoothed(series)
                 env = envelope(series, columns, end, log_y, self.log_x, scale)
+                if env is not None and smoother.on:
+                    # One line through each bucket's middle: the raw band behind shows the
+                    # spread, and a third line instead of a fourth keeps the frame cheap.
+                    xs, lows, highs = env
+                    middle = [(lo + hi) / 2 for lo, hi in zip(lows, highs, strict=True)]
+                    env = (xs, middle, middle)
                 if env is not None:
-                    curves.append(Curve(*env, color=color or own, current=color is None))
+                    curves.append(Curve(*env, color=color or own, current=is_current))
+        curves = raw + curves
         baseline = None
         current = self.current
         if name == "test" and current is not None and current.baseline_test_loss is not None:
@@ -319,28 +359,38 @@ class LossChart(Plot):
     def draw(self, width: int, height: int, theme: str | None) -> Text:
         text: Text | None = None
         laid_out = self.panels(width, height)
-        for i, (figure, rows, p) in enumerate(laid_out):
+        room = width - label_width(laid_out) - 5
+        titles = [self._title(p, room) for _, _, p in laid_out]
+        if any(sum(len(part) for part in title) > room for title in titles):
+            # Every panel names the smoothing or none does (the legend always does): a test
+            # panel without it, over a train panel with it, would read as unsmoothed.
+            titles = [self._title(p, room, tag=False) for _, _, p in laid_out]
+        for i, (figure, rows, _) in enumerate(laid_out):
             if theme is not None:
                 figure.theme(theme)
             # A panel above another ends without its bottom frame line: the next panel's top
             # line closes it. (Hiding the lower axis would do, but plotext 5 then drops the
             # upper one too.)
             keep = rows if i == len(laid_out) - 1 else rows - 1
-            title = self._title(p, width - label_width(laid_out) - 5)
+            title = titles[i]
             text = matrix_text(figure, width, rows, into=text, rows=keep, title=title, joined=i > 0)
         return text if text is not None else Text()
 
-    def _title(self, p: PanelPlan, room: int = 200) -> list[Text]:
-        """The panel's name and scale, in its colour; the test panel's also names its dotted
-        line ('┄ predict-the-mean 0.0193'), as far as the frame has `room` (about)."""
+    def _title(self, p: PanelPlan, room: int = 200, tag: bool = True) -> list[Text]:
+        """The panel's name and scale, in its colour, and (`tag`) the smoothing's strength
+        when on; the test panel's also names its dotted line ('┄ predict-the-mean 0.0193'),
+        as far as the frame has `room` (about)."""
         current = self.current
+        smoothed = f"smoothed {self.smoothing:g}" if tag and self.smoother.on else ""
         if p.name == "accuracy":
             return [
-                Text(" accuracy % ", style="bold"),
+                Text(f" accuracy % {smoothed + ' ' if smoothed else ''}", style="bold"),
                 Text("━ test ", style=f"bold {swatch(TEST_COLOR)}"),
                 Text("━ train ", style=f"bold {swatch(TRAIN_COLOR)}"),
             ]
         scale = "log" if self._panel_log_y else "linear"
+        if smoothed:
+            scale += f", {smoothed}"
         if p.name == "norm":
             return [Text(f" Σ‖w‖² penalized ({scale}) ", style=f"bold {swatch(NORM_COLOR)}")]
         color = TEST_COLOR if p.name == "test" else TRAIN_COLOR

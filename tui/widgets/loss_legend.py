@@ -164,11 +164,16 @@ def _rows(line: Text, width: int | None) -> int:
     return 1 if width is None else max(1, -(-line.cell_len // max(1, width)))
 
 
-def scale_tag(log_y: bool, view: ChartView = "loss", log_x: bool = False) -> str:
+def scale_tag(
+    log_y: bool, view: ChartView = "loss", log_x: bool = False, smoothing: float = 0.0
+) -> str:
     """The axes' scales as the chart draws them: accuracy (a share of 0–100%) is always on a
-    linear y; the losses and ‖w‖² follow `y`; the epoch axis is named only when it is log."""
+    linear y; the losses and ‖w‖² follow `y`; the epoch axis is named only when it is log;
+    then the curves' smoothing, when on ('smoothed 0.9')."""
     tag = "log y" if log_y and view != "accuracy" else "linear y"
-    return f"{tag}, log x" if log_x else tag
+    if log_x:
+        tag += ", log x"
+    return f"{tag}, smoothed {smoothing:g}" if smoothing else tag
 
 
 def legend_text(
@@ -177,6 +182,7 @@ def legend_text(
     log_y: bool,
     view: ChartView = "loss",
     log_x: bool = False,
+    smoothing: float = 0.0,
 ) -> Legend:
     """'now ━━ λ=3 sgd highdim  earlier • λ=0 sgd highdim: final test 0.307 train 3e-14
     log y' in the plot's colours: the current run's lines (test and train; ‖w‖²'s one in the
@@ -203,7 +209,7 @@ def legend_text(
         for i, run in enumerate(overlays)
     ]
     marks = current is not None and bool(current.marks)
-    return Legend(head, entries[::-1], marks, scale_tag(log_y, view, log_x))
+    return Legend(head, entries[::-1], marks, scale_tag(log_y, view, log_x, smoothing))
 
 
 class ChartLegend(Static):

@@ -94,7 +94,7 @@ def readout_text(state: SweepState | None, stale: bool = False) -> Text:
     if diverged:
         which = ", ".join(f"{lam:g}" for lam in diverged)
         text.append(f"\ndiverged (not plotted): λ {which}", style=status_style("diverged"))
-    if state.message and state.status in ("failed", "stopped"):
+    if state.message and state.status in ("failed", "stopped", "unfinished"):
         text.append(f"\n{state.message}", style=message_style(state.status))
     # Last (the readout's height is capped): once finished, as the best so far still moves.
     note = None if k is None or state.active else edge_note(state.lams, state.lams[k])
