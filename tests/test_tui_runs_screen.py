@@ -391,3 +391,49 @@ def test_runs_screen_at_80x24(snap_compare, runs_dir: Path) -> None:
         assert snap_compare(app, terminal_size=(80, 24), run_before=open_it)
     finally:
         shutil.rmtree(fixed, ignore_errors=True)
+
+
+@sync
+async def test_a_delete_that_cannot_happen_leaves_the_run_whole(
+    runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(self: Path, target: Path) -> Path:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    app = make_app(runs_dir=str(runs_dir))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_runs(pilot)
+        folder = runs_dir / "b-highdim-wd-lam3"
+        files = sorted(p.name for p in folder.iterdir())
+        await highlight(pilot, screen, folder.name)
+        monkeypatch.setattr(Path, "rename", refused)  # a read-only runs folder, say
+        send(app, "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        send(app, "y")
+        await wait_for(pilot, lambda: told(app, "b-highdim-wd-lam3 not deleted: "), "the refusal")
+        assert told(app, "Permission denied")
+        assert sorted(p.name for p in folder.iterdir()) == files  # nothing removed
+        assert folder.name in rows(screen)
+
+
+@sync
+async def test_keys_on_an_empty_filter_say_what_is_shown(runs_dir: Path) -> None:
+    app = make_app(runs_dir=str(runs_dir))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_runs(pilot)
+        await focus_filter(pilot, screen)
+        for key in "zzznothing":
+            send(app, key)
+        await wait_for(pilot, lambda: rows(screen) == [], "no row")
+        send(app, "enter")  # back to the table, the filter kept
+        await wait_for(pilot, lambda: not screen.query_one(Input).has_focus, "the table")
+        said = "no row: the filter shows none of the 6 folders"
+        for count, key in enumerate(("enter", "a", "d"), 1):
+            send(app, key)
+            await wait_for(
+                pilot,
+                lambda count=count: (
+                    sum(said in n for n in notices(cast("App[object]", app))) == count
+                ),
+                key,
+            )

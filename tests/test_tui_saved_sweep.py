@@ -16,7 +16,7 @@ from engine.config import RunConfig
 from engine.store import load_sweep
 from engine.sweep.events import SweepEvent, SweepFinished
 from engine.sweep.runner import Sweep
-from support.tui import make_app, notices, send, sync, title_of, wait_for
+from support.tui import LONG, keys, make_app, notices, send, sync, title_of, wait_for
 from tui.screens.sweep_screen import SweepScreen, lams_text
 from tui.state.sweep_state import SweepState
 from tui.widgets.sweep_text import readout_text, status_text
@@ -118,22 +118,49 @@ async def test_a_applies_the_best_lam_only_once_the_live_settings_are_known(
 
 
 @sync
-async def test_enter_sweeps_again_from_a_saved_sweep(
+async def test_enter_sweeps_again_in_the_sweep_view_never_beside_it(
     swept: tuple[Path, SweepState], tmp_path: Path
 ) -> None:
     folder, _ = swept
     saved = load_sweep(folder)
-    app = make_app(epochs=5)
+    # The sweep view trains the live run's settings: here the saved sweep's own.
+    app = make_app(preset="highdim", epochs=EPOCHS, runs_dir=str(tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await opened(pilot, SweepScreen.for_saved(saved))
-        shown = screen.state
+        saved_view = await opened(pilot, SweepScreen.for_saved(saved))
         send(app, "enter")
-        await wait_for(pilot, lambda: screen.state is not shown and screen.settled(), "new sweep")
+        # The app's one sweep view trains them: the saved view is closed.
+        await wait_for(pilot, lambda: app.screen is app._sweep_screen, "the sweep view")
+        screen = app._sweep_screen
+        assert screen is not None and screen is not saved_view
+        await wait_for(pilot, lambda: screen.state is not None and screen.settled(), "swept")
         state = screen.state
         assert state is not None and state.status == "completed"
         assert state.lams == tuple(LAMS) and state.run_dir != str(folder)
-        assert not title_of(screen).startswith("saved sweep")
         assert saved.finished is not None and state.best_lam() == saved.finished.best_lam
+
+
+@sync
+async def test_enter_on_a_saved_sweep_is_refused_while_the_sweep_view_trains(
+    swept: tuple[Path, SweepState],
+) -> None:
+    folder, _ = swept
+    app = make_app(epochs=LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await keys(pilot, "w", "enter")  # a long sweep in the sweep view
+        await wait_for(
+            pilot, lambda: app._sweep_screen is not None and app._sweep_screen.running, "a sweep"
+        )
+        running = app._sweep_screen
+        assert running is not None
+        training = running.sweep
+        await keys(pilot, "escape")
+        await wait_for(pilot, lambda: app.screen is app.explorer, "the explorer")
+        await opened(pilot, SweepScreen.for_saved(load_sweep(folder)))
+        send(app, "enter")
+        await wait_for(
+            pilot, lambda: any("a sweep is running" in n for n in notices(app)), "the refusal"
+        )
+        assert app.screen is running and running.sweep is training and running.running
 
 
 def test_lams_text_gives_the_lams_back_exactly() -> None:

@@ -228,6 +228,16 @@ class WeightDecayApp(App[int]):
     def _sweep_apply(self, message: SweepScreen.ApplyLam) -> None:
         self.explorer.apply_sweep_lam(message.lam)
 
+    @on(SweepScreen.SweepAgain)
+    def _sweep_again(self, message: SweepScreen.SweepAgain) -> None:
+        """A saved sweep's λ values, trained again in the sweep view (which refuses while a
+        sweep of its own is running, as it always does)."""
+        while self.screen is not self.explorer and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.action_sweep()
+        if self._sweep_screen is not None:
+            self._sweep_screen.start_with(message.lams_text)
+
     # ----- quitting ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

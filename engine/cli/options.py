@@ -34,7 +34,12 @@ from engine.schedule import AT_SYNTAX, Change, changes_from_json, parse_at, repl
 
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr and exit status 2, worded as
-    `fail` words every error of the command (its prog: wdtui, wdtui run, wdtui sweep)."""
+    `fail` words every error of the command (its prog: wdtui, wdtui run, wdtui sweep).
+    Options are never abbreviated: `--mode none` would be read as `--model none`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         fail(self.prog, f"{message} (see --help)")

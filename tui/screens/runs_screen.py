@@ -75,6 +75,7 @@ class RunsScreen(Screen[None]):
 
     # KeyFooter shows them in this order, as many as fit (at 80 columns: up to Filter).
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "app.help", "Help", key_display="?", show=False),
         # Priority: the table's own enter (select the row) would hide this one from the Footer.
         Binding(
             "enter",
@@ -235,7 +236,11 @@ class RunsScreen(Screen[None]):
         cells = [cell_texts(entry, year) for entry in self.shown]
         self.columns = fitting_columns(cells, width - 2, gap=2)
         for name, title in self.columns:
-            table.add_column(heading(name, title, self.sort_column, self.descending), key=name)
+            label = heading(name, title, self.sort_column, self.descending)
+            # Widths given, not measured by the table: rows added before the first layout
+            # were otherwise cut to their heading's width.
+            width = max([label.cell_len, *(len(c[name]) for c in cells)])
+            table.add_column(label, key=name, width=width)
         for entry in self.shown:
             marked = entry.path in self.marked
             table.add_row(*row_cells(entry, marked, year, self.columns), key=str(entry.path))
@@ -370,7 +375,7 @@ class RunsScreen(Screen[None]):
         """The highlighted folder, if it can be read; else None, said in one line."""
         entry = self.highlighted()
         if entry is None:
-            self._tell(f"no runs in {self.runs_dir}")
+            self._tell(self._nothing_highlighted())
             return None
         if not entry.readable:
             what = "is not a wdtui run" if entry.kind == FOREIGN else "cannot be read"
@@ -439,7 +444,7 @@ class RunsScreen(Screen[None]):
 
         entry = self.highlighted()
         if entry is None:
-            self._tell(f"no runs in {self.runs_dir}")
+            self._tell(self._nothing_highlighted())
             return
         refusal = self._delete_refusal(entry)
         if refusal:
@@ -474,13 +479,26 @@ class RunsScreen(Screen[None]):
             return f"{entry.name} is still training in another process: not deleted"
         return ""
 
+    def _nothing_highlighted(self) -> str:
+        if self.loads == 0:
+            return f"still reading {self.runs_dir}"
+        if self.entries:
+            return f"no row: the filter shows none of the {len(self.entries)} folders"
+        return f"no runs in {self.runs_dir}"
+
     def _delete(self, entry: CatalogEntry) -> None:
+        # Renamed out of the listing first (atomic, and refused whole where the folder cannot
+        # be changed), then removed: a delete that cannot happen leaves the run as it was.
+        doomed = entry.path.with_name(f".deleting-{entry.name}")
         try:
-            shutil.rmtree(entry.path)
+            entry.path.rename(doomed)
         except OSError as exc:
             self._tell(f"{entry.name} not deleted: {one_line(exc)}")
-            self.action_refresh()  # part of it may be gone
             return
+        try:
+            shutil.rmtree(doomed)
+        except OSError as exc:  # renamed away already: no longer listed
+            self._tell(f"{entry.name} deleted, but {doomed} is left over: {one_line(exc)}")
         self.marked.discard(entry.path)
         self.entries = [e for e in self.entries if e.path != entry.path]
         self._rebuild()

@@ -242,6 +242,13 @@ class SweepScreen(ModalScreen[None]):
 
         lam: float
 
+    @dataclass
+    class SweepAgain(Message):
+        """Train these λ values again, in the app's sweep view (Enter on a saved sweep: one
+        view runs sweeps, so a second one never trains out of sight). Bubbles to the app."""
+
+        lams_text: str
+
     def __init__(
         self,
         config: RunConfig,
@@ -275,6 +282,8 @@ class SweepScreen(ModalScreen[None]):
         # A saved sweep on screen (`for_saved`): its folder's name, for the title, until a new
         # sweep starts; and whether `use_config` has said what the live run's settings are.
         self._saved_name: str | None = None
+        self._is_saved_view = False  # made by `for_saved`: it shows, the sweep view trains
+        self._start_asked: str | None = None  # λ values to sweep once shown (`start_with`)
         self._live_known = True
 
     @classmethod
@@ -295,6 +304,7 @@ class SweepScreen(ModalScreen[None]):
             config = replace(config, task="auto")
         screen = cls(config, lams_text=lams_text(saved.lams), datasets=datasets, resolve=False)
         screen._saved_name = saved.path.name
+        screen._is_saved_view = True
         screen._live_known = False
         state = SweepState(saved.lams, int(config.epochs or 0), config)
         for event in saved.events():
@@ -436,6 +446,9 @@ class SweepScreen(ModalScreen[None]):
         self._inbox.put(sweep_id, event)
 
     def action_start(self) -> None:
+        if self._is_saved_view:
+            self.post_message(self.SweepAgain(self.query_one("#lams", Input).value))
+            return
         if self.running:
             self.notify("a sweep is running: s stops it", severity="warning", markup=False)
             return
@@ -513,6 +526,23 @@ class SweepScreen(ModalScreen[None]):
         self._fit_layout()
         self._render_text()
         self._render_charts(force=True)
+        if self._start_asked is not None:
+            self.call_after_refresh(self._start_as_asked)
+
+    def start_with(self, lams_text: str) -> None:
+        """Start a sweep of these λ values once this view shows (a saved sweep's, again). A
+        sweep running here is left alone, and the refusal says so."""
+        self._start_asked = lams_text
+        if self.is_current:
+            self.call_after_refresh(self._start_as_asked)
+
+    def _start_as_asked(self) -> None:
+        lams_text, self._start_asked = self._start_asked, None
+        if lams_text is None:
+            return
+        if not self.running:
+            self.query_one("#lams", Input).value = lams_text
+        self.action_start()
 
     def _render_charts(self, force: bool = False) -> None:
         state = self.state
