@@ -22,6 +22,8 @@ TASKS = ("auto", "regression", "classification")
 MODELS = ("linear", "mlp")
 ACTIVATIONS = ("relu", "tanh")
 INITS = ("default", "zeros")
+# A BatchNorm after each hidden layer's Linear (an MLP only): engine/models.py.
+NORMS = ("none", "batch")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 # What an epoch's train loss is: the loss at its final weights (d2l's, free with full batches),
 # or the mean of its minibatch losses (free always; the exact one costs a pass over the rows).
@@ -114,6 +116,7 @@ class RunConfig:
     hidden: tuple[int, ...] = ()
     activation: str = ""
     init: str = "default"
+    norm: str = "none"  # NORMS
     # optimisation
     optimizer: str = ""
     lr: float | None = None
@@ -125,6 +128,7 @@ class RunConfig:
     reg: str = ""
     lam: float | None = None
     decay_bias: bool = False
+    decay_norm: bool = False  # a norm layer's γ and β decay too
     # λ and lr changes at chosen epochs or steps (engine/schedule.py): --at, or a replay's
     schedule: tuple[Change, ...] = ()
     # where
@@ -182,6 +186,7 @@ class RunConfig:
         _choice("model", self.model, MODELS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("init", self.init, INITS)
+        _choice("norm", self.norm, NORMS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("reg", self.reg, REG_MODES)
         _choice("task", self.task, TASKS)
@@ -207,6 +212,7 @@ class RunConfig:
         if self.model == "mlp" and (not self.hidden or any(h <= 0 for h in self.hidden)):
             raise ConfigError(f"hidden sizes must be positive whole numbers, got {self.hidden}")
         check_init(self.model, self.init)
+        check_norm(self.model, self.norm)
         check_schedule(
             self.schedule,
             self.epochs or 0,
@@ -217,14 +223,15 @@ class RunConfig:
     def _validate_types(self) -> None:
         """A config.json edited by hand can hold anything: say what is wrong, in one line."""
         for name in (
-            "model", "activation", "init", "optimizer", "reg", "task", "device", "runs_dir"
+            "model", "activation", "init", "norm", "optimizer", "reg", "task", "device",
+            "runs_dir",
         ):  # fmt: skip
             if not isinstance(getattr(self, name), str):
                 raise ConfigError(f"{name} must be text, got {getattr(self, name)!r}")
         for name in ("preset", "data", "target"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ConfigError(f"{name} must be text, got {getattr(self, name)!r}")
-        for name in ("decay_bias", "save"):
+        for name in ("decay_bias", "decay_norm", "save"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.standardize is not None and not isinstance(self.standardize, bool):
@@ -427,10 +434,19 @@ def check_init(model: str, init: str) -> None:
         )
 
 
+def check_norm(model: str, norm: str) -> None:
+    """BatchNorm normalizes hidden layers: a linear model has none."""
+    if norm != "none" and model != "mlp":
+        raise ConfigError(
+            f"--norm {norm} needs --model mlp: a linear model has no hidden layer to normalize"
+        )
+
+
 __all__ = [
     "ACTIVATIONS",
     "INITS",
     "MODELS",
+    "NORMS",
     "OPTIMIZERS",
     "PRESETS",
     "PRESET_DEFAULTS",
@@ -532,6 +548,9 @@ def next_run_config(
         config = replace(config, momentum=0.0)
     if (config.reg or problem_default(preset, "reg")) == "none":
         config = replace(config, lam=0.0)
+    # BatchNorm is an MLP's: a linear model trains without it, as momentum is 0 off SGD.
+    if (config.model or problem_default(preset, "model")) != "mlp":
+        config = replace(config, norm="none")
     return config.resolved()
 
 
@@ -542,6 +561,7 @@ __all__ += [
     "check_hidden",
     "check_init",
     "check_momentum",
+    "check_norm",
     "check_seed",
     "check_test_fraction",
     "next_run_config",

@@ -37,6 +37,18 @@ def r_squared(test_loss: float | None, variance: float | None) -> float | None:
     return 1.0 - test_loss / variance
 
 
+def effective_lrs(started: Started, epoch: Epoch) -> dict[str, float]:
+    """Each scale-invariant weight's effective learning rate at the end of `epoch`,
+    lr/‖W‖² (inf at ‖W‖ = 0): the angle a step turns W by grows as decay shrinks ‖W‖.
+    Empty without BatchNorm, or for an epoch without per-layer norms (a replayed one)."""
+    norms = dict(zip(started.layer_names, epoch.layer_sq_norms, strict=False))
+    return {
+        name: epoch.lr / norms[name] if norms[name] > 0 else math.inf
+        for name in started.scale_invariant
+        if name in norms
+    }
+
+
 class TensorWeights(Mapping[str, Any]):
     """Final weights by parameter name: nested lists when read, CPU tensors underneath.
 
@@ -112,6 +124,12 @@ class Started:
     test_target_variance: float | None = None
     # Classification: each class index's label, in order (config.json records them too).
     classes: tuple[str, ...] | None = None
+    # The weights each epoch's `layer_sq_norms` are of, in order: those λ decays (in mode
+    # none, those it would decay).
+    layer_names: tuple[str, ...] = ()
+    # The weights that feed a BatchNorm (engine/regularization.py `scale_invariant`), in the
+    # model's order: decay raises their effective learning rate, lr/‖W‖² (`effective_lrs`).
+    scale_invariant: tuple[str, ...] = ()
 
     @property
     def warning(self) -> str | None:
@@ -129,6 +147,8 @@ class Started:
             "n_train": self.n_train,
             "n_test": self.n_test,
             "classes": None if self.classes is None else list(self.classes),
+            "layer_names": list(self.layer_names),
+            "scale_invariant": list(self.scale_invariant),
             "warning": self.warning,
         }
 
@@ -151,6 +171,13 @@ class Epoch:
     # without a test split), measured as the losses are.
     train_accuracy: float | None = None
     test_accuracy: float | None = None
+    # The epoch's update of the weights λ decays, Δw = data part + decay part
+    # (engine/update_split.py): the three norms (metrics.csv keeps them), and each weight's
+    # ‖w‖² (Started.layer_names; live and in the JSON lines only, as param_stats are).
+    update_norm: float | None = None
+    data_update_norm: float | None = None
+    decay_update_norm: float | None = None
+    layer_sq_norms: tuple[float, ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -166,6 +193,10 @@ class Epoch:
             "elapsed_s": round(self.elapsed_s, 6),
             "train_accuracy": self.train_accuracy,
             "test_accuracy": self.test_accuracy,
+            "update_norm": finite_or_none(self.update_norm),
+            "data_update_norm": finite_or_none(self.data_update_norm),
+            "decay_update_norm": finite_or_none(self.decay_update_norm),
+            "layer_sq_norms": [finite_or_none(v) for v in self.layer_sq_norms],
         }
 
 

@@ -39,9 +39,12 @@ def layer_sizes(config: RunConfig, n_features: int, n_outputs: int = 1) -> list[
 
 
 def parameter_count(config: RunConfig, n_features: int, n_outputs: int = 1) -> int:
-    """Weights and biases of one model (Python ints: never overflows)."""
+    """Weights and biases of one model, BatchNorm's γ and β included (Python ints: never
+    overflows). A hidden layer before a BatchNorm has no bias, and its BatchNorm two vectors."""
     sizes = layer_sizes(config, n_features, n_outputs)
-    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
+    per_width = 2 if config.norm == "batch" else 1
+    hidden = sum(n_in * n_out + per_width * n_out for n_in, n_out in itertools.pairwise(sizes[:-1]))
+    return hidden + sizes[-2] * sizes[-1] + sizes[-1]
 
 
 def optimizer_state(config: RunConfig) -> int:
@@ -66,6 +69,10 @@ def estimate_bytes(
         return params * members * BYTES_PER_VALUE
     copies = 1 + 1 + optimizer_state(config)
     widths = layer_sizes(config, n_features, n_outputs)[1:]
+    if config.norm == "batch":
+        # BatchNorm keeps another tensor of each hidden layer's width (its normalized output;
+        # its running mean and variance are a few vectors, inside the rounding).
+        widths += widths[:-1]
     # A step keeps every layer's output of its batch for the backward pass (×2: autograd's
     # saved tensors); the no-grad evaluation passes over all rows hold about two layers' worth
     # at a time. The two never coexist.

@@ -1,4 +1,5 @@
-"""The models: a linear regressor and a small MLP, initialised from a seeded generator.
+"""The models: a linear regressor and a small MLP (optionally with BatchNorm after each hidden
+layer), initialised from a seeded generator.
 
 Initialisation draws from its own `torch.Generator`, never the global RNG, so a run is
 reproducible even while another run or a sweep trains on a second thread.
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
-from engine.config import RunConfig
+from engine.config import ConfigError, RunConfig
 from engine.events import ParamStats
 from engine.limits import check_fits, layer_sizes
 
@@ -23,6 +25,9 @@ __all__ = [
     "SMALL_MODEL_WEIGHTS",
     "STATS_INTERVAL_S",
     "build_model",
+    "check_batch_norm_rows",
+    "evaluating",
+    "has_batch_norm",
     "layer_sizes",
     "parameter_stats",
 ]
@@ -48,27 +53,73 @@ def build_model(config: RunConfig, n_features: int, n_outputs: int = 1) -> nn.Mo
     """
     check_fits(config, n_features, 0, "cpu", training=False, n_outputs=n_outputs)
     sizes = layer_sizes(config, n_features, n_outputs)
-    layers = [nn.Linear(n_in, n_out) for n_in, n_out in itertools.pairwise(sizes)]
+    batch_norm = config.norm == "batch"
+    last = len(sizes) - 2
+    # With BatchNorm a hidden layer has no bias: BN subtracts the batch mean, which removes
+    # any bias, and without one the weight is exactly scale-invariant in training mode.
+    layers = [
+        nn.Linear(n_in, n_out, bias=not (batch_norm and i < last))
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes))
+    ]
     generator = torch.Generator().manual_seed(config.seed + 1)
     with torch.no_grad():
         for layer in layers:
             if config.init == "zeros":
                 layer.weight.zero_()
-                layer.bias.zero_()
+                if layer.bias is not None:
+                    layer.bias.zero_()
             else:
                 # torch's own nn.Linear default, U(±1/√fan_in) for both, but from our generator.
                 bound = 1.0 / math.sqrt(layer.in_features)
                 layer.weight.uniform_(-bound, bound, generator=generator)
-                layer.bias.uniform_(-bound, bound, generator=generator)
+                if layer.bias is not None:
+                    layer.bias.uniform_(-bound, bound, generator=generator)
     if config.model == "linear":
         return layers[0]
     activation = ACTIVATION_MODULES[config.activation]
     modules: list[nn.Module] = []
     for i, layer in enumerate(layers):
         modules.append(layer)
-        if i < len(layers) - 1:
+        if i < last:
+            if batch_norm:  # γ = 1, β = 0: torch's own initialisation, nothing drawn
+                modules.append(nn.BatchNorm1d(layer.out_features))
             modules.append(activation())
     return nn.Sequential(*modules)
+
+
+def has_batch_norm(model: nn.Module) -> bool:
+    """Whether `model` behaves differently in training and eval mode (a BatchNorm)."""
+    batch_norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    return any(isinstance(m, batch_norms) for m in model.modules())
+
+
+@contextmanager
+def evaluating(model: nn.Module, switch: bool = True) -> Iterator[None]:
+    """Eval mode inside (BatchNorm normalizes with its running statistics and leaves them as
+    they are), training mode again after. `switch` False: nothing changes (a model without
+    BatchNorm computes the same either way, and skips the mode flips)."""
+    if not switch:
+        yield
+        return
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train()
+
+
+def check_batch_norm_rows(config: RunConfig, n_train: int) -> None:
+    """BatchNorm needs two rows or more in every training batch (one row has no variance):
+    refuse a batch size that leaves a batch of one (ConfigError, one line)."""
+    if config.norm != "batch":
+        return
+    size = config.batch_size or n_train
+    last = n_train % size if size < n_train else n_train
+    if min(size, n_train) < 2 or last == 1:
+        raise ConfigError(
+            f"--norm batch needs 2 rows or more in every batch: {n_train} training rows in "
+            f"batches of {min(size, n_train)} leave a batch of 1 (choose another --batch-size)"
+        )
 
 
 @torch.no_grad()

@@ -1,7 +1,8 @@
 """What λ means, in one place.
 
-Objective = data loss + λ·Σ‖w‖² over the penalized parameters: tensors of two or more dimensions
-(weights); 1-D tensors (biases) only with `decay_bias`. The three modes apply that same λ:
+Objective = data loss + λ·Σ‖w‖² over the penalized parameters, decided by the module each one
+belongs to (`parameter_kinds`): a linear layer's weight always; its bias only with `decay_bias`;
+a norm layer's γ and β only with `decay_norm`. The three modes apply that same λ:
 
 - `l2`:   the penalty is added to the loss; every optimizer group has weight_decay = 0.
 - `wd`:   the optimizer's own weight_decay = 2λ on the penalized group, 0 elsewhere, because
@@ -14,33 +15,138 @@ Every group's weight_decay is set explicitly, so AdamW's default of 0.01 never l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from engine.config import RunConfig
+from engine.events import ParamInfo
+
+# The layers whose weight and bias are a scale and a shift (γ, β), decayed only with
+# `decay_norm`: they set a layer's output scale, which no penalty on the weights before them
+# can see.
+BATCH_NORMS: tuple[type[nn.Module], ...] = (nn.BatchNorm1d, nn.BatchNorm2d)
+NORM_LAYERS: tuple[type[nn.Module], ...] = (*BATCH_NORMS, nn.LayerNorm, nn.GroupNorm)
+
+WEIGHT, BIAS, NORM = "weight", "bias", "norm"  # a parameter's kind, for what decays
 
 
-def is_penalized(param: torch.Tensor, decay_bias: bool) -> bool:
-    return param.ndim >= 2 or decay_bias
+def parameter_kinds(model: nn.Module) -> dict[str, str]:
+    """Each parameter's kind, by the module it belongs to: a norm layer's γ and β are NORM, a
+    layer's `bias` is BIAS, anything else (a linear weight) is WEIGHT. A parameter of a module
+    of no known kind counts by its shape: two or more dimensions a weight, else a bias."""
+    kinds: dict[str, str] = {}
+    for prefix, module in model.named_modules():
+        for local, param in module.named_parameters(recurse=False):
+            name = f"{prefix}.{local}" if prefix else local
+            if isinstance(module, NORM_LAYERS):
+                kinds[name] = NORM
+            elif isinstance(module, nn.Linear):
+                kinds[name] = BIAS if local == "bias" else WEIGHT
+            else:
+                kinds[name] = WEIGHT if param.ndim >= 2 else BIAS
+    return kinds
 
 
-def decays(param: torch.Tensor, config: RunConfig) -> bool:
-    """Whether λ applies to this parameter in this run (what the events report as `penalized`):
-    never in mode none, which penalizes nothing."""
-    return config.reg != "none" and is_penalized(param, config.decay_bias)
+def is_penalized(kind: str, config: RunConfig) -> bool:
+    """Whether λ's Σ‖w‖² covers a parameter of this kind: weights always, biases with
+    `decay_bias`, a norm layer's γ and β with `decay_norm`. (Mode none: see `decays`.)"""
+    if kind == NORM:
+        return config.decay_norm
+    if kind == BIAS:
+        return config.decay_bias
+    return True
+
+
+def decays(config: RunConfig) -> bool:
+    """Whether λ applies at all in this run: never in mode none, which penalizes nothing (what
+    the events then report as `penalized` is False for every parameter)."""
+    return config.reg != "none"
+
+
+def penalized_names(model: nn.Module, config: RunConfig) -> set[str]:
+    """The parameters Σ‖w‖² is over, whatever the mode (‖w‖² is reported in mode none too)."""
+    return {name for name, kind in parameter_kinds(model).items() if is_penalized(kind, config)}
+
+
+def decayed_names(model: nn.Module, config: RunConfig) -> set[str]:
+    """The parameters λ decays in this run: `penalized_names`, or none in mode none."""
+    return penalized_names(model, config) if decays(config) else set()
 
 
 def split_parameters(
-    model: nn.Module, decay_bias: bool
+    model: nn.Module, config: RunConfig
 ) -> tuple[list[tuple[str, nn.Parameter]], list[tuple[str, nn.Parameter]]]:
     """(penalized, unpenalized) named parameters, each in the model's order."""
+    chosen = penalized_names(model, config)
     penalized: list[tuple[str, nn.Parameter]] = []
     free: list[tuple[str, nn.Parameter]] = []
     for name, param in model.named_parameters():
-        (penalized if is_penalized(param, decay_bias) else free).append((name, param))
+        (penalized if name in chosen else free).append((name, param))
     return penalized, free
+
+
+@dataclass(frozen=True)
+class DecayCounts:
+    """How many parameters λ decays and how many it leaves alone: tensors and elements."""
+
+    decayed_tensors: int
+    decayed_elements: int
+    free_tensors: int
+    free_elements: int
+
+    def describe(self) -> str:
+        """One line: 'λ decays 3 tensors (6,752 values); 5 tensors free (330 values)'."""
+        return (
+            f"λ decays {_count(self.decayed_tensors, 'tensor')} "
+            f"({_count(self.decayed_elements, 'value')}); "
+            f"{_count(self.free_tensors, 'tensor')} free ({_count(self.free_elements, 'value')})"
+        )
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}" if n == 1 else f"{n:,} {what}s"
+
+
+def parameter_counts(parameters: Iterable[ParamInfo]) -> DecayCounts:
+    """The counts of the parameters λ decays and of those it leaves alone (a run's or a
+    sweep's `parameter_info()`, a Started event's `parameters`)."""
+    sizes = [(math.prod(p.shape), p.penalized) for p in parameters]
+    decayed = [n for n, penalized in sizes if penalized]
+    free = [n for n, penalized in sizes if not penalized]
+    return DecayCounts(len(decayed), sum(decayed), len(free), sum(free))
+
+
+def scale_invariant(model: nn.Module) -> set[str]:
+    """The weights that feed a BatchNorm directly (a Linear followed by it in a Sequential).
+
+    In training mode BN(cWx) = BN(Wx) for any c > 0 (the batch's mean and std scale with c;
+    up to BN's ε), so the data loss does not depend on ‖W‖: its gradient is orthogonal to W
+    and shrinks as 1/‖W‖. Weight decay then does not regularize W; it shrinks ‖W‖ and so
+    raises W's effective learning rate, lr/‖W‖² (`effective_lr`). A bias before the BN is
+    subtracted with the batch mean, so it does not break the invariance (and wdtui's models
+    have none there)."""
+    names = {module: prefix for prefix, module in model.named_modules()}
+    found: set[str] = set()
+    for sequence in model.modules():
+        if not isinstance(sequence, nn.Sequential):
+            continue
+        layers = list(sequence)
+        for layer, after in itertools.pairwise(layers):
+            if isinstance(layer, nn.Linear) and isinstance(after, BATCH_NORMS):
+                prefix = names[layer]
+                found.add(f"{prefix}.weight" if prefix else "weight")
+    return found
+
+
+def effective_lr(lr: float, sq_norm: float) -> float:
+    """A scale-invariant weight's effective learning rate, lr/‖W‖²: the step's size in
+    direction (angle) that a plain weight of unit norm would take. inf at ‖W‖ = 0."""
+    return lr / sq_norm if sq_norm > 0 else math.inf
 
 
 def optimizer_weight_decay(reg: str, lam: float) -> float:

@@ -38,6 +38,13 @@ class RidgePath:
         self._v = vh.T
         self._u_t_y = u.T @ target
 
+    @property
+    def spectrum(self) -> torch.Tensor:
+        """The nonzero eigenvalues of the (centred, or bias-augmented) design's DᵀD/n: the
+        curvatures of the MSE along the directions the data pin down, largest first."""
+        s = self._s[self._s > 0]
+        return s * s / self.n
+
     def solve(self, lam: float) -> tuple[torch.Tensor, float]:
         """(weight of shape (d,), bias) minimising MSE + λ‖w‖², in float64."""
         weights, biases = self.path([lam])

@@ -43,12 +43,16 @@ from engine.models import (
     SMALL_MODEL_WEIGHTS,
     STATS_INTERVAL_S,
     build_model,
+    check_batch_norm_rows,
+    evaluating,
+    has_batch_norm,
     parameter_stats,
 )
 from engine.regularization import (
     build_optimizer,
-    decays,
+    decayed_names,
     loss_lam,
+    scale_invariant,
     set_optimizer_lam,
     set_optimizer_lr,
     split_parameters,
@@ -58,8 +62,13 @@ from engine.ridge import RidgePath
 from engine.schedule import Change, schedule_label, steps_of
 from engine.store import RunRecorder, config_record, new_run_dir
 from engine.tasks import exact_share, task_for
+from engine.update_split import NoSplit, UpdateSplit
 
 EventSink = Callable[[Event], None]
+
+
+def _root(square: float | None) -> float | None:
+    return None if square is None else math.sqrt(square)
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,10 @@ class _EpochEnd:
     test: torch.Tensor | None
     test_accuracy: torch.Tensor | None
     sq_norm: torch.Tensor
+    # Each weight's ‖w‖² (`layer_names` on Started), then ‖Δw‖², ‖data part‖², ‖decay part‖²
+    # of the epoch's update (engine/update_split.py; absent when not measured), all in the
+    # report's one host sync.
+    layers_and_update: torch.Tensor
     lam: float
     lr: float
     elapsed_s: float
@@ -90,6 +103,7 @@ class Trainer(Job[Event, Finished]):
         dataset: Dataset | None = None,
         stats_interval_s: float = STATS_INTERVAL_S,
         pace: float | None = None,
+        split_updates: bool = True,
     ) -> None:
         self.config = config.resolved()
         device = resolve_device(self.config.device)
@@ -98,15 +112,19 @@ class Trainer(Job[Event, Finished]):
         d = self.dataset
         outputs = self.task.output_width(d)
         check_fits(self.config, d.n_features, d.n_train + d.n_test, device, n_outputs=outputs)
+        check_batch_norm_rows(self.config, d.n_train)
         self._stats_interval_s = stats_interval_s
 
         self.model = build_model(self.config, d.n_features, outputs).to(device)
-        penalized, free = split_parameters(self.model, self.config.decay_bias)
+        penalized, free = split_parameters(self.model, self.config)
         # What λ decays in l2 and wd; ‖w‖² (weight_sq_norm) is over these in every mode, so
         # mode none's ‖w‖² compares with λ = 0's. Mode none penalizes nothing: every
         # parameter is reported unpenalized (ParamInfo, ParamStats).
         self._penalized: list[torch.Tensor] = [p for _, p in penalized]
-        self._penalized_names = {name for name, p in penalized if decays(p, self.config)}
+        self._penalized_names = decayed_names(self.model, self.config)
+        # BatchNorm: the reported losses are measured in eval mode (running statistics), so a
+        # full batch too takes the extra pass (see _train_epoch).
+        self._eval_passes = has_batch_norm(self.model)
         self._lam = self.config.effective_lam
         self._loss_lam = loss_lam(self.config.reg, self._lam)  # λ inside the loss (l2 only)
         self._lr = check_lr(self.config.lr)
@@ -114,6 +132,20 @@ class Trainer(Job[Event, Finished]):
             self.config, self._penalized, [p for _, p in free], self._lam, self._lr
         )
         self.data = DeviceData(d, device, self.config.seed, self.config.batch_size or 0)
+        # Each epoch's update split into its data and decay parts; off only for a benchmark's
+        # side-by-side comparison (benchmarks/bench_update_split.py).
+        self._split: UpdateSplit | NoSplit = (
+            UpdateSplit(
+                self._penalized,
+                self.optimizer,
+                optimizer_name=self.config.optimizer,
+                reg=self.config.reg,
+                momentum=self.config.momentum,
+            )
+            if split_updates
+            else NoSplit()
+        )
+        self._layer_names = tuple(name for name, _ in penalized)
         self._steps_per_epoch = self.data.steps_per_epoch
         self._scheduled = deque(steps_of(self.config.schedule, self._steps_per_epoch))
         self._at = (1, 0)  # (epoch, optimizer steps taken): where a change now would apply
@@ -263,7 +295,9 @@ class Trainer(Job[Event, Finished]):
                 loss = loss + self._loss_lam * squared_norm(self._penalized)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            self._split.before_step(self._lam, self._lr)  # the decay's part of this step
             optimizer.step()
+            self._split.after_step()
             if sums is not None:
                 accuracy = task.accuracy(out.detach(), yb)
                 sums[0] += data_loss.detach() * yb.shape[0]
@@ -272,7 +306,10 @@ class Trainer(Job[Event, Finished]):
         if sums is not None:
             train, accuracy = sums / data.rows
             return self._report(train, accuracy if self._classes else None)
-        if order is not None:  # minibatches: the loss at the final weights costs a pass
+        # Minibatches: the loss at the final weights costs a pass. So does a full batch with
+        # BatchNorm: the next step's forward pass is in training mode (batch statistics), not
+        # the eval-mode loss reported.
+        if order is not None or self._eval_passes:
             return self._report(*self._full_train_loss())
         return None  # reported by the next step's forward pass, or _report_last_epoch
 
@@ -298,8 +335,10 @@ class Trainer(Job[Event, Finished]):
 
     @torch.no_grad()
     def _full_train_loss(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The loss and the accuracy over every training row, at the weights now."""
-        out = self.model(self.data.x)
+        """The loss and the accuracy over every training row, at the weights now (in eval mode:
+        BatchNorm's running statistics)."""
+        with evaluating(self.model, self._eval_passes):
+            out = self.model(self.data.x)
         return self.task.loss(out, self.data.y), self.task.accuracy(out, self.data.y)
 
     @torch.no_grad()
@@ -313,13 +352,17 @@ class Trainer(Job[Event, Finished]):
         test = test_accuracy = None
         if self.data.test is not None:
             x_test, y_test = self.data.test
-            out = self.model(x_test)
+            with evaluating(self.model, self._eval_passes):  # BatchNorm: running statistics
+                out = self.model(x_test)
             test, test_accuracy = self.task.loss(out, y_test), self.task.accuracy(out, y_test)
+        layers = [p.detach().pow(2).sum() for p in self._penalized]
+        update = self._split.epoch_end()
         return _EpochEnd(
             epoch,
             test,
             test_accuracy,
             squared_norm(self._penalized),
+            torch.stack([*layers, *(update or ())]) if layers or update else torch.zeros(0),
             self._lam,
             self._lr,
             now - self._t0 - self._paused_s,
@@ -339,7 +382,13 @@ class Trainer(Job[Event, Finished]):
         if train_accuracy is not None:  # classification: the accuracies in the same sync
             measured.append(train_accuracy)
             measured.append(train_accuracy if end.test_accuracy is None else end.test_accuracy)
-        train_loss, test_loss, sq_norm, *accuracies = torch.stack(measured).tolist()
+        extra = end.layers_and_update.to(train.device)
+        numbers = torch.cat([torch.stack(measured), extra]).tolist()
+        train_loss, test_loss, sq_norm, *accuracies = numbers[: len(measured)]
+        layer_sq = numbers[len(measured) : len(measured) + len(self._penalized)]
+        update_sq = data_sq = decay_sq = None
+        if len(numbers) > len(measured) + len(self._penalized):
+            update_sq, data_sq, decay_sq = numbers[len(measured) + len(self._penalized) :]
         train_acc = test_acc = None
         if accuracies:
             train_acc = exact_share(accuracies[0], self.dataset.n_train)
@@ -370,6 +419,10 @@ class Trainer(Job[Event, Finished]):
             param_stats=stats,
             train_accuracy=train_acc,
             test_accuracy=test_acc,
+            update_norm=_root(update_sq),
+            data_update_norm=_root(data_sq),
+            decay_update_norm=_root(decay_sq),
+            layer_sq_norms=tuple(layer_sq),
         )
         if self._recorder is not None:  # on disk before any consumer sees it
             self._recorder.log_epoch(event)
@@ -447,6 +500,7 @@ class Trainer(Job[Event, Finished]):
     # ----- descriptions -------------------------------------------------------------------
 
     def _started_event(self) -> Started:
+        invariant = scale_invariant(self.model)
         return Started(
             config={**self.config.to_dict(), "task": self.task.name},  # "auto", resolved
             device=str(self.device),
@@ -459,6 +513,8 @@ class Trainer(Job[Event, Finished]):
             baseline_test_loss=self.task.baseline_test_loss(self.dataset),
             test_target_variance=self.task.test_target_variance(self.dataset),
             classes=self.dataset.classes,
+            layer_names=self._layer_names,
+            scale_invariant=tuple(n for n, _ in self.model.named_parameters() if n in invariant),
         )
 
     def _weights(self) -> TensorWeights:

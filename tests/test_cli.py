@@ -57,7 +57,12 @@ def test_jsonl_prints_the_documented_events(capsys) -> None:
         "elapsed_s",
         "train_accuracy",
         "test_accuracy",
+        "update_norm",
+        "data_update_norm",
+        "decay_update_norm",
+        "layer_sq_norms",
     }
+    assert started["layer_names"] == ["weight"] and started["scale_invariant"] == []
     assert first["train_accuracy"] is None and first["test_accuracy"] is None  # regression
     assert first["penalty"] == pytest.approx(0.1 * first["weight_sq_norm"])
     assert finished["status"] == "completed" and finished["epochs"] == 4

@@ -147,8 +147,9 @@ async def test_the_palette_finds_commands_by_what_they_do() -> None:
         for query, first in FOUND_BY.items():
             await search(pilot, app, query, first)
             await close_palette(pilot, app)
-        # decay: λ's keys and wd mode (weight decay), after the controls named decay-something.
-        await search(pilot, app, "decay", LAM_KEYS | {"Set mode: wd"}, among=6)
+        # decay: λ's keys and wd mode (weight decay), after the decay view (d) and the
+        # controls named decay-something.
+        await search(pilot, app, "decay", LAM_KEYS | {"Set mode: wd", "Decay (d)"}, among=7)
 
 
 @sync

@@ -15,6 +15,7 @@ from engine.config import (
     DEFAULT_PRESET,
     INITS,
     MODELS,
+    NORMS,
     OPTIMIZERS,
     PRESET_DEFAULTS,
     PRESETS,
@@ -171,6 +172,14 @@ def add_training_options(
         help="initial weights: default (torch's nn.Linear init, seeded) or zeros (the origin; "
         "a linear model only) (default: %(default)s)",
     )
+    model.add_argument(
+        "--norm",
+        choices=NORMS,
+        default="none",
+        help="batch: a BatchNorm after each hidden layer (whose Linear then has no bias: its "
+        "weights become scale-invariant, and decay raises their effective lr, lr/‖W‖²); an "
+        "MLP only (default: %(default)s)",
+    )
 
     optim = parser.add_argument_group("optimisation")
     optim.add_argument(
@@ -228,6 +237,12 @@ def add_training_options(
         help="penalize biases too (default: off, weights only)",
     )
     decay_bias.default = False
+    decay_norm = reg.add_argument(
+        "--decay-norm",
+        action=argparse.BooleanOptionalAction,
+        help="penalize BatchNorm's scale and shift (γ, β) too (default: off)",
+    )
+    decay_norm.default = False
 
     where = parser.add_argument_group("where")
     where.add_argument(

@@ -16,7 +16,8 @@ from engine.cli.options import (
 from engine.cli.output import JsonLines, print_quietly, warn_quietly
 from engine.cli.progress import ProgressLine
 from engine.diagnosis import decay_step_warning
-from engine.events import Changed, Epoch, Event, Finished, Started
+from engine.events import Changed, Epoch, Event, Finished, Started, effective_lrs
+from engine.regularization import parameter_counts
 from engine.trainer import Trainer
 
 
@@ -63,11 +64,12 @@ class _Summary:
         self.last: Epoch | None = None
         self.device = ""
         self.changes: list[str] = []
+        self.started: Started | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Started):
             self.progress = ProgressLine(int(event.config["epochs"]))
-            self.device = event.device
+            self.device, self.started = event.device, event
         elif isinstance(event, Epoch):
             self.last = event
             if self.progress is not None:
@@ -80,7 +82,8 @@ class _Summary:
                 if self.last is not None:
                     self.progress.update(self.last.epoch, _epoch_text(self.last), force=True)
                 self.progress.close()
-            print_quietly(_summary_text(event, self.last, self.device, self.changes))
+            text = _summary_text(event, self.last, self.device, self.changes)
+            print_quietly(text + _decay_text(self.started, self.last))
 
 
 def _epoch_text(e: Epoch) -> str:
@@ -89,6 +92,19 @@ def _epoch_text(e: Epoch) -> str:
     if e.test_accuracy is not None:
         test += f" ({e.test_accuracy:.1%})"
     return f"train {e.train_loss:.4g}{test}  λ {e.lam:g}  {rate:,.0f} epochs/s"
+
+
+def _decay_text(started: Started | None, last: Epoch | None) -> str:
+    """What λ decays (tensors, values) and, before a BatchNorm, each weight's effective
+    learning rate lr/‖W‖² at the last epoch: lines to add to the summary."""
+    if started is None:
+        return ""
+    text = f"\n  {parameter_counts(started.parameters).describe()}"
+    rates = {} if last is None else effective_lrs(started, last)
+    if rates:
+        each = "   ".join(f"{name} {rate:.4g}" for name, rate in rates.items())
+        text += f"\n  effective lr (lr/‖W‖², weights before a BatchNorm): {each}"
+    return text
 
 
 def _summary_text(done: Finished, last: Epoch | None, device: str, changes: list[str]) -> str:

@@ -24,9 +24,13 @@ METRIC_COLUMNS = (
     "elapsed_s",
     "train_accuracy",  # empty for regression
     "test_accuracy",
+    "update_norm",  # ‖Δw‖ of the epoch, and its data and decay parts (engine/update_split.py)
+    "data_update_norm",
+    "decay_update_norm",
 )
-# What metrics.csv held before the accuracies: still read.
+# What metrics.csv held before the accuracies, and before the update split: still read.
 METRIC_COLUMNS_BEFORE_ACCURACY = METRIC_COLUMNS[:9]
+METRIC_COLUMNS_BEFORE_UPDATE_SPLIT = METRIC_COLUMNS[:11]
 SWEEP_COLUMNS = (
     "epoch",
     "lam",

@@ -18,11 +18,12 @@ from engine.errors import StoreError
 from engine.events import UNFINISHED, Epoch, Event, Finished, ParamInfo, Started, TensorWeights
 from engine.json_file import JsonFileError, one_line, read_json_object
 from engine.models import build_model, parameter_stats
-from engine.regularization import decays
+from engine.regularization import decayed_names
 from engine.ridge import member_optima
 from engine.store.layout import (
     METRIC_COLUMNS,
     METRIC_COLUMNS_BEFORE_ACCURACY,
+    METRIC_COLUMNS_BEFORE_UPDATE_SPLIT,
     RUN_FACTS,
     SWEEP_COLUMNS,
     SWEEP_COLUMNS_WITHOUT_ACCURACY,
@@ -144,7 +145,14 @@ def _load_run(path: Path) -> SavedRun:
     weights = _read_weights(path)
     state = weights if isinstance(weights, dict) and "state_dict" not in weights else None
     parameters = _parameters(config, record, state)
-    rows = _read_rows(path / "metrics.csv", METRIC_COLUMNS, METRIC_COLUMNS_BEFORE_ACCURACY)
+    if state is not None:  # the parameters alone, as a live run's Finished holds them
+        state = {p.name: state[p.name] for p in parameters}
+    rows = _read_rows(
+        path / "metrics.csv",
+        METRIC_COLUMNS,
+        METRIC_COLUMNS_BEFORE_ACCURACY,
+        METRIC_COLUMNS_BEFORE_UPDATE_SPLIT,
+    )
     epochs = tuple(_epoch(row) for row in rows)
     finished = None
     results = _read_results(path)
@@ -324,14 +332,22 @@ def _parameters(
     config: RunConfig, record: dict[str, Any], state: dict[str, torch.Tensor] | None
 ) -> tuple[ParamInfo, ...]:
     """One model's parameters: from its saved weights, or (none saved: a kill) from its
-    settings, built on the meta device (shapes only, nothing allocated)."""
+    settings. Which decay is decided on the model its settings build, on the meta device
+    (shapes only, nothing allocated); its buffers (BatchNorm's running statistics, in
+    weights.pt) are not parameters."""
+    with torch.device("meta"):
+        classes = record.get("classes")
+        outputs = len(classes) if isinstance(classes, list) and classes else 1
+        model = build_model(config, len(record.get("features", ())), outputs)
     if state is None:
-        with torch.device("meta"):
-            classes = record.get("classes")
-            outputs = len(classes) if isinstance(classes, list) and classes else 1
-            model = build_model(config, len(record.get("features", ())), outputs)
         state = dict(model.named_parameters())
-    return tuple(ParamInfo(name, tuple(t.shape), decays(t, config)) for name, t in state.items())
+    decayed = decayed_names(model, config)
+    buffers = {name for name, _ in model.named_buffers()}
+    return tuple(
+        ParamInfo(name, tuple(t.shape), name in decayed)
+        for name, t in state.items()
+        if name not in buffers
+    )
 
 
 def _classes(record: dict[str, Any]) -> tuple[str, ...] | None:
@@ -359,6 +375,9 @@ def _epoch(row: dict[str, float | None]) -> Epoch:
         elapsed_s=number("elapsed_s"),
         train_accuracy=row["train_accuracy"],
         test_accuracy=row["test_accuracy"],
+        update_norm=row["update_norm"],
+        data_update_norm=row["data_update_norm"],
+        decay_update_norm=row["decay_update_norm"],
     )
 
 

@@ -54,6 +54,9 @@ class RunRecorder:
                 round(e.elapsed_s, 6),
                 e.train_accuracy,
                 e.test_accuracy,
+                e.update_norm,
+                e.data_update_norm,
+                e.decay_update_norm,
             )
         )
         self.summary.epoch(e)  # after the row: the summary never runs ahead of metrics.csv

@@ -27,8 +27,13 @@ from engine.device import resolve_device
 from engine.events import ParamInfo, TensorWeights
 from engine.job import DeviceData, Job, describe, save_files, stopped_message, with_note
 from engine.limits import check_fits
-from engine.models import SMALL_MODEL_WEIGHTS, STATS_INTERVAL_S, build_model
-from engine.regularization import build_optimizer, is_penalized
+from engine.models import (
+    SMALL_MODEL_WEIGHTS,
+    STATS_INTERVAL_S,
+    build_model,
+    check_batch_norm_rows,
+)
+from engine.regularization import build_optimizer, penalized_names
 from engine.ridge import member_optima
 from engine.store import SweepRecorder, config_record, new_run_dir
 from engine.sweep.best import best_by, choose_best
@@ -85,14 +90,16 @@ class Sweep(Job[SweepEvent, SweepFinished]):
         outputs = self.task.output_width(d)
         rows = d.n_train + d.n_test
         check_fits(self.config, d.n_features, rows, device, members=len(lams), n_outputs=outputs)
+        check_batch_norm_rows(self.config, d.n_train)
         k = len(self.lams)
 
         single = build_model(self.config, d.n_features, outputs)
+        penalized = penalized_names(single, self.config)  # a run's rule (mode none is refused)
         self._param_info = tuple(
-            ParamInfo(name, tuple(p.shape), is_penalized(p, self.config.decay_bias))
+            ParamInfo(name, tuple(p.shape), name in penalized)
             for name, p in single.named_parameters()
         )
-        self.model = StackedModel(single, k, self.config.activation, self.config.decay_bias, device)
+        self.model = StackedModel(single, k, self.config.activation, penalized, device)
         self._lr = check_lr(self.config.lr)
         # The same groups and hyper-parameters as a run's optimizer, weight_decay 0 everywhere.
         self.optimizer = build_optimizer(
@@ -195,14 +202,14 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             train_losses = self._loss_sums / data.rows
             train_accuracy = None if self._correct_sums is None else self._correct_sums / data.rows
         else:
-            prediction = model.forward(data.x)
+            prediction = model.forward(data.x, training=False)  # as a run's eval pass
             train_losses = task.member_loss(prediction, data.y)
             train_accuracy = task.member_accuracy(prediction, data.y)
         rows = [train_losses, model.member_sq_norms()]
         test_accuracy = None
         if data.test is not None:
             x_test, y_test = data.test
-            prediction = model.forward(x_test)
+            prediction = model.forward(x_test, training=False)
             rows.append(task.member_loss(prediction, y_test))
             test_accuracy = task.member_accuracy(prediction, y_test)
         accuracies = [a for a in (train_accuracy, test_accuracy) if a is not None]

@@ -29,6 +29,7 @@ from engine.events import Epoch, Event
 from tui.datasets import DatasetCache
 from tui.export import export_chart
 from tui.inbox import EventInbox
+from tui.screens.decay_screen import DecayScreen
 from tui.screens.runs_screen import RunsScreen
 from tui.state.lam_steps import step_lam
 from tui.state.live_run import LiveRun, RunNotStarted, cannot_start
@@ -66,7 +67,7 @@ class ExplorerScreen(Screen[None]):
 
     # The app's own keys (help, sweep, quit) are listed here too, for the Footer's order.
     # KeyFooter shows these in this order, as many as fit whole: the nine up to q fit 80
-    # columns beside the palette key, the next five 120, up to m 200 (e and tab need more;
+    # columns beside the palette key, the next five 120, up to m 200 (e, d and tab need more;
     # the help and the palette list them). Descriptions are
     # short for that; each tooltip says what the key does, and is the command palette's help
     # for it (and what the palette searches besides the description: lambda, decay, pace…).
@@ -275,6 +276,14 @@ class ExplorerScreen(Screen[None]):
             "Export",
             tooltip="Export the chart: an SVG of the screen and a CSV of the drawn runs' "
             "numbers per epoch, side by side in the runs folder",
+        ),
+        Binding(
+            "d",
+            "decay",
+            "Decay",
+            tooltip="The decay view: each epoch's update split into its data and decay parts, "
+            "‖w‖² per layer, the shrink per step and its τ, BatchNorm's effective lr, the "
+            "ridge path early stopping walks, and which parameters decay",
         ),
         Binding(
             "tab",
@@ -570,6 +579,10 @@ class ExplorerScreen(Screen[None]):
         config = self._next_config()
         if config is not None:
             self._start(config, keep_current=True)
+
+    def action_decay(self) -> None:
+        if not isinstance(self.app.screen, DecayScreen):
+            self.app.push_screen(DecayScreen(self))
 
     def action_runs(self) -> None:
         self.app.push_screen(RunsScreen(self.live.initial.runs_dir))

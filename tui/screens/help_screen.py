@@ -65,6 +65,7 @@ The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table
 | | (TensorBoard's EMA); the raw curve stays faint behind, the panel titles name the strength |
 | `e` | export the chart: an SVG of the screen and a CSV of the drawn runs' numbers per epoch, |
 | | side by side in the runs folder (`wdtui-<time>.svg`, `.csv`) |
+| `d` | the decay view: the decay of the live run, step by step (below) |
 | `o` | runs screen: every run and sweep saved in the runs folder, earlier sessions' too |
 | `enter` (runs screen) | open the folder: a run's full curve, a sweep in the sweep view |
 | `a` (runs screen) | draw the run on this chart, dimmed, as `saved λ=… sgd` |
@@ -76,6 +77,41 @@ The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table
 | `a` (sweep view) | apply the best λ to the live run; refused for results of other settings |
 | `v` (sweep view) | a classification sweep: accuracy against λ, or the loss |
 | `ctrl+p` | command palette: every key, the next run's settings, "Save screenshot" |
+
+## The decay view (`d`)
+
+Six panels on the live run, updated as it trains (↑/↓, PageUp/PageDown scroll them at 80×24):
+
+1. **data vs decay**: each epoch's update of the decayed weights, Δw = data part + decay part,
+   as ‖data‖, ‖decay‖ and ‖Δw‖ per epoch (log y), and decay/data now. When the two balance
+   (near 1, pulling opposite ways) ‖w‖ stops changing: the data pull as hard as the decay
+   shrinks.
+2. **‖w‖² per decayed weight** over the epochs, one curve per layer.
+3. **the shrink per step and τ**: what each step keeps of w on the decay's account, and how
+   many steps (epochs) the decay takes to forget, for the λ, lr, optimizer and momentum in use.
+4. **BatchNorm**: a weight that feeds a BatchNorm is scale-invariant; λ does not regularize
+   it, it shrinks ‖W‖ and so raises its effective lr, lr/‖W‖² (`--norm batch`, an MLP).
+5. **early stopping walks the ridge path** (a linear regression): gradient descent after t
+   steps sits near ridge at λ_t = 1/(2·lr·t); the ridge path's ‖w*(λ)‖² is the line, the run's
+   epochs the points.
+6. **which parameters decay**: tensors and values, decayed and free.
+
+What the decay part of a step is, per optimizer (the part the penalty's gradient 2λ·w, or
+AdamW's decoupled shrink, contributes):
+
+| optimizer | decay part of a step |
+|---|---|
+| SGD | −lr·2λ·w (l2 and wd alike) |
+| SGD, momentum μ | −lr·b, the momentum buffer of 2λ·w alone: b ← μ·b + 2λ·w |
+| Adam (l2 or wd), AdamW in l2 | −lr·m̂/(√v̂ + ε): m̂ from 2λ·w alone, the step's own √v̂ |
+| AdamW in wd | the decoupled shrink, −lr·2λ·w |
+
+| key (decay view) | action |
+|---|---|
+| `Escape` / `q` / `d` | back to the explorer |
+| `space`, `+` / `-`, `*` / `/`, `r` | as in the explorer: the view follows |
+| `b` | the next run decays the biases too, or not (the `decay` control) |
+| `g` | the next run decays BatchNorm's γ and β too, or not (the `BN γβ` control) |
 
 Every run is saved in a folder of its own (under `--runs-dir`, unless `--no-save`): `r` and
 `n` stop the current run and save it before the new one starts; `r` also takes it off the chart.

@@ -11,7 +11,7 @@ from typing import Any
 # Where a run was written, not what it trained: never a difference worth a row.
 NOT_SETTINGS = frozenset({"runs_dir", "save"})
 # Read only by an MLP: two linear runs that record other hidden sizes train the same model.
-MLP_ONLY = frozenset({"hidden", "activation"})
+MLP_ONLY = frozenset({"hidden", "activation", "norm", "decay_norm"})
 # How the table names a few keys; any other is shown as config.json spells it.
 LABELS = {
     "lam": "λ",
@@ -20,6 +20,7 @@ LABELS = {
     "batch_size": "batch size",
     "test_fraction": "test fraction",
     "decay_bias": "decay bias",
+    "decay_norm": "decay BN γ, β",
     "train_loss": "train loss",
     "cpu_threads": "CPU threads",
     "resolved_device": "device used",

@@ -20,6 +20,7 @@ from engine.config import (
     ACTIVATIONS,
     INITS,
     MODELS,
+    NORMS,
     OPTIMIZERS,
     REG_MODES,
     TRAIN_LOSSES,
@@ -122,9 +123,14 @@ SETTINGS: tuple[Setting, ...] = (
                   "an MLP's activation between layers (--activation); mlp only"),
     ChoiceSetting("init", "init", "init", _same(INITS), "initial weights: torch's seeded "
                   "default, or zeros (a linear model only) (--init)"),
+    ChoiceSetting("norm", "norm", "norm", _same(NORMS), "batch: a BatchNorm after each hidden "
+                  "layer, its weights then scale-invariant (--norm); mlp only"),
     ChoiceSetting("decay-bias", "decay_bias", "decay", (("weights only", False),
                   ("biases too", True)), "what λ penalizes: the weights, or the biases too "
                   "(--decay-bias)"),
+    ChoiceSetting("decay-norm", "decay_norm", "BN γβ", (("free", False), ("decayed", True)),
+                  "whether λ penalizes BatchNorm's scale and shift, γ and β (--decay-norm); "
+                  "mlp only"),
     TypedSetting("seed", "seed", "seed", parse_seed, number_text,
                  "seeds the data, the initial weights and the minibatch order (--seed)"),
     TypedSetting("test-fraction", "test_fraction", "test", parse_test_fraction, number_text,
@@ -139,7 +145,7 @@ BY_ID = {setting.id: setting for setting in SETTINGS}
 
 def applies(setting: Setting, model: object, optimizer: object) -> bool:
     """Whether `setting` means anything with this model and optimizer."""
-    if setting.field in ("hidden", "activation"):
+    if setting.field in ("hidden", "activation", "norm", "decay_norm"):
         return model == "mlp"
     if setting.field == "momentum":
         return optimizer == "sgd"

@@ -70,6 +70,18 @@ class RunState:
     train_accuracy: MinMaxSeries = field(default_factory=MinMaxSeries)
     test_accuracy: MinMaxSeries = field(default_factory=MinMaxSeries)
     weight_sq_norm: MinMaxSeries = field(default_factory=MinMaxSeries)
+    # The epoch's update of the penalized weights, ‖Δw‖, and its data and decay parts
+    # (engine/update_split.py), and each of `layer_names`' ‖w‖², one per epoch: the decay
+    # view's (d) charts. Gaps (NaN) where an epoch has none (a replayed run).
+    update_norm: MinMaxSeries = field(default_factory=MinMaxSeries)
+    data_update_norm: MinMaxSeries = field(default_factory=MinMaxSeries)
+    decay_update_norm: MinMaxSeries = field(default_factory=MinMaxSeries)
+    layer_sq_norms: list[MinMaxSeries] = field(default_factory=list)
+    # From `Started`: the weights λ decays (in mode none, those it would), those that feed a
+    # BatchNorm, and the training rows (the steps per epoch follow from them).
+    layer_names: tuple[str, ...] = ()
+    scale_invariant: tuple[str, ...] = ()
+    n_train: int = 0
     marks: list[Mark] = field(default_factory=list)
     # (first epoch, λ, lr) each time either changed, from epoch 1: the λ and lr of every
     # epoch, without a pair of floats per epoch (`lam_lr_per_epoch`).
@@ -119,6 +131,15 @@ class RunState:
         return f"saved {text}" if self.saved else text
 
     @property
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps per epoch: one full batch (batch size 0 or at least the training
+        rows), else the minibatches, the last one smaller (engine/job.py's rule)."""
+        batch = int(self.config.batch_size or 0)
+        if batch == 0 or batch >= self.n_train:
+            return 1
+        return -(-self.n_train // batch)
+
+    @property
     def r_squared(self) -> float | None:
         """R² of the newest epoch's test loss (engine/events.py `r_squared`), or None."""
         last = self.last
@@ -148,6 +169,10 @@ class RunState:
             self.baseline_test_loss = event.baseline_test_loss
             self.test_target_variance = event.test_target_variance
             self.classes = event.classes
+            self.layer_names = event.layer_names
+            self.scale_invariant = event.scale_invariant
+            self.n_train = event.n_train
+            self.layer_sq_norms = [MinMaxSeries() for _ in event.layer_names]
         elif isinstance(event, StateChanged):
             if self.active:
                 self.status = event.state
@@ -171,6 +196,12 @@ class RunState:
         self.train.append(event.train_loss)
         self.test.append(event.test_loss)
         self.weight_sq_norm.append(event.weight_sq_norm)
+        self.update_norm.append(event.update_norm)
+        self.data_update_norm.append(event.data_update_norm)
+        self.decay_update_norm.append(event.decay_update_norm)
+        sq_norms = event.layer_sq_norms
+        for i, series in enumerate(self.layer_sq_norms):
+            series.append(sq_norms[i] if i < len(sq_norms) else None)
         if event.train_accuracy is not None:
             self.train_accuracy.append(event.train_accuracy)
             self.test_accuracy.append(event.test_accuracy)

@@ -29,11 +29,14 @@ MLP_ONLY = frozenset({"hidden", "activation"})
 def sweep_settings(config: RunConfig) -> dict[str, object]:
     """The fields of a resolved `config` that decide its best λ, by name."""
     unused = MLP_ONLY if config.model != "mlp" else frozenset()
-    return {
+    settings = {
         f.name: getattr(config, f.name)
         for f in fields(config)
         if f.name not in NOT_SETTINGS and f.name not in unused
     }
+    if config.norm != "batch":  # no norm layer: decaying its γ and β changes nothing
+        settings["decay_norm"] = False
+    return settings
 
 
 def changed_fields(results: RunConfig, current: RunConfig) -> list[str]:
@@ -70,12 +73,15 @@ def _model(c: RunConfig) -> str:
     model = c.model
     if c.model == "mlp":
         model = f"mlp {'-'.join(str(h) for h in c.hidden)} {c.activation}"
+        if c.norm == "batch":
+            model += " batchnorm"
     return model if c.init == "default" else f"{model} init {c.init}"
 
 
 def _optimizer(c: RunConfig) -> str:
     optimizer = c.optimizer if not c.momentum else f"{c.optimizer} momentum {_num(c.momentum)}"
-    bias = " (biases too)" if c.decay_bias else ""
+    too = [what for what, on in (("biases", c.decay_bias), ("BN γ, β", c.decay_norm)) if on]
+    bias = f" ({' and '.join(too)} too)" if too else ""
     return f"{optimizer} + {c.reg}{bias}"
 
 
@@ -88,8 +94,8 @@ def _batch(c: RunConfig) -> str:
 PARTS: tuple[tuple[frozenset[str], Callable[[RunConfig], str]], ...] = (
     (frozenset({"preset", "data", "target"}), _source),
     (frozenset({"test_fraction", "standardize"}), _split),
-    (frozenset({"model", "hidden", "activation", "init"}), _model),
-    (frozenset({"optimizer", "momentum", "reg", "decay_bias"}), _optimizer),
+    (frozenset({"model", "hidden", "activation", "init", "norm"}), _model),
+    (frozenset({"optimizer", "momentum", "reg", "decay_bias", "decay_norm"}), _optimizer),
     (frozenset({"lr"}), lambda c: f"lr {_num(float(c.lr or 0))}"),
     (frozenset({"epochs"}), lambda c: f"{c.epochs or 0:,} epochs"),
     (frozenset({"batch_size"}), _batch),

@@ -57,7 +57,8 @@ def status_text(
             text.append(f"  {rate:>7,.0f} epochs/s" if running else "  " + " " * 16)
             text.append(f" {pace_text(pace)}", style="dim")
         text.append(f"  {run.device or c.device}", style="dim" if not run.device else "")
-        model = "" if c.model == "linear" else f"mlp {'×'.join(map(str, c.hidden))}  "
+        norm = " BN" if c.norm == "batch" else ""
+        model = "" if c.model == "linear" else f"mlp {'×'.join(map(str, c.hidden))}{norm}  "
         text.append(f"  {model}{c.reg} + {c.optimizer}  λ={run.lam:g} lr={run.lr:g}")
         text.append(f"  {c.source_name}", style="italic")
         if run.classes is not None:  # classification: its classes, by name where they fit
