@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.config import RunConfig
+from engine.config import FLOAT32_MAX, RunConfig
 from engine.events import ParamInfo
 
 # The layers whose weight and bias are a scale and a shift (γ, β), decayed only with
@@ -207,3 +207,16 @@ def squared_norm(params: Sequence[torch.Tensor]) -> torch.Tensor:
     for p in params[1:]:
         total = total + p.pow(2).sum()
     return total
+
+
+def float32_square(norm: float) -> float:
+    """‖w‖² from ‖w‖, on the host, as float32 holds it: beyond float32's range it is inf, as
+    a float32 Σw² on the device would be (a diverging run's ‖w‖² overflows)."""
+    square = norm * norm
+    return math.inf if square > FLOAT32_MAX else square
+
+
+def float32_sum(squares: Sequence[float]) -> float:
+    """Σ of `float32_square`s, overflowing to inf where float32 would."""
+    total = math.fsum(squares)
+    return math.inf if total > FLOAT32_MAX else total

@@ -51,6 +51,8 @@ from engine.models import (
 from engine.regularization import (
     build_optimizer,
     decayed_names,
+    float32_square,
+    float32_sum,
     loss_lam,
     scale_invariant,
     set_optimizer_lam,
@@ -62,13 +64,9 @@ from engine.ridge import RidgePath
 from engine.schedule import Change, schedule_label, steps_of
 from engine.store import RunRecorder, config_record, new_run_dir
 from engine.tasks import exact_share, task_for
-from engine.update_split import NoSplit, UpdateSplit
+from engine.update_split import NoSplit, UpdateSplit, combined
 
 EventSink = Callable[[Event], None]
-
-
-def _root(square: float | None) -> float | None:
-    return None if square is None else math.sqrt(square)
 
 
 @dataclass(frozen=True)
@@ -78,11 +76,10 @@ class _EpochEnd:
     epoch: int
     test: torch.Tensor | None
     test_accuracy: torch.Tensor | None
-    sq_norm: torch.Tensor
-    # Each weight's ‖w‖² (`layer_names` on Started), then ‖Δw‖², ‖data part‖², ‖decay part‖²
-    # of the epoch's update (engine/update_split.py; absent when not measured), all in the
-    # report's one host sync.
-    layers_and_update: torch.Tensor
+    # Each weight's ‖w‖ (`layer_names` on Started), then the per-parameter norms of the
+    # epoch's update and its data and decay parts (engine/update_split.py; none when not
+    # measured), all in the report's one host sync.
+    norms: list[torch.Tensor]
     lam: float
     lr: float
     elapsed_s: float
@@ -143,7 +140,7 @@ class Trainer(Job[Event, Finished]):
                 momentum=self.config.momentum,
             )
             if split_updates
-            else NoSplit()
+            else NoSplit(self._penalized)
         )
         self._layer_names = tuple(name for name, _ in penalized)
         self._steps_per_epoch = self.data.steps_per_epoch
@@ -355,14 +352,11 @@ class Trainer(Job[Event, Finished]):
             with evaluating(self.model, self._eval_passes):  # BatchNorm: running statistics
                 out = self.model(x_test)
             test, test_accuracy = self.task.loss(out, y_test), self.task.accuracy(out, y_test)
-        layers = [p.detach().pow(2).sum() for p in self._penalized]
-        update = self._split.epoch_end()
         return _EpochEnd(
             epoch,
             test,
             test_accuracy,
-            squared_norm(self._penalized),
-            torch.stack([*layers, *(update or ())]) if layers or update else torch.zeros(0),
+            self._split.epoch_end(),  # each weight's ‖w‖, then the update split's norms
             self._lam,
             self._lr,
             now - self._t0 - self._paused_s,
@@ -378,17 +372,18 @@ class Trainer(Job[Event, Finished]):
         end, self._pending = self._pending, None
         assert end is not None
         test = train if end.test is None else end.test
-        measured = [train, test, end.sq_norm]
+        measured = [train, test]
         if train_accuracy is not None:  # classification: the accuracies in the same sync
             measured.append(train_accuracy)
             measured.append(train_accuracy if end.test_accuracy is None else end.test_accuracy)
-        extra = end.layers_and_update.to(train.device)
-        numbers = torch.cat([torch.stack(measured), extra]).tolist()
-        train_loss, test_loss, sq_norm, *accuracies = numbers[: len(measured)]
-        layer_sq = numbers[len(measured) : len(measured) + len(self._penalized)]
-        update_sq = data_sq = decay_sq = None
-        if len(numbers) > len(measured) + len(self._penalized):
-            update_sq, data_sq, decay_sq = numbers[len(measured) + len(self._penalized) :]
+        numbers = torch.stack([*measured, *end.norms]).tolist()
+        train_loss, test_loss, *accuracies = numbers[: len(measured)]
+        layers = len(measured) + len(self._penalized)
+        layer_sq = [float32_square(v) for v in numbers[len(measured) : layers]]
+        sq_norm = float32_sum(layer_sq)  # Σ‖w‖², from the norms: no ops of its own
+        update = data_part = decay_part = None
+        if len(numbers) > layers:
+            update, data_part, decay_part = combined(numbers[layers:])
         train_acc = test_acc = None
         if accuracies:
             train_acc = exact_share(accuracies[0], self.dataset.n_train)
@@ -419,9 +414,9 @@ class Trainer(Job[Event, Finished]):
             param_stats=stats,
             train_accuracy=train_acc,
             test_accuracy=test_acc,
-            update_norm=_root(update_sq),
-            data_update_norm=_root(data_sq),
-            decay_update_norm=_root(decay_sq),
+            update_norm=update,
+            data_update_norm=data_part,
+            decay_update_norm=decay_part,
             layer_sq_norms=tuple(layer_sq),
         )
         if self._recorder is not None:  # on disk before any consumer sees it

@@ -21,11 +21,10 @@ penalized weights per epoch, and three scalars in the epoch's one host sync.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
-
-from engine.regularization import squared_norm
 
 
 class NoSplit:
@@ -37,8 +36,13 @@ class NoSplit:
     def after_step(self) -> None:
         pass
 
-    def epoch_end(self) -> None:
-        return None
+    def __init__(self, params: Sequence[torch.Tensor]) -> None:
+        self._weights = [p.detach() for p in params]
+
+    @torch.no_grad()
+    def epoch_end(self) -> list[torch.Tensor]:
+        """Each parameter's ‖w‖ only."""
+        return list(torch._foreach_norm(self._weights)) if self._weights else []
 
 
 class UpdateSplit:
@@ -118,15 +122,27 @@ class UpdateSplit:
         return update, data, [d.clone() for d in self._decay]
 
     @torch.no_grad()
-    def epoch_end(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(‖Δw‖², ‖data part‖², ‖decay part‖²) over the epoch just ended, as 0-d device
-        tensors; then starts the next epoch from the weights now."""
-        if not self.params:
-            zero = torch.zeros(())
-            return zero, zero, zero
+    def epoch_end(self) -> list[torch.Tensor]:
+        """Each parameter's ‖w‖ now, then its ‖Δw‖, its ‖data part‖ and its ‖decay part‖ over
+        the epoch just ended, parameter by parameter within each group (0-d device tensors, no
+        host sync: `combined` adds them up on the host); then starts the next epoch from the
+        weights now. Five fused ops, whatever the number of parameters: the fastest runs pay
+        per op."""
         update = torch._foreach_sub(self._weights, self._start)
         data = torch._foreach_sub(update, self._decay)
-        norms = (squared_norm(update), squared_norm(data), squared_norm(self._decay))
+        norms = list(torch._foreach_norm([*self._weights, *update, *data, *self._decay]))
         torch._foreach_copy_(self._start, self._weights)
         torch._foreach_zero_(self._decay)
         return norms
+
+
+def combined(norms: Sequence[float]) -> tuple[float, float, float]:
+    """The per-parameter norms of the update and its parts (`epoch_end`'s, after the
+    weights' own), on the host, as (‖Δw‖, ‖data part‖, ‖decay part‖) over all parameters."""
+    n = len(norms) // 3
+    if n == 1:
+        return norms[0], norms[1], norms[2]
+    update, data, decay = (
+        math.sqrt(math.fsum(v * v for v in norms[k * n : (k + 1) * n])) for k in range(3)
+    )
+    return update, data, decay

@@ -43,8 +43,12 @@ class _Summary:
         with self._lock:
             if not self._changed:
                 return None
+            self._fold()
             data, self._changed = dict(self._data), False
             return data
+
+    def _fold(self) -> None:
+        """Bring `_data` up to date with what was folded in cheaply (a run's last epoch)."""
 
     def write(self, state: dict[str, Any]) -> None:
         try:
@@ -63,10 +67,6 @@ class _Summary:
         with self._lock:
             self._data.update(values)
             self._changed = True
-
-    def _get(self, name: str) -> Any:
-        with self._lock:
-            return self._data.get(name)
 
 
 class RunSummary(_Summary):
@@ -96,27 +96,40 @@ class RunSummary(_Summary):
                 "changes": [],
             },
         )
+        self._last: Epoch | None = None
+        self._best: dict[str, Any] = {}
 
     def epoch(self, e: Epoch) -> None:
-        values: dict[str, Any] = {
-            "epochs": e.epoch,
-            "train_loss": finite_or_none(e.train_loss),
-            "test_loss": finite_or_none(e.test_loss),
-            "train_accuracy": e.train_accuracy,
-            "test_accuracy": e.test_accuracy,
-            "lam_end": e.lam,
-            "lr_end": e.lr,
-            "elapsed_s": round(e.elapsed_s, 6),
-        }
-        if _better(e.train_loss, self._get("best_train_loss"), lower=True):
-            values["best_train_loss"] = e.train_loss
-        if _better(e.test_loss, self._get("best_test_loss"), lower=True):
-            values["best_test_loss"], values["best_epoch"] = e.test_loss, e.epoch
-        if _better(e.train_accuracy, self._get("best_train_accuracy"), lower=False):
-            values["best_train_accuracy"] = e.train_accuracy
-        if _better(e.test_accuracy, self._get("best_test_accuracy"), lower=False):
-            values["best_test_accuracy"] = e.test_accuracy
-        self._update(**values)
+        """Fold one epoch in: a few comparisons under the lock (every epoch of the fastest
+        runs pays it); the dict is built once a beat, in `snapshot`."""
+        with self._lock:
+            self._last = e
+            best = self._best
+            if _better(e.train_loss, best.get("best_train_loss"), lower=True):
+                best["best_train_loss"] = e.train_loss
+            if _better(e.test_loss, best.get("best_test_loss"), lower=True):
+                best["best_test_loss"], best["best_epoch"] = e.test_loss, e.epoch
+            if _better(e.train_accuracy, best.get("best_train_accuracy"), lower=False):
+                best["best_train_accuracy"] = e.train_accuracy
+            if _better(e.test_accuracy, best.get("best_test_accuracy"), lower=False):
+                best["best_test_accuracy"] = e.test_accuracy
+            self._changed = True
+
+    def _fold(self) -> None:
+        e = self._last
+        if e is None:
+            return
+        self._data.update(
+            epochs=e.epoch,
+            train_loss=finite_or_none(e.train_loss),
+            test_loss=finite_or_none(e.test_loss),
+            train_accuracy=e.train_accuracy,
+            test_accuracy=e.test_accuracy,
+            lam_end=e.lam,
+            lr_end=e.lr,
+            elapsed_s=round(e.elapsed_s, 6),
+            **self._best,
+        )
 
     def change(self, change: Change) -> None:
         with self._lock:

@@ -84,7 +84,7 @@ Six panels on the live run, updated as it trains (↑/↓, PageUp/PageDown scrol
 
 1. **data vs decay**: each epoch's update of the decayed weights, Δw = data part + decay part,
    as ‖data‖, ‖decay‖ and ‖Δw‖ per epoch (log y), and decay/data now. When the two balance
-   (near 1, pulling opposite ways) ‖w‖ stops changing: the data pull as hard as the decay
+   (near 1, pulling opposite ways) ‖w‖ stops changing: the data pulls as hard as the decay
    shrinks.
 2. **‖w‖² per decayed weight** over the epochs, one curve per layer.
 3. **the shrink per step and τ**: what each step keeps of w on the decay's account, and how

@@ -18,7 +18,7 @@ from engine.decay_timescale import decay_timescale, no_timescale_reason
 from tui.state.run_state import RunState
 
 BALANCE_WORDS = (
-    "Δw = data + decay. Balanced (decay/data ≈ 1), ‖w‖ stops changing: the data pull as hard "
+    "Δw = data + decay. Balanced (decay/data ≈ 1), ‖w‖ stops changing: the data pulls as hard "
     "as the decay shrinks."
 )
 BATCH_NORM_WORDS = (
