@@ -39,7 +39,7 @@ from tui.state.run_state import RunState
 from tui.state.smoothing import step_strength
 from tui.widgets.controls import Controls
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.loss_chart import VIEW_TITLES, ChartView, LossChart
+from tui.widgets.loss_chart import VIEW_BINDINGS, VIEW_TITLES, ChartView, LossChart, next_view
 from tui.widgets.loss_legend import ChartLegend, legend_text
 from tui.widgets.readout import Readout
 from tui.widgets.status_line import StatusLine
@@ -171,27 +171,8 @@ class ExplorerScreen(Screen[None]):
             key_display="/",
             tooltip="Halve the learning rate, from the running trainer's next step",
         ),
-        # v steps the chart through its views, labelled with the one it switches to (as y);
-        # accuracy only for a classifier (check_action).
-        Binding(
-            "v",
-            "chart_view('accuracy')",
-            "Accuracy",
-            tooltip="Chart the train and test accuracy (0–100%) instead of the loss "
-            "(classification)",
-        ),
-        Binding(
-            "v",
-            "chart_view('norm')",
-            "‖w‖²",
-            tooltip="Chart Σ‖w‖² over the penalized weights per epoch (what λ multiplies)",
-        ),
-        Binding(
-            "v",
-            "chart_view('loss')",
-            "Loss",
-            tooltip="Chart the test and train loss again",
-        ),
+        # v: the chart's views (accuracy only for a classifier: check_action).
+        *VIEW_BINDINGS,
         Binding(
             "o",
             "runs",
@@ -611,12 +592,8 @@ class ExplorerScreen(Screen[None]):
         return "loss" if self.chart_view == "accuracy" and not classifier else self.chart_view
 
     def _next_view(self) -> ChartView:
-        """What v switches to: loss → accuracy (a classifier) → ‖w‖² → loss."""
-        current = self._view(self.live.current)
         run = self.live.current
-        if current == "loss":
-            return "accuracy" if run is not None and run.is_classifier else "norm"
-        return "norm" if current == "accuracy" else "loss"
+        return next_view(self._view(run), run is not None and run.is_classifier)
 
     def action_chart_view(self, view: str) -> None:
         self.chart_view = self._next_view()

@@ -25,7 +25,7 @@ from tui.state.run_outcome import outcome
 from tui.state.run_state import RunState
 from tui.theme import MARK_COLOR, NORM_COLOR, OVERLAY_COLORS, TEST_COLOR, TRAIN_COLOR, swatch
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.loss_chart import VIEW_TITLES, ChartView, LossChart
+from tui.widgets.loss_chart import VIEW_BINDINGS, VIEW_TITLES, ChartView, LossChart, next_view
 from tui.widgets.loss_legend import scale_tag
 from tui.widgets.run_summary import Shown, comparison, summary
 
@@ -66,20 +66,7 @@ class RunViewScreen(Screen[None]):
             "y", "toggle_log('linear')", "Linear y", tooltip="Draw the chart on a linear y axis"
         ),
         Binding("y", "toggle_log('log')", "Log y", tooltip="Draw the chart on a log y axis"),
-        Binding(
-            "v",
-            "chart_view('accuracy')",
-            "Accuracy",
-            tooltip="Chart the train and test accuracy (0–100%) instead of the loss "
-            "(classification)",
-        ),
-        Binding(
-            "v",
-            "chart_view('norm')",
-            "‖w‖²",
-            tooltip="Chart Σ‖w‖² over the penalized weights per epoch (what λ multiplies)",
-        ),
-        Binding("v", "chart_view('loss')", "Loss", tooltip="Chart the test and train loss"),
+        *VIEW_BINDINGS,
         Binding("x", "toggle_log_x('log')", "Log x", tooltip="Draw the chart on a log epoch axis"),
         Binding(
             "x",
@@ -206,10 +193,7 @@ class RunViewScreen(Screen[None]):
         return True
 
     def _next_view(self) -> ChartView:
-        """What v switches to: loss → accuracy (a classifier) → ‖w‖² → loss."""
-        if self.view == "loss":
-            return "accuracy" if self.runs[0].is_classifier else "norm"
-        return "norm" if self.view == "accuracy" else "loss"
+        return next_view(self.view, self.runs[0].is_classifier)
 
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y

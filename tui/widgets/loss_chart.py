@@ -36,6 +36,7 @@ from typing import Literal
 
 import numpy as np
 from rich.text import Text
+from textual.binding import Binding
 from textual_plotext.plot import Plot as Figure
 
 from tui.state.live_run import MAX_OVERLAYS
@@ -64,6 +65,32 @@ VIEW_TITLES: dict[str, str] = {
     "accuracy": "accuracy per epoch",
     "norm": "‖w‖² per epoch",
 }
+# v steps the chart through its views, labelled with the one it switches to (as y); the
+# screen's check_action keeps the binding whose view is `next_view`'s. The explorer and the
+# run view both show this chart, with these keys.
+VIEW_BINDINGS: tuple[Binding, ...] = (
+    Binding(
+        "v",
+        "chart_view('accuracy')",
+        "Accuracy",
+        tooltip="Chart the train and test accuracy (0–100%) instead of the loss (classification)",
+    ),
+    Binding(
+        "v",
+        "chart_view('norm')",
+        "‖w‖²",
+        tooltip="Chart Σ‖w‖² over the penalized weights per epoch (what λ multiplies)",
+    ),
+    Binding("v", "chart_view('loss')", "Loss", tooltip="Chart the test and train loss again"),
+)
+
+
+def next_view(current: ChartView, classifier: bool) -> ChartView:
+    """What v switches to: loss → accuracy (a classifier) → ‖w‖² → loss."""
+    if current == "loss":
+        return "accuracy" if classifier else "norm"
+    return "norm" if current == "accuracy" else "loss"
+
 
 MAX_MARKS = 30
 TEST_SHARE = 0.55  # of the rows with data, the test panel's
