@@ -1,5 +1,6 @@
 """The `wdtui` command: the explorer by default, `run` and `sweep` for headless work, `runs` to
-list what was saved, `open` for the explorer with saved runs listed over it."""
+list what was saved, `open` for the explorer with saved runs listed over it, `serve` for
+the explorer in a web browser."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         command = _load_command(argv)
     if interrupted():
         return EXIT_INTERRUPTED
+    subcommand = argv[:1] in (["run"], ["sweep"], ["runs"], ["open"], ["serve"])
     try:
-        return command(argv[1:] if argv[:1] in (["run"], ["sweep"], ["runs"], ["open"]) else argv)
+        return command(argv[1:] if subcommand else argv)
     except KeyboardInterrupt:  # e.g. while a large CSV loads, before training starts
         return EXIT_INTERRUPTED
 
@@ -42,6 +44,10 @@ def _load_command(argv: list[str]) -> Callable[[list[str]], int]:
         from engine.cli.runs import runs_command
 
         return runs_command
+    if argv[:1] == ["serve"]:
+        from tui.serve.command import serve_command
+
+        return serve_command
     if argv[:1] == ["open"]:
         from tui.open import open_command
 

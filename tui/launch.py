@@ -28,7 +28,8 @@ USAGE = """\
 wdtui [options]          open the explorer: train live, edit λ and lr as it trains
        wdtui run [options]      train one run headless (wdtui run --help)
        wdtui sweep [options]    train one member per λ at once, headless (wdtui sweep --help)
-       wdtui open RUN_DIR...    the explorer, over it the saved runs beside RUN_DIR, marked"""
+       wdtui open RUN_DIR...    the explorer, over it the saved runs beside RUN_DIR, marked
+       wdtui serve [options]    the explorer in web browsers, behind a token (wdtui serve --help)"""
 
 
 def explorer_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,138 @@
+"""Helpers for the `wdtui serve` tests: a server on a free loopback port, its explorer
+processes, and websockets that stand for browser tabs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from support.engine import ROOT, WDTUI, wait_until
+
+TOKEN = "test-token-0123456789abcdef"
+# An explorer's first bytes come once Python and Textual have started (torch loads after).
+FIRST_BYTES_S = 120
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    url: str  # as printed: http://127.0.0.1:PORT/?token=…
+
+    @property
+    def base(self) -> str:
+        return self.url.split("?", 1)[0]
+
+    @property
+    def socket_url(self) -> str:
+        return self.base.replace("http://", "ws://", 1) + "ws"
+
+    def explorers(self) -> list[int]:
+        """The server's child processes: one explorer per open tab."""
+        return children_of(self.process.pid)
+
+    def interrupt(self, timeout: float = 120) -> tuple[int, str]:
+        """Ctrl+C, as a terminal sends it: (exit code, stderr)."""
+        self.process.send_signal(signal.SIGINT)
+        _, err = self.process.communicate(timeout=timeout)
+        return self.process.returncode, err
+
+
+@contextlib.contextmanager
+def served(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`wdtui serve --port 0 ARGS` until the block ends (then Ctrl+C, and wait)."""
+    process = subprocess.Popen(
+        [*WDTUI, "serve", "--port", "0", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    if not url.startswith("http://"):
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"wdtui serve printed no URL: {url!r}, stderr: {err!r}")
+    server = Served(process, url)
+    try:
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+
+
+def children_of(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name, in parentheses, may hold spaces: the parent pid follows it.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def first_bytes(socket: aiohttp.ClientWebSocketResponse) -> bytes:
+    """The explorer's first drawing: its process is up and talking."""
+    while True:
+        message = await socket.receive(timeout=FIRST_BYTES_S)
+        if message.type == aiohttp.WSMsgType.BINARY:
+            return bytes(message.data)
+        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+            raise AssertionError("the session closed before the explorer drew anything")
+
+
+async def closing(socket: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMsgType:
+    """Read what the explorer still draws until the session closes: how it closed."""
+    while True:
+        message = await socket.receive(timeout=FIRST_BYTES_S)
+        if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+            return message.type
+
+
+def saved_statuses(runs_dir: Path) -> list[str]:
+    """Each run folder's status, as summary.json has it (absent: '')."""
+    import json
+
+    statuses = []
+    for folder in sorted(runs_dir.iterdir()) if runs_dir.exists() else []:
+        summary = folder / "summary.json"
+        try:
+            statuses.append(json.loads(summary.read_text()).get("status", ""))
+        except (OSError, ValueError):
+            statuses.append("")
+    return statuses
+
+
+def wait_for_runs(runs_dir: Path, count: int, status: str | None = None) -> None:
+    def ready() -> bool:
+        statuses = saved_statuses(runs_dir)
+        return len(statuses) >= count and (status is None or statuses.count(status) >= count)
+
+    wait_until(ready, 180, f"{count} run folder(s)" + (f" {status}" if status else ""))

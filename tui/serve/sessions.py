@@ -1,0 +1,102 @@
+"""One browser tab's explorer: a process of its own, started as textual-serve starts an app
+(Textual's web driver on its stdin/stdout), and ended so that its run is saved.
+
+Unlike textual-serve's own, the process is started from an argument list (no shell to quote
+the explorer's options for) in a session of its own: Ctrl+C on the server reaches the server
+only, which then ends each explorer the same way, so that every run is saved once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+import sys
+from asyncio.subprocess import Process
+from collections.abc import Awaitable, Callable, Sequence
+
+from textual_serve.app_service import AppService
+from textual_serve.download_manager import DownloadManager
+
+# Ending a session: the explorer is asked to quit (it stops its run and saves it, which waits
+# for the optimizer step in flight); one that has not ended by then gets SIGTERM, then SIGKILL.
+QUIT_GRACE_S = 30.0
+TERM_GRACE_S = 10.0
+
+
+def explorer_command(explorer_args: Sequence[str]) -> list[str]:
+    """The explorer as `wdtui` starts it, with this interpreter (the server's environment)."""
+    return [sys.executable, "-m", "tui.cli", *explorer_args]
+
+
+class ExplorerSession(AppService):
+    """An explorer process for one websocket."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        write_bytes: Callable[[bytes], Awaitable[None]],
+        write_str: Callable[[str], Awaitable[None]],
+        close: Callable[[], Awaitable[object]],
+        download_manager: DownloadManager,
+    ) -> None:
+        super().__init__(
+            shlex.join(argv),
+            write_bytes=write_bytes,
+            write_str=write_str,
+            close=close,  # type: ignore[arg-type]  # aiohttp's close returns a bool
+            download_manager=download_manager,
+        )
+        self.argv = list(argv)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        self._process = process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._build_environment(width=width, height=height),
+            start_new_session=True,
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
+
+    async def on_data(self, payload: bytes) -> None:
+        # Once the tab has gone, what the explorer still draws while it saves is dropped, but
+        # still read: a full pipe would block the explorer before it could end.
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await super().on_data(payload)
+
+    async def end(self) -> None:
+        """Ask the explorer to quit, and wait until it has (its run saved); then signals."""
+        process = self._process
+        if process is None:
+            return
+        await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
+        if process.returncode is None:
+            await self.send_meta({"type": "quit"})
+        for sig, grace in ((None, QUIT_GRACE_S), (signal.SIGTERM, TERM_GRACE_S)):
+            if sig is not None:
+                _signal(process, sig)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(process.wait(), grace)
+                break
+        else:
+            _signal(process, signal.SIGKILL)
+            await process.wait()
+        if self._task is not None:
+            await self._task  # the output read to its end
+            self._task = None
+
+
+def _signal(process: Process, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, sig)
