@@ -244,7 +244,30 @@ class Changed:
         return {"event": "change", **self.change.to_json()}
 
 
-Event = Started | Epoch | StateChanged | Changed | Finished
+@dataclass(frozen=True)
+class WeightsSnapshot:
+    """The weights as they are between two optimizer steps, sent once per `Trainer.snapshot`
+    (the explorer's download, D): what weights.pt would hold if the run ended now, as CPU
+    copies that nothing else holds. `epoch` is the epochs reported so far (a saved run has
+    every one of them in metrics.csv before this event is sent); `step` counts the optimizer
+    steps taken over the run (with minibatches, possibly some steps into epoch `epoch + 1`).
+    With BatchNorm the running statistics include the forward pass of the step about to be
+    taken, as a stop's weights.pt does."""
+
+    epoch: int
+    step: int
+    state_dict: Mapping[str, torch.Tensor] = field(compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": "snapshot",
+            "epoch": self.epoch,
+            "step": self.step,
+            "tensors": list(self.state_dict),
+        }
+
+
+Event = Started | Epoch | StateChanged | Changed | Finished | WeightsSnapshot
 # The status of a saved run that has no Finished: its process ended before the run did.
 UNFINISHED = "unfinished"
 # A summary.json's status while its run trains (engine/store/summary.py).

@@ -1,7 +1,8 @@
 """The training loop, on its own thread, steerable while it runs.
 
-Commands (λ, lr, pause, resume, a one-epoch step while paused, the pace, stop) are queued
-from any thread and applied between two optimizer steps, so the next epoch event shows them.
+Commands (λ, lr, pause, resume, a one-epoch step while paused, the pace, a snapshot of the
+weights, stop) are queued from any thread and applied between two optimizer steps, so the next
+epoch event shows them.
 A scripted schedule (engine/schedule.py) changes λ and lr at chosen steps the same way; every
 change applied, scripted or live, is recorded with its step, so a replay repeats it exactly.
 The pace caps epochs per second, for a person to watch; it never changes what is trained.
@@ -35,6 +36,7 @@ from engine.events import (
     Started,
     StateChanged,
     TensorWeights,
+    WeightsSnapshot,
 )
 from engine.job import DeviceData, Job, describe, save_files, stopped_message, with_note
 from engine.limits import check_fits
@@ -190,6 +192,12 @@ class Trainer(Job[Event, Finished]):
     def set_pace(self, pace: float | None) -> None:
         """Train at most `pace` epochs per second from now on (None: as fast as it can)."""
         self._queue("pace", check_pace(pace))
+
+    def snapshot(self) -> None:
+        """Send a WeightsSnapshot of the weights as they are now, between two steps, once
+        every reported epoch is in metrics.csv (the explorer's download, D). Nothing in the
+        run folder changes, and nothing trained does. A run that ends first sends none."""
+        self._queue("snapshot", None)
 
     def stop(self) -> None:
         super().stop()
@@ -458,6 +466,8 @@ class Trainer(Job[Event, Finished]):
                     self._epoch_due = 0.0
                 elif name == "pace":
                     self._pace, self._epoch_due = value, 0.0
+                elif name == "snapshot":
+                    self._emit(self._snapshot())
             if self._paused != was_paused:
                 was_paused = self._paused
                 if self._paused:
@@ -472,6 +482,14 @@ class Trainer(Job[Event, Finished]):
             if not self._paused or self._stop.is_set():
                 break
             self._wake.wait()
+
+    @torch.no_grad()
+    def _snapshot(self) -> WeightsSnapshot:
+        if self._recorder is not None:
+            # Whoever gets the snapshot finds every reported epoch in metrics.csv.
+            self._recorder.flush()
+        state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        return WeightsSnapshot(self.epoch, self._at[1], state)
 
     def _apply(self, change: Change) -> None:
         """Change λ or lr before the next optimizer step; record it with that step."""

@@ -40,7 +40,7 @@ AT_200 = [
     ("m", "Smooth"),
 ]
 # Shown where a Footer is wider than 200 columns (and always in the help and the palette).
-BEYOND_200 = [("e", "Export"), ("d", "Decay"), ("tab", "Fields")]
+BEYOND_200 = [("e", "Export"), ("D", "Download"), ("d", "Decay"), ("tab", "Fields")]
 
 
 def footer_keys(app: WeightDecayApp) -> list[FooterKey]:

@@ -73,8 +73,8 @@ async def test_help_lists_every_key_of_the_explorer() -> None:
         rows = [line for line in text.splitlines() if line.startswith("| `")]
         keys_column = " ".join(row.split(" | ")[0] for row in rows)
         declared = [b for b in ExplorerScreen.BINDINGS if isinstance(b, Binding) and b.show]
-        # issue 11: v (three labels), x (two) and t; 12: m, e, o; 13: d
-        assert len(declared) == 30
+        # issue 11: v (three labels), x (two) and t; 12: m, e, o; 13: d; 14: D
+        assert len(declared) == 31
         for binding in declared:
             shown = app.get_key_display(binding)
             assert f"`{shown}`".lower() in keys_column.lower(), shown

@@ -116,6 +116,26 @@ class WeightDecayApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # Priority: quit works even while an Input has focus.
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        # A browser keeps ctrl+p (Print) for itself: `:` opens the palette too, on every
+        # screen. Not priority, so `:` typed into a field is typed. Declaring any palette key
+        # drops Textual's own ctrl+p, so it is declared here as Textual does.
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",
+            show=False,
+            priority=True,
+            tooltip="Open the command palette",
+        ),
+        Binding(
+            "colon",
+            "command_palette",
+            "palette",
+            show=False,
+            key_display=":",
+            tooltip="Open the command palette (ctrl+p too; in a browser, which keeps ctrl+p "
+            "for printing, this one)",
+        ),
     ]
 
     def __init__(

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -25,8 +26,16 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from engine.config import ConfigError, RunConfig, next_run_config
-from engine.events import Epoch, Event
+from engine.events import Epoch, Event, WeightsSnapshot
 from tui.datasets import DatasetCache
+from tui.download import (
+    Download,
+    deliver,
+    deliver_saved,
+    folder_note,
+    snapshot_downloads,
+    snapshot_note,
+)
 from tui.export import export_chart
 from tui.inbox import EventInbox
 from tui.screens.decay_screen import DecayScreen
@@ -46,15 +55,29 @@ from tui.widgets.status_line import StatusLine
 from tui.widgets.templates import TemplatesView, run_templates, shows_templates
 from tui.widgets.weight_table import WeightPanel
 
+if TYPE_CHECKING:  # torch-backed: loaded on the app's loader thread, after the first paint
+    from engine.trainer import Trainer
+
 FINISHING_NOTE = "the previous run is finishing its step: it stops and saves in the background"
 RESTART_KEYS = "r restarts, n starts a new run beside it"
 TOLD_S = 4.0  # how long a message about a key shows
+WHERE_S = 12.0  # how long the run folder's path shows (long enough to copy it)
 NARROW_BELOW = 110  # columns; narrower terminals (80×24 must still fit) get the -narrow layout
 
 
 @dataclass
 class TrainerWoke(Message):
     """A state event (started, paused, finished) is waiting in the inbox: drain it now."""
+
+
+@dataclass(frozen=True)
+class PendingDownload:
+    """D pressed in a browser while the run trains: its trainer's snapshot is awaited."""
+
+    run_id: int
+    trainer: Trainer
+    run_dir: Path
+    steps_per_epoch: int
 
 
 class ExplorerScreen(Screen[None]):
@@ -67,8 +90,8 @@ class ExplorerScreen(Screen[None]):
 
     # The app's own keys (help, sweep, quit) are listed here too, for the Footer's order.
     # KeyFooter shows these in this order, as many as fit whole: the nine up to q fit 80
-    # columns beside the palette key, the next five 120, up to m 200 (e, d and tab need more;
-    # the help and the palette list them). Descriptions are
+    # columns beside the palette key, the next five 120, up to m 200 (e, D, d and tab need
+    # more; the help and the palette list them). Descriptions are
     # short for that; each tooltip says what the key does, and is the command palette's help
     # for it (and what the palette searches besides the description: lambda, decay, pace…).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -259,6 +282,13 @@ class ExplorerScreen(Screen[None]):
             "numbers per epoch, side by side in the runs folder",
         ),
         Binding(
+            "D",
+            "download",
+            "Download",
+            tooltip="The run's files: in a browser (wdtui serve), metrics.csv, config.json and "
+            "weights.pt as they are now, downloaded; in a terminal, the folder they are in",
+        ),
+        Binding(
             "d",
             "decay",
             "Decay",
@@ -294,6 +324,7 @@ class ExplorerScreen(Screen[None]):
         self._optimum_lam: float | None = None
         self._legend_plain = ""
         self._told, self._told_until = "", 0.0  # the last message _tell showed, and until when
+        self._download: PendingDownload | None = None
 
     def _wake(self) -> None:
         self.post_message(TrainerWoke())
@@ -416,6 +447,7 @@ class ExplorerScreen(Screen[None]):
 
     def _tick(self) -> None:
         self.live.apply_events()
+        self._serve_download()
         self._redraw()
 
     @on(TrainerWoke)
@@ -491,15 +523,15 @@ class ExplorerScreen(Screen[None]):
             self._tell(f"{name} = {value:g}{origin} is set for the next run ({RESTART_KEYS})")
         return True
 
-    def _tell(self, text: str) -> None:
+    def _tell(self, text: str, timeout: float = TOLD_S) -> None:
         # A key pressed again while its message still shows says nothing more, instead of
-        # stacking copies over the chart. markup=False: these quote numbers only, but
-        # nothing shown here should depend on that.
+        # stacking copies over the chart. markup=False: these quote numbers and paths, which
+        # must show as they are.
         now = time.monotonic()
         if self._told == text and now < self._told_until:
             return
-        self._told, self._told_until = text, now + TOLD_S
-        self.notify(text, markup=False, timeout=TOLD_S)
+        self._told, self._told_until = text, now + timeout
+        self.notify(text, markup=False, timeout=timeout)
 
     def _ended(self) -> bool:
         """No run trains (it ended, or none started): said once, for a key that needs one."""
@@ -616,6 +648,61 @@ class ExplorerScreen(Screen[None]):
 
     def action_export(self) -> None:
         export_chart(self.app, self._chart.drawn_runs(), self.live.initial.runs_dir)
+
+    # ----- downloads (D; tui/download.py) -----------------------------------------------------
+
+    def action_download(self) -> None:
+        trainer, run = self.live.trainer, self.live.current
+        if trainer is None or run is None:
+            self._tell("no run yet: nothing to download")
+            return
+        if trainer.run_dir is None:
+            self._tell("this run is not saved (--no-save): it has no files to download")
+            return
+        if not self.app.is_web:  # the files are on this machine already
+            self._tell(folder_note(trainer.run_dir, live=self.live.active), WHERE_S)
+            return
+        if self._download is not None:
+            self._tell("the run's files are being prepared")
+            return
+        if not self.live.active:  # its files are saved, as they stay
+            self._tell(deliver_saved(self.app, [trainer.run_dir]))
+            return
+        self._download = PendingDownload(
+            run.run_id, trainer, trainer.run_dir, trainer.steps_per_epoch
+        )
+        trainer.snapshot()  # answered between two steps, paused or not
+
+    def _serve_download(self) -> None:
+        """Send the files once the trainer's snapshot is here; a run that ended first is sent
+        from its folder, as it was saved."""
+        snapshots, self.live.snapshots = self.live.snapshots, []
+        pending = self._download
+        if pending is None:
+            return
+        snapshot = next((s for run_id, s in snapshots if run_id == pending.run_id), None)
+        if snapshot is not None:
+            self._download = None
+            self._send_snapshot(pending, snapshot)
+        elif pending.trainer.join(0):
+            self._download = None
+            self._tell(deliver_saved(self.app, [pending.run_dir]))
+
+    @work(thread=True, exit_on_error=False, name="download", group="download")
+    def _send_snapshot(self, pending: PendingDownload, snapshot: WeightsSnapshot) -> None:
+        """Read and serialize off the UI thread (a long run's metrics.csv, a large model's
+        weights take seconds), then deliver on it."""
+        try:
+            downloads = snapshot_downloads(pending.run_dir, snapshot)
+        except Exception as exc:  # the folder deleted, the disk failing: said, nothing sent
+            self.app.call_from_thread(self._tell, f"nothing downloaded: {exc}")
+            return
+        note = snapshot_note(pending.run_dir, snapshot, pending.steps_per_epoch)
+        self.app.call_from_thread(self._deliver, downloads, note)
+
+    def _deliver(self, downloads: list[Download], note: str) -> None:
+        deliver(self.app, downloads)
+        self._tell(note)
 
     def action_toggle_templates(self) -> None:
         self._show_templates_or_chart(not self._templates.display)

@@ -37,9 +37,9 @@ for the current λ: where SGD with `l2`/`wd` should end up.
 ## Keys
 
 The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table below, and
-`^p`). `ctrl+p` lists every command and finds them by what they do (`lambda`, `decay`,
-`pace`); it also sets the next run's settings (`mode wd`, `preset poly`, `epochs 500`), and
-"Save screenshot" saves an SVG of the screen in the runs folder.
+`^p`). `ctrl+p` (or `:`) lists every command and finds them by what they do (`lambda`,
+`decay`, `pace`); it also sets the next run's settings (`mode wd`, `preset poly`,
+`epochs 500`), and "Save screenshot" saves an SVG of the screen in the runs folder.
 
 | key | action |
 |---|---|
@@ -65,6 +65,8 @@ The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table
 | | (TensorBoard's EMA); the raw curve stays faint behind, the panel titles name the strength |
 | `e` | export the chart: an SVG of the screen and a CSV of the drawn runs' numbers per epoch, |
 | | side by side in the runs folder (`wdtui-<time>.svg`, `.csv`) |
+| `D` | the run's files: in a terminal, a note names its folder; in a browser, they download |
+| | (below): metrics.csv up to now, config.json, and weights.pt as the weights are now |
 | `d` | the decay view: the decay of the live run, step by step (below) |
 | `o` | runs screen: every run and sweep saved in the runs folder, earlier sessions' too |
 | `enter` (runs screen) | open the folder: a run's full curve, a sweep in the sweep view |
@@ -76,7 +78,8 @@ The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table
 | `Tab` | move between the fields and the next run's settings (shift+Tab: back) |
 | `a` (sweep view) | apply the best λ to the live run; refused for results of other settings |
 | `v` (sweep view) | a classification sweep: accuracy against λ, or the loss |
-| `ctrl+p` | command palette: every key, the next run's settings, "Save screenshot" |
+| `D` (run view) | the run's files, or both compared runs' (as `D` in the explorer) |
+| `ctrl+p` / `:` | command palette: every key, the next run's settings, "Save screenshot" |
 
 ## The decay view (`d`)
 
@@ -112,6 +115,21 @@ AdamW's decoupled shrink, contributes):
 | `space`, `+` / `-`, `*` / `/`, `r` | as in the explorer: the view follows |
 | `b` | the next run decays the biases too, or not (the `decay` control) |
 | `g` | the next run decays BatchNorm's γ and β too, or not (the `BN γβ` control) |
+
+## In a browser (`wdtui serve`)
+
+A browser keeps a few keys for itself; each has another that works there too:
+
+| browser key | instead |
+|---|---|
+| `ctrl+p` (print) | `:` opens the command palette on every screen (the Footer shows `: palette`) |
+| `ctrl+q` (quit) | `q` quits on the explorer, leaves any other screen (`Escape` first in a field) |
+| `ctrl+w` (close tab) | `alt+backspace` deletes the word left of the cursor in a field |
+
+`D` downloads the run's files, named after its folder: `<folder>-metrics.csv`,
+`<folder>-config.json`, `<folder>-weights.pt` (the browser may ask once to allow several
+downloads). A run still training sends its weights as they are between two steps, and
+metrics.csv up to that epoch; a run that has ended, its files as saved.
 
 Every run is saved in a folder of its own (under `--runs-dir`, unless `--no-save`): `r` and
 `n` stop the current run and save it before the new one starts; `r` also takes it off the chart.

@@ -21,6 +21,7 @@ from textual.widgets import Static
 
 from engine.catalog import read_entry
 from engine.events import RUNNING
+from tui.download import deliver_saved, folder_note
 from tui.state.run_outcome import outcome
 from tui.state.run_state import RunState
 from tui.theme import MARK_COLOR, NORM_COLOR, OVERLAY_COLORS, TEST_COLOR, TRAIN_COLOR, swatch
@@ -30,6 +31,7 @@ from tui.widgets.loss_legend import scale_tag
 from tui.widgets.run_summary import Shown, comparison, summary
 
 NARROW_BELOW = 110  # columns: below, the one run's panel is narrower
+NOTE_S = 12.0  # how long D's note shows (long enough to copy a folder's path)
 WIDE = 100  # columns: from here, a comparison's settings and outcome tables side by side
 
 if TYPE_CHECKING:  # engine.store imports torch, loaded by the time a saved run is opened
@@ -74,6 +76,13 @@ class RunViewScreen(Screen[None]):
             "Linear x",
             tooltip="Draw the chart on a linear epoch axis again",
         ),
+        Binding(
+            "D",
+            "download",
+            "Download",
+            tooltip="The run's files (each compared run's): in a browser (wdtui serve), "
+            "metrics.csv, config.json and weights.pt downloaded; in a terminal, their folder",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -107,6 +116,7 @@ class RunViewScreen(Screen[None]):
         super().__init__()
         self.runs = [RunState.from_saved(run, n) for n, run in enumerate(saved, 1)]
         self.shown = [shown_run(run, state) for run, state in zip(saved, self.runs, strict=True)]
+        self.folders = [Path(run.path) for run in saved]
         self.log_y = True
         self.log_x = False
         self.chart_view: ChartView = "loss"
@@ -212,6 +222,14 @@ class RunViewScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss()
+
+    def action_download(self) -> None:
+        """Each run's files as they are in its folder (tui/download.py)."""
+        if self.app.is_web:
+            note = deliver_saved(self.app, self.folders)
+        else:  # the files are on this machine already
+            note = "; ".join(folder_note(folder) for folder in self.folders)
+        self.notify(note, markup=False, timeout=NOTE_S)
 
 
 __all__ = ["RunViewScreen"]

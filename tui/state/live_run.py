@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 from engine.config import ConfigError, RunConfig, check_lam, check_lr
-from engine.events import Event, ParamInfo
+from engine.events import Event, ParamInfo, WeightsSnapshot
 from tui.datasets import DatasetCache
 from tui.inbox import EventInbox
 from tui.state.run_state import RunState
@@ -67,6 +67,9 @@ class LiveRun:
         self.feature_names: Sequence[str] = ()
         self.shows_weights = False  # a small linear model: a row per weight
         self.ridge: RidgePath | None = None  # its closed form, where training converges to it
+        # Weight snapshots by run id, the trainers' answers to a download (D, tui/download.py):
+        # for the explorer to take, never drawn.
+        self.snapshots: list[tuple[int, WeightsSnapshot]] = []
 
     @property
     def active(self) -> bool:
@@ -147,6 +150,9 @@ class LiveRun:
         if self.current is not None:
             runs[self.current.run_id] = self.current
         for run_id, event in self._inbox.take():
+            if isinstance(event, WeightsSnapshot):
+                self.snapshots.append((run_id, event))
+                continue
             run = runs.get(run_id)
             if run is not None:  # else a run that a restart replaced
                 run.apply(event)

@@ -5,7 +5,9 @@ sight: at 80 columns the explorer's keys were cut mid-word (`[ Slower ] Fa`), th
 (`s`, `w`, `q`) could not be seen at all, and a stray letter showed beside the palette key.
 `KeyFooter` shows the keys in the order the screen declares them and stops at the first one
 that does not fit whole, so a screen lists its essential keys first; the palette key (ctrl+p,
-which lists every command) always shows, on the right. Wider terminals show more keys.
+which lists every command) always shows, on the right. Wider terminals show more keys. In a
+browser (`wdtui serve`), which keeps ctrl+p for printing, the palette key shows as `:`, the
+app's other key for it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from textual.widgets._footer import FooterKey
 # right, also has a one-column border on its left.
 KEY_MARGIN = 1
 PALETTE_BORDER = 1
+WEB_PALETTE_KEY = ":"  # tui/app.py binds it to the palette too
 
 
 def key_width(key_display: str, description: str) -> int:
@@ -88,9 +91,12 @@ class KeyFooter(Footer):
         if active is None:
             return None
         binding: Binding = active.binding
+        # A click still presses ctrl+p (simulated: no browser sees it), which opens the
+        # palette even while a field has focus, where `:` would be typed.
+        key_display = WEB_PALETTE_KEY if app.is_web else app.get_key_display(binding)
         return FooterKey(
             binding.key,
-            app.get_key_display(binding),
+            key_display,
             binding.description,
             binding.action,
             classes="-command-palette",
