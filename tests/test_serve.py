@@ -6,6 +6,8 @@ tests/test_serve_browser.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import socket
 import subprocess
 import sys
@@ -118,9 +120,11 @@ def test_no_token_serves_everyone_and_says_so(tmp_path: Path) -> None:
     assert "warning: --no-token" in err and "uses the explorer as you" in err
 
 
-def test_listening_beyond_this_machine_warns(tmp_path: Path) -> None:
+def test_listening_beyond_this_machine_warns_and_prints_a_name_a_browser_can_open(
+    tmp_path: Path,
+) -> None:
     with served("--host", "0.0.0.0", "--runs-dir", str(tmp_path), *LIGHT) as server:
-        assert server.url.startswith("http://0.0.0.0:")
+        assert server.url.startswith(f"http://{socket.gethostname()}:")
         port = server.base.rsplit(":", 1)[1].strip("/")
         # The page's own addresses follow the address the browser used (here loopback).
         status, body, _ = fetch(f"http://127.0.0.1:{port}/?token=" + server.url.split("=")[1])
@@ -128,6 +132,37 @@ def test_listening_beyond_this_machine_warns(tmp_path: Path) -> None:
         code, err = server.interrupt()
     assert code == 0
     assert "warning: 0.0.0.0 is reachable from other machines" in err
+
+
+def test_on_loopback_only_loopback_names_are_answered_and_no_versions_are_told(
+    tmp_path: Path,
+) -> None:
+    # DNS rebinding: a site points its own name at 127.0.0.1; its page is then its own Origin,
+    # and only the Host header tells. With --no-token nothing else would stand in its way.
+    with served("--no-token", "--runs-dir", str(tmp_path), *LIGHT) as server:
+        port = server.base.rsplit(":", 1)[1].strip("/")
+        for name in ("127.0.0.1", "localhost", "app.localhost"):
+            request = urllib.request.Request(server.base, headers={"Host": f"{name}:{port}"})
+            with urllib.request.urlopen(request, timeout=60) as response:
+                assert response.status == 200
+                assert response.headers["Server"] is None
+        rebound = f"rebind.evil.example:{port}"
+        request = urllib.request.Request(server.base, headers={"Host": rebound})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=60)
+        assert refused.value.code == 403
+        assert "answers only to localhost" in refused.value.read().decode()
+        assert refused.value.headers["Server"] is None
+        origin = {"Host": rebound, "Origin": f"http://{rebound}"}
+        assert asyncio.run(handshake(server.socket_url, **origin)) == 403
+
+
+def test_a_plain_get_of_the_websocket_is_a_bad_request(tmp_path: Path) -> None:
+    with served("--token", TOKEN, "--runs-dir", str(tmp_path), *LIGHT) as server:
+        status, _, _ = fetch(server.socket_url.replace("ws://", "http://") + f"?token={TOKEN}")
+        assert status == 400
+        code, err = server.interrupt()
+    assert code == 0 and "Traceback" not in err
 
 
 # ----- sessions -------------------------------------------------------------------------------
@@ -144,11 +179,15 @@ def test_the_session_limit_then_a_closed_tab_frees_its_place_and_saves_its_run(
                 tab = await client.ws_connect(server.socket_url + f"?token={TOKEN}")
                 await first_bytes(tab)
                 await asyncio.to_thread(wait_for_runs, runs, 1, "running")
-                # Full: the page says so, and a second tab is refused.
-                status, body, _ = await asyncio.to_thread(fetch, server.url)
+                # Full: after waiting SLOT_WAIT_S for a place, the page says so, and a second
+                # tab is refused.
+                (status, body, _), refused = await asyncio.gather(
+                    asyncio.to_thread(fetch, server.url),
+                    handshake(server.socket_url + f"?token={TOKEN}"),
+                )
                 assert status == 503
                 assert "all 1 of this wdtui server's sessions are in use" in body
-                assert await handshake(server.socket_url + f"?token={TOKEN}") == 503
+                assert refused == 503
                 assert len(server.explorers()) == 1
                 explorer = server.explorers()[0]
                 await tab.close()  # the tab closes: its explorer quits, its run saved
@@ -161,6 +200,105 @@ def test_the_session_limit_then_a_closed_tab_frees_its_place_and_saves_its_run(
         wait_until(lambda: fetch(server.url)[0] == 200, 60, "the session's place to free")
         code, _ = server.interrupt()
     assert code == 0
+
+
+def test_a_reloaded_tab_waits_for_its_old_session_to_free_the_place(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with served("--token", TOKEN, "--max-sessions", "1", "--runs-dir", str(runs), *LIGHT) as server:
+
+        async def reload() -> int:
+            async with aiohttp.ClientSession() as client:
+                tab = await client.ws_connect(server.socket_url + f"?token={TOKEN}")
+                await first_bytes(tab)
+                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+                await tab.close()  # F5: the old tab goes, the new page asks at once
+                return (await asyncio.to_thread(fetch, server.url))[0]
+
+        assert asyncio.run(reload()) == 200
+        assert saved_statuses(runs) == ["stopped"]
+
+
+def test_what_a_browser_should_never_send_ends_nothing(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with served("--token", TOKEN, "--runs-dir", str(runs), *LIGHT) as server:
+
+        async def scenario() -> aiohttp.WSMsgType:
+            async with aiohttp.ClientSession() as client:
+                # A size no screen has, in the address and in messages: clamped, not a crash.
+                tab = await client.ws_connect(
+                    server.socket_url + f"?token={TOKEN}&width=-5&height=abc"
+                )
+                await first_bytes(tab)
+                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+                for junk in (
+                    "not json",
+                    "[1, 2, 3]",
+                    '{"a": 1}',
+                    '["stdin", 5]',
+                    '["resize", {}]',
+                    '["resize", {"width": -5, "height": -5}]',
+                    '["resize", {"width": 100000, "height": "x"}]',
+                    '["nonsense", null]',
+                ):
+                    await tab.send_str(junk)
+                await tab.send_bytes(b"\x00\xff")
+                await tab.send_json(["ping", "still there?"])
+                while True:  # the session answers after all of it
+                    message = await tab.receive(timeout=60)
+                    if message.type == aiohttp.WSMsgType.TEXT:
+                        assert json.loads(message.data) == ["pong", "still there?"]
+                        break
+                    assert message.type == aiohttp.WSMsgType.BINARY, message
+                assert saved_statuses(runs) == ["running"]
+                await tab.send_json(["stdin", "q"])
+                return await closing(tab)
+
+        assert asyncio.run(scenario()) in CLOSED
+        assert saved_statuses(runs) == ["stopped"]
+        code, err = server.interrupt()
+    assert code == 0 and "Traceback" not in err
+
+
+def test_the_server_killed_its_explorers_still_quit_and_save(tmp_path: Path) -> None:
+    # SIGKILL, the OOM killer, a crash: the server cannot end its sessions. Each explorer sees
+    # its stdin end, and quits as on a terminal's hangup.
+    runs = tmp_path / "runs"
+    with served("--token", TOKEN, "--runs-dir", str(runs), *LIGHT) as server:
+
+        async def scenario() -> list[int]:
+            async with aiohttp.ClientSession() as client:
+                tab = await client.ws_connect(server.socket_url + f"?token={TOKEN}")
+                await first_bytes(tab)
+                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+                explorers = server.explorers()
+                server.process.kill()
+                server.wait()
+                return explorers
+
+        explorers = asyncio.run(scenario())
+        assert len(explorers) == 1
+        wait_until(lambda: not alive(explorers[0]), 120, "the orphaned explorer to quit")
+    assert saved_statuses(runs) == ["stopped"]
+
+
+def test_a_hangup_ends_the_server_as_ctrl_c_does(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with served("--token", TOKEN, "--runs-dir", str(runs), *LIGHT) as server:
+
+        async def scenario() -> list[int]:
+            async with aiohttp.ClientSession() as client:
+                tab = await client.ws_connect(server.socket_url + f"?token={TOKEN}")
+                await first_bytes(tab)
+                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+                explorers = server.explorers()
+                server.process.send_signal(signal.SIGHUP)
+                await asyncio.to_thread(server.wait)
+                return explorers
+
+        explorers = asyncio.run(scenario())
+        assert server.process.returncode == 0
+    assert not any(alive(pid) for pid in explorers)
+    assert saved_statuses(runs) == ["stopped"]
 
 
 def test_ctrl_c_ends_every_explorer_with_its_run_saved_and_the_server(tmp_path: Path) -> None:
@@ -177,8 +315,18 @@ def test_ctrl_c_ends_every_explorer_with_its_run_saved_and_the_server(tmp_path: 
                 await asyncio.to_thread(wait_for_runs, runs, 2, "running")
                 explorers = server.explorers()
                 # The tabs stay open: Ctrl+C must end them, not their closing.
-                code, _ = await asyncio.to_thread(server.interrupt)
+                server.process.send_signal(signal.SIGINT)
+                # Stopping, the server takes no new tab: 503 while its explorers save, then
+                # nothing listens.
+                try:
+                    late = await handshake(server.socket_url + f"?token={TOKEN}")
+                except aiohttp.ClientConnectionError:
+                    late = 0
+                assert late in (503, 0)
+                # Ctrl+C again while they save: said, and the ending goes on.
+                code, err = await asyncio.to_thread(server.interrupt)
                 assert code == 0
+                assert "ending 2 session(s), saving their runs" in err
                 for tab in tabs:
                     assert await closing(tab) in CLOSED
                 return explorers
@@ -206,6 +354,34 @@ def test_an_explorer_that_quits_closes_its_tab(tmp_path: Path) -> None:
         assert asyncio.run(scenario()) in CLOSED
         assert saved_statuses(runs) == ["stopped"]
         wait_until(lambda: not server.explorers(), 60, "the explorer process to end")
+
+
+def test_stdout_holds_the_url_alone_whatever_the_explorers_write_on_stderr(
+    tmp_path: Path,
+) -> None:
+    # PYTHONVERBOSE: every explorer writes hundreds of lines on its stderr, which textual-serve
+    # passes on when its session ends.
+    runs = tmp_path / "runs"
+    with served(
+        "--token", TOKEN, "--runs-dir", str(runs), *LIGHT, env={"PYTHONVERBOSE": "1"}
+    ) as server:
+
+        async def one_session() -> None:
+            async with (
+                aiohttp.ClientSession() as client,
+                client.ws_connect(server.socket_url + f"?token={TOKEN}") as tab,
+            ):
+                await first_bytes(tab)
+                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+
+        asyncio.run(one_session())
+        wait_for_runs(runs, 1, "stopped")
+        wait_until(lambda: not server.explorers(), 60, "the explorer process to end")
+        code, err = server.interrupt()
+        assert server.process.stdout is not None
+        assert server.process.stdout.read() == ""  # the URL was read before: nothing more
+    assert code == 0
+    assert "import " in err
 
 
 # ----- bad options: one line, exit 2 ---------------------------------------------------------

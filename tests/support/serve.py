@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ FIRST_BYTES_S = 120
 class Served:
     process: subprocess.Popen[str]
     url: str  # as printed: http://127.0.0.1:PORT/?token=…
+    stderr: list[str]  # read as it comes, so a chatty server never blocks on a full pipe
+    reader: threading.Thread
 
     @property
     def base(self) -> str:
@@ -37,11 +40,17 @@ class Served:
         """The server's child processes: one explorer per open tab."""
         return children_of(self.process.pid)
 
+    def wait(self, timeout: float = 120) -> tuple[int, str]:
+        """Until the server has exited: (exit code, all it wrote on stderr)."""
+        code = self.process.wait(timeout=timeout)
+        self.reader.join(timeout=timeout)
+        return code, "".join(self.stderr)
+
     def interrupt(self, timeout: float = 120) -> tuple[int, str]:
-        """Ctrl+C, as a terminal sends it: (exit code, stderr)."""
-        self.process.send_signal(signal.SIGINT)
-        _, err = self.process.communicate(timeout=timeout)
-        return self.process.returncode, err
+        """Ctrl+C, as a terminal sends it (unless it has exited): (exit code, stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        return self.wait(timeout)
 
 
 @contextlib.contextmanager
@@ -55,23 +64,24 @@ def served(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
         text=True,
         env={**os.environ, **(env or {})},
     )
-    assert process.stdout is not None
+    assert process.stdout is not None and process.stderr is not None
+    stderr: list[str] = []
+    reader = threading.Thread(target=lambda: stderr.extend(process.stderr or ()), daemon=True)
+    reader.start()
     url = process.stdout.readline().strip()
+    server = Served(process, url, stderr, reader)
     if not url.startswith("http://"):
         process.kill()
-        _, err = process.communicate()
-        raise AssertionError(f"wdtui serve printed no URL: {url!r}, stderr: {err!r}")
-    server = Served(process, url)
+        raise AssertionError(f"wdtui serve printed no URL: {url!r}, stderr: {server.wait()[1]!r}")
     try:
         yield server
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
             try:
-                process.communicate(timeout=120)
+                server.interrupt()
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.communicate()
+                process.wait()
 
 
 def children_of(pid: int) -> list[int]:

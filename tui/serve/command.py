@@ -7,7 +7,9 @@ one line says how to install it (exit 2), and `wdtui` itself never pays for the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+from typing import TextIO
 
 from engine.cli.options import fail
 from tui.serve.options import PROG, TOKEN_ENV, ServeSettings, parse_serve_args
@@ -22,15 +24,19 @@ def serve_command(argv: list[str]) -> int:
     except ImportError:
         fail(PROG, INSTALL_HINT)
     server = ExplorerServer(settings)
+    out = sys.stdout
     try:
-        asyncio.run(server.serve_forever(lambda port: _announce(settings, port)))
+        # stdout holds the URL alone, for a script to read. textual-serve writes what an
+        # explorer said on its stderr (a warning, a traceback) to sys.stdout: here, stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            asyncio.run(server.serve_forever(lambda port: _announce(settings, port, out)))
     except OSError as exc:  # the address is taken, or not this machine's
         fail(PROG, f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
     return 0
 
 
-def _announce(settings: ServeSettings, port: int) -> None:
-    """The URL alone on stdout (a script can read it); the rest on stderr."""
+def _announce(settings: ServeSettings, port: int, out: TextIO) -> None:
+    """The URL alone on `out` (stdout); the rest on stderr."""
     note = sys.stderr
     print(
         f"{PROG}: each browser tab runs its own explorer (at most {settings.max_sessions} at "
@@ -52,4 +58,4 @@ def _announce(settings: ServeSettings, port: int) -> None:
             file=note,
         )
     note.flush()
-    print(settings.url(port), flush=True)
+    print(settings.url(port), file=out, flush=True)

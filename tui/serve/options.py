@@ -35,8 +35,10 @@ class ServeSettings:
     loopback: bool  # every address the host resolves to is this machine's own
 
     def url(self, port: int) -> str:
-        """The address to open: the token in the query, the host in brackets if IPv6."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        """The address to open: the token in the query, the host in brackets if IPv6; for
+        every address (0.0.0.0, ::), this machine's name, which a browser can open."""
+        host = socket.gethostname() if _unspecified(self.host) else self.host
+        host = f"[{host}]" if ":" in host else host
         query = "" if self.token is None else f"?token={self.token}"
         return f"http://{host}:{port}/{query}"
 
@@ -154,3 +156,10 @@ def _is_loopback(host: str, port: int) -> bool:
         fail(PROG, f"--host {host}: not an address this machine can listen on ({exc})")
     addresses = {info[4][0] for info in infos}
     return all(ipaddress.ip_address(str(a).split("%", 1)[0]).is_loopback for a in addresses)
+
+
+def _unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False

@@ -1,16 +1,16 @@
-"""One browser tab's explorer: a process of its own, started as textual-serve starts an app
-(Textual's web driver on its stdin/stdout), and ended so that its run is saved.
+"""One browser tab's explorer: a process of its own, talking textual-serve's protocol (Textual's
+web driver on its stdin/stdout), and ended so that its run is saved.
 
-Unlike textual-serve's own, the process is started from an argument list (no shell to quote
-the explorer's options for) in a session of its own: Ctrl+C on the server reaches the server
-only, which then ends each explorer the same way, so that every run is saved once.
+Unlike textual-serve's own, the process is started from an argument list (no shell to quote the
+explorer's options for) in a session of its own: Ctrl+C on the server reaches the server only,
+which then ends each explorer the same way, so every run is stopped once. Its driver
+(`driver.py`) quits the explorer if the server vanishes without ending it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shlex
 import signal
 import sys
@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
+
+from tui.serve.driver import DRIVER_PATH
 
 # Ending a session: the explorer is asked to quit (it stops its run and saves it, which waits
 # for the optimizer step in flight); one that has not ended by then gets SIGTERM, then SIGKILL.
@@ -32,7 +34,8 @@ def explorer_command(explorer_args: Sequence[str]) -> list[str]:
 
 
 class ExplorerSession(AppService):
-    """An explorer process for one websocket."""
+    """An explorer process for one websocket. `end()` may come before `open()` (the server
+    stopping while the tab connects): the process is then never started."""
 
     def __init__(
         self,
@@ -51,10 +54,19 @@ class ExplorerSession(AppService):
             download_manager=download_manager,
         )
         self.argv = list(argv)
+        self._ending: asyncio.Task[None] | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
+    async def open(self, width: int, height: int) -> bool:
+        """Start the explorer at this size; False if the session is already ending."""
+        if self._ending is not None:
+            return False
+        await self.start(width, height)
+        return True
+
+    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+        environment = super()._build_environment(width, height)
+        environment["TEXTUAL_DRIVER"] = DRIVER_PATH
+        return environment
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
         self._process = process = await asyncio.create_subprocess_exec(
@@ -76,7 +88,13 @@ class ExplorerSession(AppService):
             await super().on_data(payload)
 
     async def end(self) -> None:
-        """Ask the explorer to quit, and wait until it has (its run saved); then signals."""
+        """Ask the explorer to quit and wait until it has (its run saved), then signals. The
+        tab closing and the server stopping may both ask: it ends once."""
+        if self._ending is None:
+            self._ending = asyncio.ensure_future(self._end())
+        await asyncio.shield(self._ending)
+
+    async def _end(self) -> None:
         process = self._process
         if process is None:
             return
@@ -98,5 +116,5 @@ class ExplorerSession(AppService):
 
 
 def _signal(process: Process, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(process.pid, sig)
+    with contextlib.suppress(ProcessLookupError):  # it has just ended
+        process.send_signal(sig)

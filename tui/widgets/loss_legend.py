@@ -225,6 +225,9 @@ class ChartLegend(Static):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         legend = self.content
         if isinstance(legend, Legend):  # for the width being laid out, not the last one
+            # A terminal narrower than the chart's frame leaves the legend no column: wrapping
+            # to width 0 would raise (rich).
+            width = max(1, width)
             return len(legend.fit(width, self.rows).wrap(self.app.console, width))
         return super().get_content_height(container, viewport, width)
 
