@@ -26,6 +26,7 @@ from support.serve import (
     first_bytes,
     saved_statuses,
     served,
+    training_tab,
     wait_for_runs,
 )
 
@@ -176,9 +177,7 @@ def test_the_session_limit_then_a_closed_tab_frees_its_place_and_saves_its_run(
 
         async def scenario() -> None:
             async with aiohttp.ClientSession() as client:
-                tab = await client.ws_connect(server.socket_url + f"?token={TOKEN}")
-                await first_bytes(tab)
-                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+                tab = await training_tab(client, server, runs)
                 # Full: after waiting SLOT_WAIT_S for a place, the page says so, and a second
                 # tab is refused.
                 (status, body, _), refused = await asyncio.gather(
@@ -208,9 +207,7 @@ def test_a_reloaded_tab_waits_for_its_old_session_to_free_the_place(tmp_path: Pa
 
         async def reload() -> int:
             async with aiohttp.ClientSession() as client:
-                tab = await client.ws_connect(server.socket_url + f"?token={TOKEN}")
-                await first_bytes(tab)
-                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+                tab = await training_tab(client, server, runs)
                 await tab.close()  # F5: the old tab goes, the new page asks at once
                 return (await asyncio.to_thread(fetch, server.url))[0]
 
@@ -267,12 +264,11 @@ def test_the_server_killed_its_explorers_still_quit_and_save(tmp_path: Path) -> 
 
         async def scenario() -> list[int]:
             async with aiohttp.ClientSession() as client:
-                tab = await client.ws_connect(server.socket_url + f"?token={TOKEN}")
-                await first_bytes(tab)
-                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+                tab = await training_tab(client, server, runs)
                 explorers = server.explorers()
                 server.process.kill()
                 server.wait()
+                assert await closing(tab) in (*CLOSED, aiohttp.WSMsgType.ERROR)
                 return explorers
 
         explorers = asyncio.run(scenario())
@@ -287,12 +283,11 @@ def test_a_hangup_ends_the_server_as_ctrl_c_does(tmp_path: Path) -> None:
 
         async def scenario() -> list[int]:
             async with aiohttp.ClientSession() as client:
-                tab = await client.ws_connect(server.socket_url + f"?token={TOKEN}")
-                await first_bytes(tab)
-                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+                tab = await training_tab(client, server, runs)
                 explorers = server.explorers()
                 server.process.send_signal(signal.SIGHUP)
                 await asyncio.to_thread(server.wait)
+                assert await closing(tab) in CLOSED
                 return explorers
 
         explorers = asyncio.run(scenario())
@@ -342,12 +337,8 @@ def test_an_explorer_that_quits_closes_its_tab(tmp_path: Path) -> None:
     with served("--token", TOKEN, "--runs-dir", str(runs), *LIGHT) as server:
 
         async def scenario() -> aiohttp.WSMsgType:
-            async with (
-                aiohttp.ClientSession() as client,
-                client.ws_connect(server.socket_url + f"?token={TOKEN}") as tab,
-            ):
-                await first_bytes(tab)
-                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+            async with aiohttp.ClientSession() as client:
+                tab = await training_tab(client, server, runs)
                 await tab.send_json(["stdin", "q"])  # the browser's keystroke
                 return await closing(tab)
 
@@ -367,12 +358,9 @@ def test_stdout_holds_the_url_alone_whatever_the_explorers_write_on_stderr(
     ) as server:
 
         async def one_session() -> None:
-            async with (
-                aiohttp.ClientSession() as client,
-                client.ws_connect(server.socket_url + f"?token={TOKEN}") as tab,
-            ):
-                await first_bytes(tab)
-                await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+            async with aiohttp.ClientSession() as client:
+                tab = await training_tab(client, server, runs)
+                await tab.close()
 
         asyncio.run(one_session())
         wait_for_runs(runs, 1, "stopped")

@@ -3,6 +3,7 @@ processes, and websockets that stand for browser tabs."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -108,7 +109,7 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-async def first_bytes(socket: aiohttp.ClientWebSocketResponse) -> bytes:
+async def first_bytes(socket: aiohttp.ClientWebSocketResponse[bool]) -> bytes:
     """The explorer's first drawing: its process is up and talking."""
     while True:
         message = await socket.receive(timeout=FIRST_BYTES_S)
@@ -118,7 +119,18 @@ async def first_bytes(socket: aiohttp.ClientWebSocketResponse) -> bytes:
             raise AssertionError("the session closed before the explorer drew anything")
 
 
-async def closing(socket: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMsgType:
+async def training_tab(
+    client: aiohttp.ClientSession, server: Served, runs: Path
+) -> aiohttp.ClientWebSocketResponse[bool]:
+    """A tab opened with the token, once its explorer draws and its run trains (the only run
+    in `runs`)."""
+    tab = await client.ws_connect(server.socket_url + f"?token={TOKEN}")
+    await first_bytes(tab)
+    await asyncio.to_thread(wait_for_runs, runs, 1, "running")
+    return tab
+
+
+async def closing(socket: aiohttp.ClientWebSocketResponse[bool]) -> aiohttp.WSMsgType:
     """Read what the explorer still draws until the session closes: how it closed."""
     while True:
         message = await socket.receive(timeout=FIRST_BYTES_S)
