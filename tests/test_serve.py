@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -82,6 +83,11 @@ def test_the_token_guards_the_page_static_files_downloads_and_the_websocket(
         assert fetch(script, cookie=jar.replace(TOKEN[-4:], "zzzz"))[0] == 403
         assert fetch(base + "download/nothing")[0] == 403
         assert fetch(base + "download/nothing", cookie=jar)[0] == 404  # in, but no such file
+        head = urllib.request.Request(base + "download/nothing", method="HEAD")
+        head.add_header("Cookie", jar)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(head, timeout=60)
+        assert refused.value.code == 405  # a HEAD would take a chunk of a file served once
         # The websocket: 403 without, 101 with the token (query or cookie), and 403 from a page
         # of another site even with the cookie.
         assert asyncio.run(handshake(server.socket_url)) == 403
@@ -275,6 +281,24 @@ def test_the_server_killed_its_explorers_still_quit_and_save(tmp_path: Path) -> 
         assert len(explorers) == 1
         wait_until(lambda: not alive(explorers[0]), 120, "the orphaned explorer to quit")
     assert saved_statuses(runs) == ["stopped"]
+
+
+def test_an_explorer_that_dies_closes_its_tab_and_frees_its_place(tmp_path: Path) -> None:
+    # Killed, or picked by the OOM killer: no quit, no exit message; its output just ends.
+    runs = tmp_path / "runs"
+    with served("--token", TOKEN, "--max-sessions", "1", "--runs-dir", str(runs), *LIGHT) as server:
+
+        async def scenario() -> aiohttp.WSMsgType:
+            async with aiohttp.ClientSession() as client:
+                tab = await training_tab(client, server, runs)
+                (explorer,) = server.explorers()
+                os.kill(explorer, signal.SIGKILL)
+                return await closing(tab)
+
+        assert asyncio.run(scenario()) in CLOSED
+        wait_until(lambda: fetch(server.url)[0] == 200, 60, "its place to free")
+        code, _ = server.interrupt()
+    assert code == 0
 
 
 def test_a_hangup_ends_the_server_as_ctrl_c_does(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,26 @@ from tui.screens.run_view import RunViewScreen
 
 
 def names(folder: Path) -> list[str]:
-    return [f"{folder.name}-{file}" for file in RUN_FILES]
+    return [f"{folder.name}/{file}" for file in RUN_FILES]
+
+
+def unzipped(delivered: list[Delivered]) -> dict[str, bytes]:
+    """Every file in the zips delivered (one per D: a browser's pop-up blocker lets only the
+    first of several deliveries through), by its path in the zip, in order."""
+    files = {}
+    for delivery in delivered:
+        assert delivery.mime_type == "application/zip" and delivery.filename.endswith(".zip")
+        assert delivery.open_method == "download"
+        with zipfile.ZipFile(io.BytesIO(delivery.data)) as zipped:
+            files.update({name: zipped.read(name) for name in zipped.namelist()})
+    return files
 
 
 def by_file(delivered: list[Delivered], folder: Path) -> dict[str, bytes]:
     """The delivered files of one run, by their name in the run folder."""
-    prefix = f"{folder.name}-"
-    return {d.filename[len(prefix) :]: d.data for d in delivered if d.filename.startswith(prefix)}
+    prefix = f"{folder.name}/"
+    files = unzipped(delivered)
+    return {name[len(prefix) :]: data for name, data in files.items() if name.startswith(prefix)}
 
 
 def csv_rows(data: bytes) -> list[dict[str, str]]:
@@ -74,16 +88,11 @@ async def test_in_a_browser_d_on_a_paused_run_sends_its_files_as_they_are_now(tm
         await wait_for(pilot, lambda: run.status == "paused", "the pause")
         epoch = run.epoch
         send(app, "D")
-        await wait_for(pilot, lambda: len(app.delivered) == 3, "three files")
+        await wait_for(pilot, lambda: len(app.delivered) == 1, "the zip")
         folder = run_folder(app)
-        assert [d.filename for d in app.delivered] == names(folder)
-        assert [d.mime_type for d in app.delivered] == [
-            "text/csv",
-            "application/json",
-            "application/octet-stream",
-        ]
-        assert {d.open_method for d in app.delivered} == {"download"}
-        note = f"downloading {folder.name}: metrics.csv (epochs 1–{epoch:,}), config.json, "
+        assert app.delivered[0].filename == f"{folder.name}.zip"
+        assert list(unzipped(app.delivered)) == names(folder)
+        note = f"downloading {folder.name}.zip: metrics.csv (epochs 1–{epoch:,}), config.json, "
         assert note + f"weights.pt (after epoch {epoch:,})" in notices(app)
         send(app, "s")
         await wait_for(pilot, lambda: trainer.join(0), "the run to stop and save")
@@ -110,7 +119,7 @@ async def test_in_a_browser_d_while_training_sends_the_weights_of_the_last_epoch
     async with app.run_test(size=(120, 40)) as pilot:
         await running(pilot, min_epoch=50)
         send(app, "D")
-        await wait_for(pilot, lambda: len(app.delivered) == 3, "three files")
+        await wait_for(pilot, lambda: len(app.delivered) == 1, "the zip")
         assert app.explorer.live.active  # it trained on
         folder = run_folder(app)
     sent = by_file(app.delivered, folder)
@@ -128,10 +137,11 @@ async def test_in_a_browser_a_finished_run_sends_its_files_from_its_folder(tmp_p
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         send(app, "D")
-        await wait_for(pilot, lambda: len(app.delivered) == 3, "three files")
+        await wait_for(pilot, lambda: len(app.delivered) == 1, "the zip")
         folder = run_folder(app)
-        assert f"downloading {folder.name}: metrics.csv, config.json, weights.pt" in notices(app)
-    assert [d.filename for d in app.delivered] == names(folder)
+        note = f"downloading {folder.name}.zip: {folder.name}: metrics.csv, config.json, weights.pt"
+        assert note in notices(app)
+    assert list(unzipped(app.delivered)) == names(folder)
     for file, data in by_file(app.delivered, folder).items():
         assert data == (folder / file).read_bytes(), file
 
@@ -212,18 +222,20 @@ async def test_in_a_browser_d_in_the_run_view_sends_each_compared_runs_files(tmp
         app.push_screen(screen)
         await wait_for(pilot, lambda: app.screen is screen and screen.is_mounted, "the view")
         send(app, "D")
-        await wait_for(pilot, lambda: len(app.delivered) == 6, "six files")
-        assert [d.filename for d in app.delivered] == names(a) + names(b)
+        await wait_for(pilot, lambda: len(app.delivered) == 1, "one zip of both runs")
+        assert app.delivered[0].filename == f"{a.name}+{b.name}.zip"
+        assert list(unzipped(app.delivered)) == names(a) + names(b)
         for folder in (a, b):
             for file, data in by_file(app.delivered, folder).items():
                 assert data == (folder / file).read_bytes(), file
         (b / "weights.pt").unlink()
         app.delivered.clear()
         send(app, "D")
-        await wait_for(pilot, lambda: len(app.delivered) == 5, "five files")
+        await wait_for(pilot, lambda: len(app.delivered) == 1, "the zip")
+        assert len(unzipped(app.delivered)) == 5
         note = (
-            f"downloading {a.name}: metrics.csv, config.json, weights.pt; "
-            f"downloading {b.name}: metrics.csv, config.json (it has no weights.pt)"
+            f"downloading {a.name}+{b.name}.zip: {a.name}: metrics.csv, config.json, "
+            f"weights.pt; {b.name}: metrics.csv, config.json (it has no weights.pt)"
         )
         assert note in notices(app)
 
@@ -250,7 +262,7 @@ def test_the_note_says_where_in_the_run_the_weights_were_taken() -> None:
     def note(epoch: int, step: int) -> str:
         return snapshot_note(folder, WeightsSnapshot(epoch, step, {}), steps_per_epoch=4)
 
-    start = "downloading 20261129-010203-highdim: metrics.csv"
+    start = "downloading 20261129-010203-highdim.zip: metrics.csv"
     assert note(1234, 4936) == (
         f"{start} (epochs 1–1,234), config.json, weights.pt (after epoch 1,234)"
     )

@@ -3,8 +3,9 @@ they are.
 
 In a terminal the files are already on the machine the person is logged in to, so D says which
 folder holds them (Textual's delivery would copy them into ~/Downloads: on the server, over
-SSH). In a browser each file goes through Textual's delivery API, named after its run folder
-(`<folder>-metrics.csv`, `-config.json`, `-weights.pt`) so that two runs' downloads never clash.
+SSH). In a browser the files go through Textual's delivery API as ONE zip, `<folder>.zip` holding
+`<folder>/metrics.csv`, `config.json` and `weights.pt`: textual-serve's page opens each delivery
+in a new window, and a browser's pop-up blocker lets only the first of several through.
 
 A run that has ended is delivered from its folder, as it is. A live run has no weights.pt yet:
 the explorer asks its trainer for a snapshot of the weights between two steps
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +55,13 @@ class Download:
 
 
 def download_name(run_dir: Path, file: str) -> str:
-    """`<run folder>-<file>`: downloads of two runs never share a name."""
-    return f"{run_dir.name}-{file}"
+    """`<run folder>/<file>`, its path in the zip: two runs' files never share a name."""
+    return f"{run_dir.name}/{file}"
+
+
+def archive_name(run_dirs: Sequence[Path]) -> str:
+    """The zip's name: `<folder>.zip`, or the compared runs' folders joined by `+`."""
+    return "+".join(run_dir.name for run_dir in run_dirs) + ".zip"
 
 
 def folder_note(run_dir: Path, live: bool = False) -> str:
@@ -122,44 +129,46 @@ def serialized_weights(state_dict: Mapping[str, torch.Tensor]) -> bytes:
         return path.read_bytes()
 
 
-def deliver(app: App[object], downloads: Sequence[Download]) -> None:
-    """Hand each file to the browser, which saves it in its downloads folder. Every file is
-    opened first: one that cannot be (OSError, raised) sends none."""
-    opened: list[BinaryIO] = []
-    try:
+def deliver(app: App[object], downloads: Sequence[Download], archive: str) -> None:
+    """Hand the files to the browser as one zip named `archive` (stored, not compressed: a
+    large run's files are zipped in moments). A file that cannot be read raises OSError, and
+    nothing is sent."""
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_STORED) as zipped:
         for download in downloads:
-            opened.append(download.open())
-    except OSError:
-        for handle in opened:
-            handle.close()
-        raise
-    for download, handle in zip(downloads, opened, strict=True):
-        app.deliver_binary(
-            handle,
-            save_filename=download.filename,
-            open_method="download",
-            mime_type=download.mime_type,
-            name="download",
-        )
+            with download.open() as handle:
+                zipped.writestr(download.filename, handle.read())
+    packed.seek(0)
+    app.deliver_binary(
+        packed,
+        save_filename=archive,
+        open_method="download",
+        mime_type="application/zip",
+        name="download",
+    )
 
 
 def deliver_saved(app: App[object], run_dirs: Sequence[Path]) -> str:
-    """Send the saved runs' files as they are; returns what to say about it (one line)."""
-    notes = []
+    """Send the saved runs' files as they are, in one zip; returns what to say (one line)."""
+    notes, sent, files = [], [], []
     for run_dir in run_dirs:
         found, missing = saved_downloads(run_dir)
         if not found:
             notes.append(f"nothing to download: {run_dir} has no {', '.join(RUN_FILES)}")
             continue
-        try:
-            deliver(app, found)
-        except OSError as exc:  # deleted or unreadable since it was looked at
-            notes.append(f"{run_dir.name} not downloaded: {exc.strerror or exc}")
-            continue
-        sent = [file for file in RUN_FILES if file not in missing]
-        note = f"downloading {run_dir.name}: {', '.join(sent)}"
-        notes.append(note + (f" (it has no {', '.join(missing)})" if missing else ""))
-    return "; ".join(notes)
+        sent.append(run_dir)
+        files.extend(found)
+        names = ", ".join(file for file in RUN_FILES if file not in missing)
+        notes.append(
+            f"{run_dir.name}: {names}" + (f" (it has no {', '.join(missing)})" if missing else "")
+        )
+    if not sent:
+        return "; ".join(notes)
+    try:
+        deliver(app, files, archive_name(sent))
+    except OSError as exc:  # deleted or unreadable since it was looked at
+        return f"not downloaded: {exc.strerror or exc}"
+    return f"downloading {archive_name(sent)}: " + "; ".join(notes)
 
 
 def snapshot_note(run_dir: Path, snapshot: WeightsSnapshot, steps_per_epoch: int) -> str:
@@ -172,12 +181,13 @@ def snapshot_note(run_dir: Path, snapshot: WeightsSnapshot, steps_per_epoch: int
         at = f"after epoch {epoch:,}" + (f" and {steps}" if extra > 0 else "")
     else:
         at = f"after {steps}" if extra > 0 else "before the first step"
-    return f"downloading {run_dir.name}: {METRICS} ({rows}), {CONFIG}, {WEIGHTS} ({at})"
+    return f"downloading {archive_name([run_dir])}: {METRICS} ({rows}), {CONFIG}, {WEIGHTS} ({at})"
 
 
 __all__ = [
     "RUN_FILES",
     "Download",
+    "archive_name",
     "cut_metrics",
     "deliver",
     "deliver_saved",

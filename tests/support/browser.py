@@ -79,6 +79,9 @@ def chromium(downloads: Path | None = None) -> Iterator[WebDriver]:
         f"--window-size={WINDOW[0]},{WINDOW[1]}",
     ):
         options.add_argument(argument)
+    # chromedriver turns the pop-up blocker off; a person's browser has it on, and what the
+    # page opens in new windows (textual-serve's downloads) must get through it.
+    options.add_experimental_option("excludeSwitches", ["disable-popup-blocking"])
     if downloads is not None:
         options.add_experimental_option(
             "prefs",

@@ -30,6 +30,7 @@ from engine.events import Epoch, Event, WeightsSnapshot
 from tui.datasets import DatasetCache
 from tui.download import (
     Download,
+    archive_name,
     deliver,
     deliver_saved,
     folder_note,
@@ -698,10 +699,10 @@ class ExplorerScreen(Screen[None]):
             self.app.call_from_thread(self._tell, f"nothing downloaded: {exc}")
             return
         note = snapshot_note(pending.run_dir, snapshot, pending.steps_per_epoch)
-        self.app.call_from_thread(self._deliver, downloads, note)
+        self.app.call_from_thread(self._deliver, downloads, archive_name([pending.run_dir]), note)
 
-    def _deliver(self, downloads: list[Download], note: str) -> None:
-        deliver(self.app, downloads)
+    def _deliver(self, downloads: list[Download], archive: str, note: str) -> None:
+        deliver(self.app, downloads, archive)
         self._tell(note)
 
     def action_toggle_templates(self) -> None:

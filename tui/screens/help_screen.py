@@ -126,9 +126,8 @@ A browser keeps a few keys for itself; each has another that works there too:
 | `ctrl+q` (quit) | `q` quits on the explorer, leaves any other screen (`Escape` first in a field) |
 | `ctrl+w` (close tab) | `alt+backspace` deletes the word left of the cursor in a field |
 
-`D` downloads the run's files, named after its folder: `<folder>-metrics.csv`,
-`<folder>-config.json`, `<folder>-weights.pt` (the browser may ask once to allow several
-downloads). A run still training sends its weights as they are between two steps, and
+`D` downloads the run's files as one zip, `<folder>.zip`, holding its metrics.csv, config.json
+and weights.pt. A run still training sends its weights as they are between two steps, and
 metrics.csv up to that epoch; a run that has ended, its files as saved.
 
 Every run is saved in a folder of its own (under `--runs-dir`, unless `--no-save`): `r` and

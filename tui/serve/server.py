@@ -15,7 +15,7 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,9 @@ import jinja2
 import textual_serve
 from aiohttp import WSMsgType, hdrs, web
 from aiohttp.helpers import content_disposition_header
-from textual_serve.download_manager import DownloadManager
 
 from tui.serve.access import access_middleware
+from tui.serve.downloads import DownloadCut, ExplorerDownloads
 from tui.serve.options import ServeSettings
 from tui.serve.sessions import ExplorerSession, explorer_command
 
@@ -55,7 +55,7 @@ class ExplorerServer:
         self.argv = explorer_command(settings.explorer_args)
         self.port = settings.port  # the real one once listening (--port 0)
         self.sessions: set[ExplorerSession] = set()
-        self.downloads = DownloadManager()
+        self.downloads = ExplorerDownloads()
         self._freed = asyncio.Event()  # a session ended: a place may be free
         self._stopping = False
 
@@ -71,7 +71,8 @@ class ExplorerServer:
             [
                 web.get("/", self.page),
                 web.get("/ws", self.explorer_socket),
-                web.get("/download/{key}", self.download),
+                # No HEAD: it would take a chunk of a file that is served once.
+                web.get("/download/{key}", self.download, allow_head=False),
                 web.static("/static", PACKAGE / "static"),
             ]
         )
@@ -107,7 +108,7 @@ class ExplorerServer:
             await websocket.prepare(request)
             columns, rows = _size(request.query.get("width"), request.query.get("height"))
             if await session.open(columns, rows):
-                await _relay(websocket, session)
+                await _until_either(_relay(websocket, session), session.output_ended())
         finally:
             await session.end()
             self.sessions.discard(session)
@@ -117,12 +118,12 @@ class ExplorerServer:
         return websocket
 
     async def download(self, request: web.Request) -> web.StreamResponse:
-        """A file an explorer delivers (`D`): its chunks streamed from the explorer."""
+        """A file an explorer delivers (`D`), streamed from the explorer, once. One cut short
+        drops the connection (never a clean end), so the browser shows it failed."""
         key = request.match_info["key"]
-        try:
-            meta = await self.downloads.get_download_metadata(key)
-        except KeyError:
-            raise web.HTTPNotFound(text="404: no such download (each link works once)\n") from None
+        if not self.downloads.take(key):
+            raise web.HTTPNotFound(text="404: no such download (each link works once)\n")
+        meta = await self.downloads.get_download_metadata(key)
         response = web.StreamResponse()
         charset = f"; charset={meta.encoding}" if meta.encoding else ""
         response.headers[hdrs.CONTENT_TYPE] = meta.mime_type + charset
@@ -131,8 +132,14 @@ class ExplorerServer:
             disposition, filename=meta.file_name
         )
         await response.prepare(request)
-        async for chunk in self.downloads.download(key):
-            await response.write(chunk)
+        try:
+            async for chunk in self.downloads.download(key):
+                await response.write(chunk)
+        except DownloadCut as cut:
+            _note(f"{TITLE} serve: the download of {meta.file_name} was cut short: {cut}")
+            if request.transport is not None:
+                request.transport.abort()
+            return response
         await response.write_eof()
         return response
 
@@ -206,6 +213,18 @@ async def _relay(websocket: web.WebSocketResponse, session: ExplorerSession) -> 
             await session.blur()
         elif kind == "focus":
             await session.focus()
+
+
+async def _until_either(first: Awaitable[None], second: Awaitable[None]) -> None:
+    """Until one of them is done (the other cancelled): the tab closes, or the explorer's
+    output ends (it quit, or died: killed, or the OOM killer), and then the tab is told."""
+    tasks = {asyncio.ensure_future(first), asyncio.ensure_future(second)}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _size(columns: object, rows: object) -> tuple[int, int]:

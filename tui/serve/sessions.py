@@ -61,7 +61,16 @@ class ExplorerSession(AppService):
         if self._ending is not None:
             return False
         await self.start(width, height)
+        if self._ending is not None:  # the server began stopping while the process started
+            self._ending = None
+            await self.end()
+            return False
         return True
+
+    async def output_ended(self) -> None:
+        """Until the explorer's output has ended: it quit, or it died."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         environment = super()._build_environment(width, height)
