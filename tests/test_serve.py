@@ -262,9 +262,13 @@ def test_what_a_browser_should_never_send_ends_nothing(tmp_path: Path) -> None:
     assert code == 0 and "Traceback" not in err
 
 
-def test_the_server_killed_its_explorers_still_quit_and_save(tmp_path: Path) -> None:
-    # SIGKILL, the OOM killer, a crash: the server cannot end its sessions. Each explorer sees
-    # its stdin end, and quits as on a terminal's hangup.
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGKILL], ids=["hangup", "killed"])
+def test_a_server_hung_up_or_killed_leaves_no_explorer_and_every_run_saved(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    # SIGHUP (the terminal closed): the server ends its sessions as on Ctrl+C. SIGKILL (the OOM
+    # killer, a crash): it cannot; each explorer sees its stdin end, and quits as on a
+    # terminal's hangup.
     runs = tmp_path / "runs"
     with served("--token", TOKEN, "--runs-dir", str(runs), *LIGHT) as server:
 
@@ -272,14 +276,15 @@ def test_the_server_killed_its_explorers_still_quit_and_save(tmp_path: Path) -> 
             async with aiohttp.ClientSession() as client:
                 tab = await training_tab(client, server, runs)
                 explorers = server.explorers()
-                server.process.kill()
-                server.wait()
+                server.process.send_signal(sig)
+                code, _ = await asyncio.to_thread(server.wait)
+                assert code == (0 if sig == signal.SIGHUP else -signal.SIGKILL)
                 assert await closing(tab) in (*CLOSED, aiohttp.WSMsgType.ERROR)
                 return explorers
 
         explorers = asyncio.run(scenario())
         assert len(explorers) == 1
-        wait_until(lambda: not alive(explorers[0]), 120, "the orphaned explorer to quit")
+        wait_until(lambda: not alive(explorers[0]), 120, "the explorer to quit")
     assert saved_statuses(runs) == ["stopped"]
 
 
@@ -299,25 +304,6 @@ def test_an_explorer_that_dies_closes_its_tab_and_frees_its_place(tmp_path: Path
         wait_until(lambda: fetch(server.url)[0] == 200, 60, "its place to free")
         code, _ = server.interrupt()
     assert code == 0
-
-
-def test_a_hangup_ends_the_server_as_ctrl_c_does(tmp_path: Path) -> None:
-    runs = tmp_path / "runs"
-    with served("--token", TOKEN, "--runs-dir", str(runs), *LIGHT) as server:
-
-        async def scenario() -> list[int]:
-            async with aiohttp.ClientSession() as client:
-                tab = await training_tab(client, server, runs)
-                explorers = server.explorers()
-                server.process.send_signal(signal.SIGHUP)
-                await asyncio.to_thread(server.wait)
-                assert await closing(tab) in CLOSED
-                return explorers
-
-        explorers = asyncio.run(scenario())
-        assert server.process.returncode == 0
-    assert not any(alive(pid) for pid in explorers)
-    assert saved_statuses(runs) == ["stopped"]
 
 
 def test_ctrl_c_ends_every_explorer_with_its_run_saved_and_the_server(tmp_path: Path) -> None:
