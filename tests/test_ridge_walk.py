@@ -19,6 +19,7 @@ from sklearn.linear_model import Ridge
 from engine.config import RunConfig
 from engine.early_stopping import (
     WalkClock,
+    WalkGap,
     lam_at_step,
     ridge_curve,
     walk_bound,
@@ -47,6 +48,13 @@ class Walked:
     path_x: torch.Tensor
     path_y: torch.Tensor
     theta: dict[int, np.ndarray]
+
+    def engine_gap(self, steps: int) -> WalkGap:
+        """The engine's own comparison of GD after `steps` with ridge at λ_t, on the test rows."""
+        theta = self.theta[steps]
+        path = walk_path(self.path_x, self.path_y)
+        weight, bias = torch.from_numpy(theta[:-1]), float(theta[-1])
+        return walk_gap(path, weight, bias, self.lr, steps, self.x_test, self.y_test)
 
 
 def full_batch_gd(preset: str, steps: int) -> Any:
@@ -120,13 +128,7 @@ def test_gd_at_step_t_is_within_the_spectral_bound_of_ridge_at_lam_t(
     assert distance <= bound + 1e-4
     assert distance < 0.29
     # The engine's own comparison says the same as the independent one.
-    gap = walk_gap(
-        walk_path(walked.path_x, walked.path_y),
-        torch.from_numpy(theta[:-1]),
-        float(theta[-1]),
-        walked.lr,
-        steps,
-    )
+    gap = walked.engine_gap(steps)
     assert gap.lam == pytest.approx(lam)
     assert gap.distance == pytest.approx(distance, rel=1e-6, abs=1e-9)
     path = walk_path(walked.path_x, walked.path_y)
@@ -162,15 +164,7 @@ def test_gd_test_loss_is_within_the_risk_bound_of_ridge_at_lam_t(
     # Ali et al.: gradient flow's risk is at most 1.69× ridge's at λ = 1/t. Measured on these
     # test rows: highdim within 1.2% at every t, poly 0.58 (GD better) to 1.31.
     assert gd_test <= 1.69 * ridge_test
-    gap = walk_gap(
-        walk_path(walked.path_x, walked.path_y),
-        torch.from_numpy(theta[:-1]),
-        float(theta[-1]),
-        walked.lr,
-        steps,
-        walked.x_test,
-        walked.y_test,
-    )
+    gap = walked.engine_gap(steps)
     assert gap.gd_test_loss == pytest.approx(gd_test, rel=1e-9)
     assert gap.ridge_test_loss == pytest.approx(ridge_test, rel=1e-6)
     assert gap.test_loss_ratio == pytest.approx(gd_test / ridge_test, rel=1e-6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -140,8 +141,6 @@ async def closing(socket: aiohttp.ClientWebSocketResponse[bool]) -> aiohttp.WSMs
 
 def saved_statuses(runs_dir: Path) -> list[str]:
     """Each run folder's status, as summary.json has it (absent: '')."""
-    import json
-
     statuses = []
     for folder in sorted(runs_dir.iterdir()) if runs_dir.exists() else []:
         summary = folder / "summary.json"
