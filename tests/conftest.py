@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 
 from support.engine import EventQueue
+from support.ray import local_ray
 
 
 @pytest.fixture
@@ -22,3 +25,10 @@ def auto_means_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     present explicitly and checks it against the CPU with a tolerance fit for that.
     """
     monkeypatch.setattr("engine.device.auto_device", lambda: torch.device("cpu"))
+
+
+@pytest.fixture(scope="session")
+def ray_instance() -> Iterator[None]:
+    """A local Ray instance (2 CPUs), started once for every test that asks for it
+    (tests/support/ray.py). The dev extra installs Ray: without it these tests fail."""
+    yield from local_ray()

@@ -35,6 +35,24 @@ def test_wdtui_run_and_sweep_never_import_the_ui() -> None:
     assert result == {"codes": [0, 0], "loaded": []}
 
 
+def test_wdtui_and_wdtui_run_never_import_ray() -> None:
+    # Ray is the optional extra for `wdtui sweep --ray`; importing it costs ~0.3 s, which a
+    # person typing `wdtui` or `wdtui run` must not pay. A sweep without --ray does not either.
+    script = (
+        "import sys\n"
+        "from tui.cli import main\n"
+        "import tui.app, tui.launch\n"
+        "codes = [main(['run', '--epochs', '2', '--no-save']),\n"
+        "         main(['sweep', '--epochs', '2', '--lams', '0,1', '--no-save'])]\n"
+        "print(codes, sorted(m for m in sys.modules if m.split('.')[0] == 'ray'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[0, 0] []"
+
+
 def test_the_training_core_contract_lists_every_engine_module_but_the_cli() -> None:
     # A forbidden contract only checks the modules it names: a new module must be named too.
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())

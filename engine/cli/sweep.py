@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.lifecycle import build_or_exit, train_to_exit_code
 from engine.cli.options import (
@@ -36,7 +38,11 @@ from engine.sweep.lams import (
     edge_note,
     resolve_lams,
 )
+from engine.sweep.ray_cluster import LOCAL
 from engine.sweep.runner import Sweep
+
+if TYPE_CHECKING:
+    from engine.sweep.ray_sweep import RaySweep
 
 __all__ = ["SWEEP_REG_MODES", "sweep_command", "sweep_parser"]
 
@@ -76,6 +82,27 @@ def sweep_parser() -> argparse.ArgumentParser:
     # that a run's config.json given with --config does not count as a --lam flag.)
     grid.add_argument("--lam", dest="single_lam", help=argparse.SUPPRESS)
     add_schedule_option(parser, hidden=True)  # only to refuse it clearly too
+    cluster = parser.add_argument_group(
+        "on a Ray cluster (the optional extra: pip install 'wdtui[ray]')",
+        "The λ values are cut into slices, one per Ray worker; each trains as this batched sweep "
+        "does, on one GPU per worker where the cluster has GPUs, one CPU otherwise. Events, "
+        "files and exit codes are the same as without --ray.",
+    )
+    cluster.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL,
+        metavar="ADDRESS",
+        help="train on Ray: no ADDRESS starts a local Ray instance, 'auto' joins the running "
+        "cluster, ray://HOST:PORT connects as a Ray Client (default: off)",
+    )
+    cluster.add_argument(
+        "--ray-workers",
+        type=int,
+        metavar="N",
+        help="slices of the λ values, one per worker (default: the cluster's GPUs, or its CPUs "
+        "without GPUs, at most one per λ)",
+    )
     parser.add_argument(
         "--jsonl",
         action="store_true",
@@ -89,7 +116,7 @@ def sweep_command(argv: list[str]) -> int:
     args = parse_training_args(parser, argv, replay_changes=False)
     sink: Callable[[SweepEvent], None] = JsonLines() if args.jsonl else _Table()
 
-    def build() -> Sweep:
+    def build() -> Sweep | RaySweep:
         if args.single_lam is not None:
             raise ConfigError(
                 "--lam sets one λ (wdtui run); a sweep takes --lams LIST or --lam-grid START:STOP:N"
@@ -98,8 +125,12 @@ def sweep_command(argv: list[str]) -> int:
         if args.lams is None and args.lam_grid is None:
             args.lams = saved_lams(args.saved_config)
         lams = resolve_lams(args.lams, args.lam_grid, args.with_zero)
-        return Sweep(config_from_args(args), lams, sink)
+        if args.ray is None:
+            return Sweep(config_from_args(args), lams, sink)
+        return _ray_sweep(parser, args, lams, sink)
 
+    if args.ray_workers is not None and args.ray is None:
+        fail(parser.prog, "--ray-workers needs --ray: it sets how many Ray workers train")
     if args.at:
         fail(
             parser.prog,
@@ -115,7 +146,42 @@ def sweep_command(argv: list[str]) -> int:
     # The same members and texts as sweep_started's `warnings`, on stderr before training.
     for warning in member_warnings(sweep.config, sweep.lams):
         warn_quietly(parser.prog, f"λ {warning.lam:g}: {warning.message}")
-    return train_to_exit_code(sweep, sink)
+    try:
+        return train_to_exit_code(sweep, sink)
+    finally:
+        if not isinstance(sweep, Sweep) and sweep.opened_connection:
+            from engine.sweep.ray_cluster import disconnect
+
+            disconnect()  # a local Ray instance stops with the sweep; a cluster runs on
+
+
+def _ray_sweep(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    lams: list[float],
+    sink: Callable[[SweepEvent], None],
+) -> RaySweep:
+    """The sweep on Ray workers, connected and placed: exit 2 with one line if it cannot be.
+    Imported here: `wdtui sweep` without --ray never loads the Ray code."""
+    from engine.sweep.ray_cluster import ClusterUnreachable
+    from engine.sweep.ray_sweep import RaySweep
+
+    sweep = RaySweep(
+        config_from_args(args),
+        lams,
+        sink,
+        address=args.ray,
+        workers=args.ray_workers,
+    )
+    try:
+        sweep.launch()
+    except ClusterUnreachable as exc:
+        if exc.stuck:  # Ray's connect still waits on its thread, and so would its exit hooks
+            sys.stderr.write(f"{parser.prog}: error: --ray: {exc}\n")
+            sys.stderr.flush()
+            os._exit(2)
+        raise ConfigError(f"--ray: {exc}") from None
+    return sweep
 
 
 def saved_lams(saved: dict[str, Any] | None) -> str | None:

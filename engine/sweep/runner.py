@@ -128,7 +128,9 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             on_event,
             device,
             self.config.cpu_threads,
-            new_run_dir(self.config.runs_dir, self._run_label()) if self.config.save else None,
+            new_run_dir(self.config.runs_dir, sweep_label(self.config, self.lams))
+            if self.config.save
+            else None,
         )
 
     def parameter_info(self) -> tuple[ParamInfo, ...]:
@@ -333,9 +335,7 @@ class Sweep(Job[SweepEvent, SweepFinished]):
     # ----- descriptions -------------------------------------------------------------------
 
     def _config_dict(self) -> dict[str, Any]:
-        # The task resolved ("auto" → the problem's own), as config.json records it.
-        settings = {**self.config.to_dict(), "task": self.task.name}
-        return {**settings, "lam": None, "lams": list(self.lams)}
+        return sweep_settings(self.config, self.task.name, self.lams)
 
     def _started_event(self) -> SweepStarted:
         return SweepStarted(
@@ -351,9 +351,14 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             baseline_test_loss=self.task.baseline_test_loss(self.dataset),
         )
 
-    def _run_label(self) -> str:
-        c, lams = self.config, self.lams
-        grid = (
-            f"lam{min(lams):g}" if len(lams) == 1 else f"lam{min(lams):g}-{max(lams):g}x{len(lams)}"
-        )
-        return f"sweep-{c.source_name}-{c.model}-{c.optimizer}-{c.reg}-{grid}"
+
+def sweep_settings(config: RunConfig, task: str, lams: Sequence[float]) -> dict[str, Any]:
+    """A sweep's settings as config.json and `sweep_started` hold them: the task resolved
+    ("auto" → the problem's own), no single λ, the λ list."""
+    return {**config.to_dict(), "task": task, "lam": None, "lams": list(lams)}
+
+
+def sweep_label(config: RunConfig, lams: Sequence[float]) -> str:
+    """The sweep's folder name, after its date: what it trained, and its λ grid."""
+    grid = f"lam{min(lams):g}" if len(lams) == 1 else f"lam{min(lams):g}-{max(lams):g}x{len(lams)}"
+    return f"sweep-{config.source_name}-{config.model}-{config.optimizer}-{config.reg}-{grid}"
