@@ -14,6 +14,7 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import torch
 
 from engine.config import RunConfig
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
+from engine.sweep.ray_cluster import CONNECT_TIMEOUT_S
 from engine.sweep.ray_sweep import RaySweep
 from engine.sweep.runner import Sweep
 from support.engine import ROOT, WDTUI, EventQueue, call_wdtui, sweep_epochs_of
@@ -257,6 +259,23 @@ def test_an_unreachable_cluster_is_one_line_and_exit_2(tmp_path, address, words)
     assert done.stderr.startswith(f"wdtui sweep: error: --ray: {words}")
     assert done.stderr.count("\n") == 1
     assert not any(tmp_path.iterdir())  # nothing saved for a sweep that never started
+
+
+def test_a_listener_that_never_answers_as_ray_is_one_line_and_exit_2_in_bounded_time() -> None:
+    # Something listens at the address but never speaks Ray: Ray's own connect would retry for
+    # minutes; the command gives up after CONNECT_TIMEOUT_S and leaves at once.
+    with socket.create_server(("0.0.0.0", 0)) as silent:
+        port = silent.getsockname()[1]
+        done = subprocess.run(
+            [*WDTUI, "sweep", "--epochs", "5", "--ray", f"127.0.0.1:{port}", "--no-save"],
+            cwd=ROOT, env=ray_env(), capture_output=True, text=True, timeout=CONNECT_TIMEOUT_S + 60,
+        )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    # Ray's C++ core may have logged its retries before it; ours is the last line.
+    assert done.stderr.splitlines()[-1] == (
+        f"wdtui sweep: error: --ray: no answer from the Ray cluster at 127.0.0.1:{port} in "
+        f"{CONNECT_TIMEOUT_S:g} s"
+    )
 
 
 def test_without_ray_installed_the_option_says_how_to_install_it(capsys, monkeypatch) -> None:

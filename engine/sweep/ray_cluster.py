@@ -44,6 +44,7 @@ class ClusterUnreachable(ConfigError):
 
 
 def import_ray() -> ModuleType:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves this machine
     try:
         import ray
     except ImportError:
@@ -130,7 +131,6 @@ def _disconnect_locked() -> None:
 
 
 def _hold(ray: Any, connection: _Connection, num_cpus: int | None) -> None:
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves this machine
     options: dict[str, Any] = {
         "include_dashboard": False,
         "log_to_driver": False,  # the workers' prints stay in Ray's session logs
