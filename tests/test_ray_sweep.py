@@ -278,6 +278,23 @@ def test_a_listener_that_never_answers_as_ray_is_one_line_and_exit_2_in_bounded_
     )
 
 
+def test_ctrl_c_while_connecting_leaves_at_once_with_one_line() -> None:
+    with socket.create_server(("0.0.0.0", 0)) as silent:
+        port = silent.getsockname()[1]
+        process = subprocess.Popen(
+            [*WDTUI, "sweep", "--epochs", "5", "--ray", f"127.0.0.1:{port}", "--no-save"],
+            cwd=ROOT, env=ray_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        silent.settimeout(60)
+        silent.accept()[0].close()  # the command's probe: it is connecting now
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and out == ""
+    assert err.splitlines()[-1] == (
+        "wdtui sweep: interrupted while connecting to Ray: nothing trained, nothing saved"
+    )
+
+
 def test_without_ray_installed_the_option_says_how_to_install_it(capsys, monkeypatch) -> None:
     monkeypatch.setitem(__import__("sys").modules, "ray", None)
     code, out, err = call_wdtui(capsys, "sweep", "--epochs", "5", "--ray", "--no-save")

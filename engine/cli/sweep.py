@@ -7,7 +7,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine.cli.lifecycle import build_or_exit, train_to_exit_code
 from engine.cli.options import (
@@ -163,7 +163,7 @@ def _ray_sweep(
 ) -> RaySweep:
     """The sweep on Ray workers, connected and placed: exit 2 with one line if it cannot be.
     Imported here: `wdtui sweep` without --ray never loads the Ray code."""
-    from engine.sweep.ray_cluster import ClusterUnreachable
+    from engine.sweep.ray_cluster import ClusterUnreachable, connecting, disconnect
     from engine.sweep.ray_sweep import RaySweep
 
     sweep = RaySweep(
@@ -173,14 +173,23 @@ def _ray_sweep(
         address=args.ray,
         workers=args.ray_workers,
     )
+
+    def leave(code: int, line: str) -> NoReturn:
+        sys.stderr.write(f"{parser.prog}: {line}\n")
+        sys.stderr.flush()
+        if connecting():  # Ray's connect still waits on its thread, and so would its exit hooks
+            os._exit(code)
+        if sweep.opened_connection:
+            disconnect()  # a local instance started for this sweep stops now, not at exit
+        raise SystemExit(code)
+
     try:
         sweep.launch()
-    except ClusterUnreachable as exc:
-        if exc.stuck:  # Ray's connect still waits on its thread, and so would its exit hooks
-            sys.stderr.write(f"{parser.prog}: error: --ray: {exc}\n")
-            sys.stderr.flush()
-            os._exit(2)
-        raise ConfigError(f"--ray: {exc}") from None
+    except (ConfigError, RuntimeError) as exc:  # ClusterUnreachable and RayMissing included
+        words = f"--ray: {exc}" if isinstance(exc, ClusterUnreachable) else str(exc)
+        leave(2, f"error: {words}")
+    except KeyboardInterrupt:
+        leave(130, "interrupted while connecting to Ray: nothing trained, nothing saved")
     return sweep
 
 

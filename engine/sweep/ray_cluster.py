@@ -111,6 +111,12 @@ def connect(address: str = LOCAL, *, num_cpus: int | None = None) -> bool:
         return True
 
 
+def connecting() -> bool:
+    """True while a `ray.init` that was given up on still waits on its thread."""
+    connection = _current
+    return connection is not None and connection.stuck
+
+
 def disconnect() -> None:
     """Shut Ray down (a local instance stops; a cluster keeps running), if connected."""
     with _lock:
