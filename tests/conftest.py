@@ -27,8 +27,9 @@ def auto_means_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("engine.device.auto_device", lambda: torch.device("cpu"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_instance() -> Iterator[None]:
-    """A local Ray instance (2 CPUs), started once for every test that asks for it
+    """A local Ray instance (2 CPUs), started once for each test module that asks for it and
+    stopped after it, so that its processes do not share the CPUs with the modules that follow
     (tests/support/ray.py). The dev extra installs Ray: without it these tests fail."""
     yield from local_ray()

@@ -1,6 +1,6 @@
-"""A local Ray instance for the tests, shared by the session: 2 CPUs (this machine's), so at
-most 2 one-CPU workers at a time. Starting one costs ~3 s and stopping it ~1.5 s, so it starts
-once, when the first test asks for it, and stops when the session ends."""
+"""A local Ray instance for the tests: 2 CPUs (this machine's), so at most 2 one-CPU workers at
+a time. Starting one costs ~3 s and stopping it ~1.5 s, so a test module starts one for all its
+tests (the `ray_instance` fixture)."""
 
 from __future__ import annotations
 
