@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,8 @@ from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStar
 from engine.sweep.ray_cluster import CONNECT_TIMEOUT_S
 from engine.sweep.ray_sweep import RaySweep
 from engine.sweep.runner import Sweep
-from support.engine import ROOT, WDTUI, EventQueue, call_wdtui, sweep_epochs_of
-from support.ray import ray_env
+from support.engine import ROOT, WDTUI, EventQueue, call_wdtui, sweep_epochs_of, wait_until
+from support.ray import RAY_TEST_CPUS, ray_env
 
 pytestmark = pytest.mark.usefixtures("ray_instance")
 
@@ -242,6 +243,42 @@ def test_ctrl_c_stops_every_worker_after_one_same_epoch_and_saves_it(tmp_path) -
             assert_same_weights(saved[name][k], member.weights.tensor(name))
 
 
+def test_a_sweep_stopped_while_it_connects_frees_its_workers_and_saves_nothing(tmp_path) -> None:
+    import ray
+
+    events: list[SweepEvent] = []
+    sweep = RaySweep(config(tmp_path), [0.0, 1.0], events.append, workers=2)
+    sweep.stop()  # as the explorer's `s` can, before its thread has connected
+    done = sweep.run()
+    assert done.status == "stopped" and done.epochs == 0 and done.run_dir is None
+    assert [(r.status, r.epochs) for r in done.results] == [("stopped", 0), ("stopped", 0)]
+    assert events == [done] and not any(tmp_path.iterdir())
+    wait_until(
+        lambda: ray.available_resources().get("CPU") == RAY_TEST_CPUS, 30, "the workers to go"
+    )
+
+
+def test_ray_connects_inside_an_app_whose_stderr_has_no_file_descriptor() -> None:
+    # Textual replaces sys.stderr with a capture whose fileno() is -1; ray.init turns
+    # faulthandler on for sys.stderr and failed there ("not a valid file descriptor").
+    script = (
+        "import io, sys\n"
+        "class Capture(io.TextIOBase):\n"
+        "    def fileno(self): return -1\n"
+        "    def write(self, text): return len(text)\n"
+        "sys.stderr = Capture()\n"
+        "from engine.sweep import ray_cluster\n"
+        "print(ray_cluster.connect(ray_cluster.LOCAL, num_cpus=1))\n"
+        "ray_cluster.disconnect()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=ray_env(), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+
+
 @pytest.mark.parametrize(
     ("address", "words"),
     [
@@ -296,7 +333,7 @@ def test_ctrl_c_while_connecting_leaves_at_once_with_one_line() -> None:
 
 
 def test_without_ray_installed_the_option_says_how_to_install_it(capsys, monkeypatch) -> None:
-    monkeypatch.setitem(__import__("sys").modules, "ray", None)
+    monkeypatch.setitem(sys.modules, "ray", None)
     code, out, err = call_wdtui(capsys, "sweep", "--epochs", "5", "--ray", "--no-save")
     assert code == 2 and out == ""
     assert err == (

@@ -15,8 +15,11 @@ Three things measured on ray 2.60 shape this module:
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import os
 import socket
+import sys
 import threading
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -147,6 +150,7 @@ def _hold(ray: Any, connection: _Connection, num_cpus: int | None) -> None:
         options.update(address="local", num_cpus=num_cpus)
     else:
         options.update(address=connection.address)
+    _faulthandler_on_real_stderr()
     try:
         ray.init(**options)
     except BaseException as exc:  # ConnectionError, ValueError, RuntimeError, auth errors…
@@ -155,6 +159,17 @@ def _hold(ray: Any, connection: _Connection, num_cpus: int | None) -> None:
         return
     connection.ready.set()
     connection.release.wait()
+
+
+def _faulthandler_on_real_stderr() -> None:
+    """`ray.init` turns faulthandler on for sys.stderr unless it is on already; inside a Textual
+    app sys.stderr is a capture whose fileno() is -1, and `ray.init` then fails ("file.fileno()
+    is not a valid file descriptor"). On the process's real stderr, where a crash's traceback
+    belongs, Ray leaves it be."""
+    if faulthandler.is_enabled() or sys.__stderr__ is None:
+        return
+    with contextlib.suppress(ValueError, OSError, RuntimeError):  # no usable stderr at all
+        faulthandler.enable(file=sys.__stderr__)
 
 
 def _probe(ray: Any, address: str) -> None:

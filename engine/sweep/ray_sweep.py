@@ -14,8 +14,10 @@ stopped sweep equals a local sweep of that many epochs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -101,6 +103,8 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
         worker, such as a model too large for its GPU, comes back as one). Once only."""
         if self._actors:
             return
+        if self.config.save:
+            _check_writable(Path(self.config.runs_dir))  # before Ray starts, not after
         self.opened_connection = connect(self.address, num_cpus=self._local_cpus)
         ray = import_ray()
         resources = ray.cluster_resources()
@@ -142,8 +146,6 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
         )
         self.device = torch.device(device)
         self._merger = SliceMerger(self.lams, slices)
-        if self.config.save:
-            self.run_dir = new_run_dir(self.config.runs_dir, sweep_label(self.config, self.lams))
 
     @staticmethod
     def _get(ray: Any, refs: list[Any], timeout: float, what: str) -> list[Any]:
@@ -173,10 +175,11 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
             self.launch()  # done already by the command line; the explorer's thread does it here
         except ConfigError as exc:
             return "failed", str(exc)
-        if self._stop.is_set():
-            return "stopped", stopped_message(0, 0, 0)
         ray = import_ray()
         try:
+            if self._stop.is_set():  # stopped while connecting: nothing trained
+                self._merger = None
+                return "stopped", stopped_message(0, 0, 0)
             self._get(ray, [a.start.remote() for a in self._actors], CALL_TIMEOUT_S, "workers")
             self._drive(ray)
         finally:
@@ -234,7 +237,10 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
             self._emit(item.event)
 
     def _started(self, started: SweepStarted) -> SweepStarted:
-        if self.run_dir is not None:
+        """The merged first event; the folder is made now that a slice trains (a sweep that
+        could not start, or was stopped while connecting, leaves none)."""
+        if self.config.save:
+            self.run_dir = new_run_dir(self.config.runs_dir, sweep_label(self.config, self.lams))
             record = config_record(self._settings, self.device, self.dataset)
             self._recorder = SweepRecorder(self.run_dir, record, self.lams)
         return replace(
@@ -245,7 +251,7 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
 
     def _finish(self, status: str, message: str) -> SweepFinished:
         merger = self._merger
-        results = merger.results() if merger is not None else self._unstarted()
+        results = merger.results() if merger is not None else self._unstarted(status)
         settled = [r for r in results if r.status not in ("failed", "diverged")]
         for members, reason in [] if merger is None else merger.failures():
             which = ", ".join(f"{self.lams[k]:g}" for k in members)
@@ -279,8 +285,9 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
         )
         return save_files(finished, self._recorder, lambda: _stacked(results))
 
-    def _unstarted(self) -> tuple[MemberResult, ...]:
-        return tuple(MemberResult(lam, "failed", 0, None, None, None, {}) for lam in self.lams)
+    def _unstarted(self, status: str) -> tuple[MemberResult, ...]:
+        """Every member, when none trained: the sweep failed to start, or was stopped first."""
+        return tuple(MemberResult(lam, status, 0, None, None, None, {}) for lam in self.lams)
 
 
 def _stacked(results: Sequence[MemberResult]) -> dict[str, torch.Tensor]:
@@ -301,6 +308,17 @@ def _stacked(results: Sequence[MemberResult]) -> dict[str, torch.Tensor]:
             ]
         )
     return out
+
+
+def _check_writable(root: Path) -> None:
+    """The sweep's folder is made once a slice trains; a runs folder it could not be made in is
+    bad input, found before Ray starts (as a local sweep finds it when built)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create a run folder under {root}: {exc.strerror}") from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot create a run folder under {root}: Permission denied")
 
 
 def _lost_reason(exc: BaseException) -> str:
