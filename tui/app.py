@@ -38,6 +38,7 @@ from tui.screenshot import save_screenshot, screenshot_name
 from tui.state.live_run import cannot_start
 
 if TYPE_CHECKING:  # torch-backed modules: loaded on a thread after the first paint
+    from engine.sweep.ray_sweep import RaySweep
     from engine.sweep.runner import Sweep
     from engine.trainer import Trainer
 
@@ -81,7 +82,7 @@ def _load_engine(app: WeightDecayApp) -> None:
         app.post_message(EngineLoaded())
 
 
-def _join_then_tell(app: WeightDecayApp, jobs: list[Trainer | Sweep]) -> None:
+def _join_then_tell(app: WeightDecayApp, jobs: list[Trainer | Sweep | RaySweep]) -> None:
     """Quitting, on a thread of its own: wait for each job to end and save (however long its
     step in flight takes), then tell the app."""
     for job in jobs:
@@ -302,10 +303,10 @@ class WeightDecayApp(App[int]):
     def _runs_saved(self) -> None:
         self.exit(0)
 
-    def _stop_runs(self) -> list[Trainer | Sweep]:
+    def _stop_runs(self) -> list[Trainer | Sweep | RaySweep]:
         """Ask the sweep and the trainers to stop (at their next step), and start no other;
         returns them to join."""
-        jobs: list[Trainer | Sweep] = []
+        jobs: list[Trainer | Sweep | RaySweep] = []
         if self._sweep_screen is not None:
             sweep = self._sweep_screen.stop_sweep()
             if sweep is not None:

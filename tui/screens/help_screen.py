@@ -78,6 +78,7 @@ The Footer shows the first keys that fit (at 80 columns: `?` to `q` in the table
 | `Tab` | move between the fields and the next run's settings (shift+Tab: back) |
 | `a` (sweep view) | apply the best λ to the live run; refused for results of other settings |
 | `v` (sweep view) | a classification sweep: accuracy against λ, or the loss |
+| `R` (sweep view) | sweeps train here (`off`) or on Ray: `local`, `auto`, `ray://HOST:PORT` |
 | `D` (run view) | the run's files, or both compared runs' (as `D` in the explorer) |
 | `ctrl+p` / `:` | command palette: every key, the next run's settings, "Save screenshot" |
 

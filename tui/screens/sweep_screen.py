@@ -31,6 +31,11 @@ from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished
 from tui.datasets import DatasetCache
 from tui.inbox import EventInbox
 from tui.state.live_run import cannot_start
+from tui.state.ray_setting import (
+    FORMS,
+    RaySettingError,
+    parse_ray_address,
+)
 from tui.state.redraw import REFRESH_HZ, ChartPacer
 from tui.state.sweep_settings import SettingsChange
 from tui.state.sweep_state import SweepState
@@ -56,6 +61,7 @@ from tui.widgets.sweep_text import (
 
 if TYPE_CHECKING:  # torch loads after the app's first paint (see tui/app.py)
     from engine.store import SavedSweep
+    from engine.sweep.ray_sweep import RaySweep
     from engine.sweep.runner import Sweep
 
 JOIN_TIMEOUT_S = 10.0
@@ -147,6 +153,13 @@ class SweepScreen(ModalScreen[None]):
             tooltip="Type the λ (lambda) values to sweep: numbers and START:STOP:N grids, "
             "comma-separated; Enter starts",
         ),
+        Binding(
+            "R",
+            "edit_ray",
+            "Ray",
+            tooltip="Where the next sweep trains: here, or on Ray workers at an address typed "
+            "in the Ray field (local, auto, ray://HOST:PORT, HOST:PORT; empty or off: here)",
+        ),
         # y is bound twice, each labelled with the axis it switches to; check_action keeps the
         # one that applies (toggle_log ignores the axis: it toggles).
         Binding(
@@ -212,7 +225,9 @@ class SweepScreen(ModalScreen[None]):
     SweepScreen .row { height: 1; }
     SweepScreen .name { width: 10; color: $text-muted; }
     SweepScreen #lams { width: 1fr; }
-    SweepScreen #lams-error { color: $error; height: auto; }
+    SweepScreen #ray-name { width: 5; margin-left: 2; color: $text-muted; }
+    SweepScreen #ray { width: 30; }
+    SweepScreen #lams-error, SweepScreen #ray-error { color: $error; height: auto; }
     SweepScreen #progress { width: 36; margin-right: 1; }
     SweepScreen #progress Bar { width: 1fr; }
     SweepScreen #sweep-status { width: 1fr; height: 1; overflow: hidden; }
@@ -234,6 +249,7 @@ class SweepScreen(ModalScreen[None]):
     SweepScreen #sweep-readout { height: auto; padding: 0 1; background: $boost; }
     SweepScreen #sweep-warning { height: auto; padding: 0 1; background: $boost; }
     SweepScreen.-narrow #progress { width: 22; }
+    SweepScreen.-narrow #ray { width: 22; }
     """
 
     @dataclass
@@ -258,12 +274,14 @@ class SweepScreen(ModalScreen[None]):
         resolve: bool = True,
     ) -> None:
         super().__init__()
+        # Where the next sweep trains: None here, else the Ray address (`R`; ray_setting.py).
+        self.ray_address: str | None = None
         # resolve=False: `config` as given (a saved sweep's, resolved when it ran).
         self._config = config.resolved() if resolve else config
         self._datasets = datasets if datasets is not None else DatasetCache()
         self._join_on_unmount = True
         self._lams_text = lams_text
-        self.sweep: Sweep | None = None
+        self.sweep: Sweep | RaySweep | None = None
         self.state: SweepState | None = None
         self.log_y = True
         self.curve_view: CurveView = "loss"  # asked for with v; accuracy for a classifier only
@@ -328,7 +346,16 @@ class SweepScreen(ModalScreen[None]):
                     validate_on=["changed", "submitted"],
                     tooltip="λ values and START:STOP:N grids, comma-separated; Enter starts",
                 )
+                yield Label("Ray", id="ray-name")
+                yield Input(
+                    "",
+                    id="ray",
+                    compact=True,
+                    placeholder="off: trains here",
+                    tooltip=f"Where sweeps train: {FORMS}; Enter sets it",
+                )
             yield Static("", id="lams-error")
+            yield Static("", id="ray-error")
             with Horizontal(classes="row"):
                 yield ProgressBar(total=1, id="progress", show_eta=False)
                 yield Static("", id="sweep-status")
@@ -352,6 +379,10 @@ class SweepScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#lams-error").display = False
+        self.query_one("#ray-error").display = False
+        # A saved sweep's view trains nothing (Enter sends its λ to the sweep view): no setting.
+        for name in ("#ray-name", "#ray"):
+            self.query_one(name).display = not self._is_saved_view
         self.query_one("#sweep-stale").display = False
         self.query_one("#sweep-warning").display = False
         self.query_one("#path-box").display = False
@@ -416,7 +447,7 @@ class SweepScreen(ModalScreen[None]):
             and self._drawn == state.version
         )
 
-    def stop_sweep(self) -> Sweep | None:
+    def stop_sweep(self) -> Sweep | RaySweep | None:
         """Ask the sweep to stop at its next step, without waiting; returns it (to join)."""
         sweep = self.sweep
         if sweep is not None:
@@ -462,27 +493,37 @@ class SweepScreen(ModalScreen[None]):
         self._sweep_id += 1
         sweep_id = self._sweep_id
         self._inbox.only_from(sweep_id)
+        address = self.ray_address
         try:
-            from engine.sweep.runner import Sweep
-
-            sweep = Sweep(
-                self._config,
-                lams,
-                lambda e: self._on_sweep_event(sweep_id, e),
-                dataset=self._datasets.get(self._config),
-            )
+            sweep = self._new_sweep(lams, lambda e: self._on_sweep_event(sweep_id, e), address)
         # Shown in full under the λ field (it wraps), not in the one-line status row.
         except Exception as exc:  # mode 'none', an unreadable CSV and the like: stay usable
             self._show_field_error(cannot_start(exc))
             return
         self.sweep, self._stopping = sweep, False
         self._saved_name = None  # the results on screen are the new sweep's from now on
-        self.state = SweepState(sweep.lams, int(sweep.config.epochs or 0), sweep.config)
+        epochs = int(sweep.config.epochs or 0)
+        self.state = SweepState(sweep.lams, epochs, sweep.config, ray_address=address)
         self._show_field_error("")
         self.set_focus(None)
         sweep.start()
         self.refresh_bindings()
         self._tick()
+        self._render_text()  # "starting" (a sweep on Ray: connecting) before any event comes
+
+    def _new_sweep(
+        self, lams: list[float], on_event: Callable[[SweepEvent], None], address: str | None
+    ) -> Sweep | RaySweep:
+        """Here, or on Ray: a RaySweep connects and places its workers on its own thread once
+        started (the screen never waits on Ray); if it cannot, it ends `failed` with one line."""
+        dataset = self._datasets.get(self._config)
+        if address is None:
+            from engine.sweep.runner import Sweep
+
+            return Sweep(self._config, lams, on_event, dataset=dataset)
+        from engine.sweep.ray_sweep import RaySweep
+
+        return RaySweep(self._config, lams, on_event, address=address, dataset=dataset)
 
     def _drain(self) -> bool:
         """Fold queued events into the state; True if it changed."""
@@ -593,7 +634,8 @@ class SweepScreen(ModalScreen[None]):
         bar = self.query_one("#progress", ProgressBar)
         if state is not None:
             bar.update(total=max(1, state.total_epochs), progress=state.epoch)
-        self.query_one("#sweep-status", Static).update(status_text(state, self._stopping))
+        status = status_text(state, self._stopping, self.ray_address)
+        self.query_one("#sweep-status", Static).update(status)
         stale = self._render_settings() is not None
         self.query_one("#sweep-readout", Static).update(readout_text(state, stale))
         warning = warning_text(state)
@@ -630,6 +672,8 @@ class SweepScreen(ModalScreen[None]):
         # Shown but dimmed in the Footer when they would do nothing now.
         if action == "stop":
             return True if self.running else None
+        if action == "edit_ray":
+            return not self._is_saved_view
         if action == "apply_best":
             return True if self.state is not None and self.state.best_lam() is not None else None
         if action == "toggle_log" and parameters:
@@ -679,6 +723,38 @@ class SweepScreen(ModalScreen[None]):
 
     def action_edit(self) -> None:
         self.query_one("#lams", Input).focus()
+
+    def action_edit_ray(self) -> None:
+        self.query_one("#ray", Input).focus()
+
+    @on(Input.Submitted, "#ray")
+    def _ray_submitted(self, event: Input.Submitted) -> None:
+        event.stop()  # Enter here sets where sweeps train; it starts none
+        try:
+            self.ray_address = parse_ray_address(event.value)
+        except RaySettingError as exc:
+            self._show_ray_error(str(exc))  # the field keeps the text, to be fixed
+            return
+        self._show_ray_error("")
+        self.set_focus(None)  # left: the field shows the setting (see _ray_left)
+        self._render_text()
+
+    @on(Input.Changed, "#ray")
+    def _ray_typed(self) -> None:
+        self._show_ray_error("")  # it was about the text before this change
+
+    @on(Input.Blurred, "#ray")
+    def _ray_left(self) -> None:
+        """The field shows the setting in force: text left unset (bad, or never submitted)
+        goes, and the line that refused it with it."""
+        field = self.query_one("#ray", Input)
+        field.value = self.ray_address or ""
+        self._show_ray_error("")
+
+    def _show_ray_error(self, text: str) -> None:
+        error = self.query_one("#ray-error", Static)
+        error.update(Text(text))  # not markup: the typed text is quoted in it
+        error.display = bool(text)
 
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y

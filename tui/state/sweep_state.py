@@ -55,11 +55,20 @@ class SweepState:
     sweep's resolved RunConfig; None only in tests of the charts, which need no settings)."""
 
     def __init__(
-        self, lams: Sequence[float], total_epochs: int, config: RunConfig | None = None
+        self,
+        lams: Sequence[float],
+        total_epochs: int,
+        config: RunConfig | None = None,
+        *,
+        ray_address: str | None = None,
     ) -> None:
         self.lams = tuple(lams)
         self.total_epochs = total_epochs
         self.config = config
+        # Where it trains: None here, else the Ray address its workers were asked of.
+        self.ray_address = ray_address
+        self.started = False  # SweepStarted has come: the members were built
+        self.device = ""  # as the sweep reported it once started ("2 Ray workers (cpu)")
         k = len(self.lams)
         self.status = "starting"  # then running, completed, stopped or failed
         self.message = ""
@@ -75,6 +84,7 @@ class SweepState:
         # Σ‖w‖² over the penalized parameters: what λ multiplies, and what the explorer's
         # readout, `wdtui run` and `wdtui sweep` report as ‖w‖².
         self.sq_norm = [NAN] * k
+        # running, diverged, completed, stopped, or failed: its Ray worker was lost
         self.member_status = ["running"] * k
         self.finished_best: float | None = None  # the engine's own answer, once finished
         # The members whose λ makes the decay step alone unstable (lr·2λ ≥ 1), from the start.
@@ -108,8 +118,9 @@ class SweepState:
         return True
 
     def _started(self, event: SweepStarted) -> None:
-        self.status = "running"
+        self.status, self.started = "running", True
         self.run_dir = event.run_dir
+        self.device = event.device
         self.warnings = event.warnings
         self.baseline_test_loss = event.baseline_test_loss
         self._param_sizes = [(p.name, math.prod(p.shape)) for p in event.parameters]
@@ -171,8 +182,10 @@ class SweepState:
             self.test_accuracy = _finite([r.test_accuracy for r in event.results])
         self.sq_norm = _finite([r.weight_sq_norm for r in event.results])
         if self._path_index:
-            # The final weights of every member, also when the sweep was stopped mid-way.
-            flat = [self._flat_of(r.weights) for r in event.results]
+            # The final weights of every member, also when the sweep was stopped mid-way; a
+            # member lost with its Ray worker has none (NaN, not drawn).
+            size = sum(n for _, n in self._param_sizes)
+            flat = [self._flat_of(r.weights) if r.weights else [NAN] * size for r in event.results]
             self.path = [[row[i] for i in self._path_index] for row in flat]
 
     def end_unfinished(self, message: str) -> None:
@@ -194,7 +207,9 @@ class SweepState:
         return self.train if self.test is None else self.test
 
     def plotted(self, k: int) -> bool:
-        return self.member_status[k] != "diverged"
+        """Drawn and a candidate for the best λ: a member that neither diverged nor failed (a
+        failed one's last numbers are of an epoch the others have left behind)."""
+        return self.member_status[k] not in ("diverged", "failed")
 
     @property
     def accuracies(self) -> list[float] | None:
@@ -239,7 +254,14 @@ class SweepState:
         return set()
 
     def diverged(self) -> list[float]:
-        return [lam for k, lam in enumerate(self.lams) if not self.plotted(k)]
+        return self._with_status("diverged")
+
+    def failed(self) -> list[float]:
+        """The members whose Ray worker was lost (or whose slice failed on it)."""
+        return self._with_status("failed")
+
+    def _with_status(self, status: str) -> list[float]:
+        return [lam for lam, s in zip(self.lams, self.member_status, strict=True) if s == status]
 
     def rate(self) -> float | None:
         return self.epoch / self.elapsed_s if self.elapsed_s > 0 and self.epoch else None

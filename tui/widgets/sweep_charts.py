@@ -406,7 +406,8 @@ def curve_legend(
             entries.append(("━ test accuracy", f"bold {swatch(TEST_COLOR)}"))
         return legend(entries, width)
     entries = [("━ train", f"bold {swatch(TRAIN_COLOR)}")]
-    if state is None or state.test is not None:
+    # Until the first epoch (seconds, on Ray) whether there is a test split is not known.
+    if state is None or state.test is not None or state.epoch == 0:
         entries.append(("━ test", f"bold {swatch(TEST_COLOR)}"))
     if state is not None and state.baseline_test_loss is not None:
         entries.append((f"━ {BASELINE_LABEL}", f"bold {swatch(BASELINE_COLOR)}"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from engine.sweep.lams import edge_note
+from tui.state.ray_setting import setting_text
 from tui.state.sweep_settings import SettingsChange
 from tui.state.sweep_state import SweepState
 from tui.theme import WARNING_STYLE, message_style, status_style
@@ -37,18 +38,36 @@ def refusal_text(lam: float, change: SettingsChange) -> str:
     )
 
 
-def status_text(state: SweepState | None, stopping: bool) -> Text:
+def status_text(state: SweepState | None, stopping: bool, ray_address: str | None = None) -> Text:
     """The status row: what the sweep is doing; no timing once it has ended (snapshots).
-    One line, cut at the screen's edge: errors go under the λ field instead, in full."""
+    One line, cut at the screen's edge: errors go under the λ field instead, in full.
+    `ray_address`: where the next sweep trains (None: here), said while none has run; a sweep
+    on Ray says where it trains itself."""
     text = Text()
     if state is None:
         text.append("● ready", style=status_style("ready"))
-        text.append("  Enter starts a sweep of the λ values above", style="dim")
+        if ray_address is None:
+            text.append("  Enter starts a sweep of the λ values above", style="dim")
+        else:  # short: the address must fit at 80 columns
+            text.append("  Enter sweeps ", style="dim")
+            text.append(setting_text(ray_address))
+    elif state.status == "starting" and state.ray_address is not None and not stopping:
+        # Connecting and placing the workers can take seconds (minutes on a busy cluster).
+        text.append("● connecting", style=status_style("starting"))
+        text.append(f"  to Ray: {state.ray_address}, then placing the workers", style="dim")
+    elif state.ray_address is not None and not state.started and not state.active:
+        text.append(f"● {state.status}", style=status_style(state.status))  # said below
+        text.append(f"  {setting_text(state.ray_address)}")
     else:
         status = "stopping" if stopping and state.active else state.status
         text.append(f"● {status}", style=status_style(status))
         text.append(f"  epoch {state.epoch:,}/{state.total_epochs:,}")
         text.append(f"  {len(state.lams)} members")
+        failed = len(state.failed())
+        if failed:
+            text.append(f", {failed} failed", style=status_style("failed"))
+        if state.ray_address is not None:
+            text.append(f"  {state.device or setting_text(state.ray_address)}")
         rate = state.rate()
         if state.active and rate is not None:  # no timing once finished (snapshots)
             text.append(f"  {rate:,.0f} epochs/s")
@@ -94,8 +113,17 @@ def readout_text(state: SweepState | None, stale: bool = False) -> Text:
     if diverged:
         which = ", ".join(f"{lam:g}" for lam in diverged)
         text.append(f"\ndiverged (not plotted): λ {which}", style=status_style("diverged"))
-    if state.message and state.status in ("failed", "stopped", "unfinished"):
-        text.append(f"\n{state.message}", style=message_style(state.status))
+    failed = state.failed()
+    if failed and state.active:  # once ended, the message names them with the reason
+        which = ", ".join(f"{lam:g}" for lam in failed)
+        text.append(
+            f"\nfailed on Ray (not plotted): λ {which}",
+            style=status_style("failed"),
+        )
+    ended_with_news = state.status in ("failed", "stopped", "unfinished") or bool(failed)
+    if state.message and ended_with_news and not state.active:
+        style = message_style("failed" if failed else state.status)
+        text.append(f"\n{state.message}", style=style)
     # Last (the readout's height is capped): once finished, as the best so far still moves.
     note = None if k is None or state.active else edge_note(state.lams, state.lams[k])
     if note is not None:
