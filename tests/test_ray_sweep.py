@@ -23,6 +23,7 @@ import pytest
 import torch
 
 from engine.config import RunConfig
+from engine.store import load_sweep
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, SweepStarted
 from engine.sweep.ray_cluster import CONNECT_TIMEOUT_S
 from engine.sweep.ray_sweep import RaySweep
@@ -194,6 +195,12 @@ def test_a_killed_worker_fails_only_its_own_members(tmp_path) -> None:
         epoch, lam = row.split(",")[:2]
         last_rows[float(lam)] = int(epoch)
     assert last_rows[0.0] == 1500 and last_rows[10.0] == done.results[3].epochs
+    # Read back (wdtui open, the runs screen): the lost members are `failed` after their last.
+    saved_sweep = load_sweep(run_dir)
+    died = done.results[2].epochs
+    assert [e.epoch for e in saved_sweep.epochs] == list(range(1, 1501))
+    assert saved_sweep.epochs[died - 1].statuses == ("running",) * 4
+    assert saved_sweep.epochs[died].statuses == ("running", "running", "failed", "failed")
 
 
 def test_a_sweep_whose_every_worker_died_fails_with_exit_1(tmp_path) -> None:
@@ -209,6 +216,61 @@ def test_a_sweep_whose_every_worker_died_fails_with_exit_1(tmp_path) -> None:
     assert done.status == "failed" and done.best_lam is None
     assert done.message.startswith("no member finished; λ 0 failed: its Ray worker was lost")
     assert [r.status for r in done.results] == ["failed", "failed"]
+    # weights.pt keeps the shapes of a sweep's, every member NaN: no weights survived.
+    stacked = torch.load(Path(done.run_dir or "") / "weights.pt", weights_only=True)
+    assert {n: tuple(t.shape) for n, t in stacked["state_dict"].items()} == {
+        "weight": (2, 1, 200),
+        "bias": (2, 1),
+    }
+    assert all(torch.isnan(t).all() for t in stacked["state_dict"].values())
+
+
+def test_every_member_diverging_says_so_as_one_sweep_does(tmp_path) -> None:
+    events: list[SweepEvent] = []
+    done = RaySweep(config(tmp_path, save=False), [1000.0, 3000.0], events.append, workers=2).run()
+    assert (done.status, done.message) == ("failed", "every member diverged")
+
+
+def stalled(events: EventQueue, sweep: RaySweep) -> int:
+    """Start `sweep`, then freeze its second worker (SIGSTOP) once both have trained a little:
+    it can reach no epoch's end. Returns that worker's pid."""
+    sweep.launch()
+    sweep.start()
+    events.wait_for(lambda e: isinstance(e, SweepEpoch) and e.epoch >= 5)
+    pid = sweep.workers[1].pid
+    os.kill(pid, signal.SIGSTOP)
+    return pid
+
+
+def test_a_worker_lost_while_the_others_wait_at_an_epochs_end_lets_them_finish(tmp_path) -> None:
+    events = EventQueue()
+    sweep = RaySweep(config(tmp_path, epochs=100_000), [0.0, 0.1, 1.0, 10.0], events, workers=2)
+    pid = stalled(events, sweep)
+    sweep.stop()  # the first worker waits at its next epoch's end for the second, frozen
+    os.kill(pid, signal.SIGKILL)
+    done = events.wait_for(lambda e: isinstance(e, SweepFinished), timeout=60)
+    assert isinstance(done, SweepFinished) and sweep.join(10)
+    assert done.status == "stopped"
+    assert [r.status for r in done.results] == ["stopped", "stopped", "failed", "failed"]
+    assert done.results[0].epochs == done.results[1].epochs == done.epochs
+    assert done.message.startswith(f"stopped by request after epoch {done.epochs}; λ 1, 10 failed")
+
+
+def test_a_second_stop_stops_every_worker_at_its_next_step(tmp_path) -> None:
+    events = EventQueue()
+    sweep = RaySweep(config(tmp_path, epochs=100_000), [0.0, 0.1, 1.0, 10.0], events, workers=2)
+    pid = stalled(events, sweep)
+    sweep.stop()
+    sweep.stop()  # a second Ctrl+C: do not wait for the frozen worker's epoch to end
+    os.kill(pid, signal.SIGCONT)
+    done = events.wait_for(lambda e: isinstance(e, SweepFinished), timeout=60)
+    assert isinstance(done, SweepFinished) and sweep.join(10)
+    assert done.status == "stopped"
+    assert [r.status for r in done.results] == ["stopped"] * 4
+    assert all(r.weights for r in done.results)  # every member's weights, as trained
+    first, second = done.results[0].epochs, done.results[2].epochs
+    assert first != second and done.epochs == max(first, second)
+    assert done.message.startswith("stopped by request at once")
 
 
 def test_ctrl_c_stops_every_worker_after_one_same_epoch_and_saves_it(tmp_path) -> None:
@@ -328,7 +390,17 @@ def test_ctrl_c_while_connecting_leaves_at_once_with_one_line() -> None:
         out, err = process.communicate(timeout=60)
     assert process.returncode == 130 and out == ""
     assert err.splitlines()[-1] == (
-        "wdtui sweep: interrupted while connecting to Ray: nothing trained, nothing saved"
+        "wdtui sweep: interrupted while starting on Ray: nothing trained, nothing saved"
+    )
+
+
+@pytest.mark.parametrize("address", ["", "ray://", "127.0.0.1:notaport", "host:0", "nowhere"])
+def test_text_that_is_no_address_is_one_line_before_ray_starts(capsys, address) -> None:
+    code, out, err = call_wdtui(capsys, "sweep", "--epochs", "5", f"--ray={address}", "--no-save")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"wdtui sweep: error: --ray: not a Ray address: {address!r} (give local, auto, "
+        "ray://HOST:PORT or HOST:PORT)\n"
     )
 
 

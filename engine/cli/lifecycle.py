@@ -3,11 +3,12 @@ end with an exit code (0 completed or stopped, 1 diverged or failed, 2 bad input
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from engine.cli.options import cannot_start, fail
@@ -48,6 +49,22 @@ def run_until_done(job: Job[Any, Any], on_stop: Callable[[], None] = lambda: Non
         job.start()
         while not job.join(0.2):
             pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Ctrl+C, SIGTERM and SIGHUP ignored for a moment that must finish (stopping what the
+    command started), then handled as before. On the main thread only (elsewhere: as is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handled = (signal.SIGINT, signal.SIGTERM, *_optional_signals("SIGHUP"))
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in handled}
+    try:
+        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

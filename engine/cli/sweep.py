@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from engine.cli.lifecycle import build_or_exit, train_to_exit_code
+from engine.cli.lifecycle import build_or_exit, signals_ignored, train_to_exit_code
 from engine.cli.options import (
     OneLineParser,
     add_schedule_option,
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from engine.sweep.ray_sweep import RaySweep
 
 __all__ = ["SWEEP_REG_MODES", "sweep_command", "sweep_parser"]
+
+LOCAL_SETTLE_S = 10.0  # how long a Ctrl+C waits for a local Ray instance to finish starting
 
 # Every mode but none: a sweep varies λ, and none has no λ.
 SWEEP_REG_MODES = tuple(mode for mode in REG_MODES if mode != "none")
@@ -150,9 +152,7 @@ def sweep_command(argv: list[str]) -> int:
         return train_to_exit_code(sweep, sink)
     finally:
         if not isinstance(sweep, Sweep) and sweep.opened_connection:
-            from engine.sweep.ray_cluster import disconnect
-
-            disconnect()  # a local Ray instance stops with the sweep; a cluster runs on
+            _disconnect_ray()
 
 
 def _ray_sweep(
@@ -163,7 +163,7 @@ def _ray_sweep(
 ) -> RaySweep:
     """The sweep on Ray workers, connected and placed: exit 2 with one line if it cannot be.
     Imported here: `wdtui sweep` without --ray never loads the Ray code."""
-    from engine.sweep.ray_cluster import ClusterUnreachable, connecting, disconnect
+    from engine.sweep.ray_cluster import ClusterUnreachable, connecting, settle
     from engine.sweep.ray_sweep import RaySweep
 
     sweep = RaySweep(
@@ -177,10 +177,13 @@ def _ray_sweep(
     def leave(code: int, line: str) -> NoReturn:
         sys.stderr.write(f"{parser.prog}: {line}\n")
         sys.stderr.flush()
-        if connecting():  # Ray's connect still waits on its thread, and so would its exit hooks
-            os._exit(code)
-        if sweep.opened_connection:
-            disconnect()  # a local instance started for this sweep stops now, not at exit
+        # A local instance still starting is waited for (briefly), so that it can be stopped:
+        # its agents would outlive this process. A cluster's connect is simply left.
+        started_here = connecting()  # a connect this command began (and was interrupted in)
+        if started_here and not settle(LOCAL_SETTLE_S if args.ray == LOCAL else 0):
+            os._exit(code)  # Ray's connect still waits on its thread, and so would its exit hooks
+        if started_here or sweep.opened_connection:
+            _disconnect_ray()
         raise SystemExit(code)
 
     try:
@@ -189,8 +192,17 @@ def _ray_sweep(
         words = f"--ray: {exc}" if isinstance(exc, ClusterUnreachable) else str(exc)
         leave(2, f"error: {words}")
     except KeyboardInterrupt:
-        leave(130, "interrupted while connecting to Ray: nothing trained, nothing saved")
+        leave(130, "interrupted while starting on Ray: nothing trained, nothing saved")
     return sweep
+
+
+def _disconnect_ray() -> None:
+    """Stop a local Ray instance started for this command (a cluster runs on), through a
+    Ctrl+C: interrupted, Ray's shutdown would leave its agents running."""
+    from engine.sweep.ray_cluster import disconnect
+
+    with signals_ignored():
+        disconnect()
 
 
 def saved_lams(saved: dict[str, Any] | None) -> str | None:

@@ -227,9 +227,9 @@ def _load_sweep(path: Path) -> SavedSweep:
         if dataset is None
         else task_for(dataset).baseline_test_loss(dataset),
     )
-    epochs = _sweep_epochs(path, lams_t)
-    finished = None
     results = _read_results(path)
+    epochs = _sweep_epochs(path, lams_t, _failed_after(results))
+    finished = None
     if results is not None:
         members = []
         saved_members = results.get("results", [])
@@ -385,10 +385,27 @@ def _with_stats(epoch: Epoch, stats: Any) -> Epoch:
     return replace(epoch, param_stats=stats)
 
 
-def _sweep_epochs(path: Path, lams: tuple[float, ...]) -> tuple[SweepEpoch, ...]:
+def _failed_after(results: dict[str, Any] | None) -> dict[int, int]:
+    """The members that failed (a sweep on Ray whose worker was lost), each with the last epoch
+    it trained: its rows in sweep.csv end there."""
+    members = None if results is None else results.get("results")
+    if not isinstance(members, list):
+        return {}
+    return {
+        k: int(r.get("epochs") or 0)
+        for k, r in enumerate(members)
+        if isinstance(r, dict) and r.get("status") == "failed"
+    }
+
+
+def _sweep_epochs(
+    path: Path, lams: tuple[float, ...], failed_after: dict[int, int] | None = None
+) -> tuple[SweepEpoch, ...]:
     """sweep.csv's rows back as one event per epoch. A member has rows up to the epoch it
     diverged at (a non-finite train or test loss, as live); later events repeat its last
-    numbers, as the frozen member's live ones do."""
+    numbers, as the frozen member's live ones do. A member that failed (`failed_after`: its
+    worker was lost) has rows up to its last epoch, and is `failed`, with no numbers, after it,
+    as live."""
     rows = _read_sweep_rows(path / "sweep.csv")
     k = len(lams)
     status = ["running"] * k
@@ -398,6 +415,9 @@ def _sweep_epochs(path: Path, lams: tuple[float, ...]) -> tuple[SweepEpoch, ...]
     i = 0
     while i < len(rows):
         epoch = int(rows[i]["epoch"] or 0)
+        for m, after in (failed_after or {}).items():
+            if m < k and status[m] == "running" and epoch > after:
+                status[m], last[m] = "failed", nothing
         members = [m for m in range(k) if status[m] == "running"]
         if not members:  # every member had diverged: nothing may follow
             raise StoreError(f"{path.name}/sweep.csv has rows after every member diverged")

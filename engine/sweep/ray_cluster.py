@@ -120,6 +120,13 @@ def connecting() -> bool:
     return connection is not None and connection.stuck
 
 
+def settle(timeout: float) -> bool:
+    """Wait up to `timeout` s for a connect that was given up on to end; True if none waits
+    now (so that `disconnect` can stop what it started)."""
+    connection = _current
+    return connection is None or connection.ready.wait(timeout)
+
+
 def disconnect() -> None:
     """Shut Ray down (a local instance stops; a cluster keeps running), if connected."""
     with _lock:
@@ -172,8 +179,21 @@ def _faulthandler_on_real_stderr() -> None:
         faulthandler.enable(file=sys.__stderr__)
 
 
+def check_address(address: str) -> None:
+    """Refuse, in one line, text that is no Ray address: LOCAL, "auto", "ray://HOST:PORT" or
+    "HOST:PORT" (a port from 1 to 65535)."""
+    if address in (LOCAL, "auto"):
+        return
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not (colon and host and port.isdigit() and 0 < int(port) < 65536):
+        raise ClusterUnreachable(
+            f"not a Ray address: {address!r} (give local, auto, ray://HOST:PORT or HOST:PORT)"
+        )
+
+
 def _probe(ray: Any, address: str) -> None:
     """Fail in a moment, not minutes, when nothing listens where the address points."""
+    check_address(address)
     if address == LOCAL:
         return
     if address.startswith("ray://"):
@@ -199,7 +219,10 @@ def _probe(ray: Any, address: str) -> None:
             pass
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise ClusterUnreachable(f"cannot reach {address_words(address)}: {reason}") from None
+        where = address_words(address)
+        if address == "auto":  # say where it led
+            where += f" ({target})"
+        raise ClusterUnreachable(f"cannot reach {where}: {reason}") from None
 
 
 def _auth_hint(address: str) -> str:

@@ -15,6 +15,7 @@ stopped sweep equals a local sweep of that many epochs.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ import torch
 
 from engine.config import ConfigError, RunConfig, check_lam
 from engine.data import Dataset, load_dataset
+from engine.events import ParamInfo
 from engine.job import Job, save_files, stopped_message, with_note
 from engine.store import SweepRecorder, config_record, new_run_dir
 from engine.sweep.best import best_by, choose_best
@@ -91,6 +93,7 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
         self._local_cpus = local_cpus
         self._actors: list[Any] = []
         self.opened_connection = False  # True if this sweep connected (and so disconnects)
+        self._hurry = threading.Event()  # a second stop: no waiting for an epoch's end
         self._merger: SliceMerger | None = None
         self._recorder: SweepRecorder | None = None
         self._settings = sweep_settings(self.config, self.task.name, self.lams)
@@ -168,6 +171,12 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
         where = ", ".join(devices) or str(self.device)
         return f"{len(self.workers)} Ray worker{'s' * (len(self.workers) != 1)} ({where})"
 
+    def stop(self) -> None:
+        """The first stop ends every slice after one same epoch; a second, at its next step."""
+        if self._stop.is_set():
+            self._hurry.set()
+        super().stop()
+
     # ----- the loop -------------------------------------------------------------------------
 
     def _train(self) -> tuple[str, str]:
@@ -190,21 +199,28 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
         return "completed", ""
 
     def _drive(self, ray: Any) -> None:
-        """Poll every worker until each has ended; merge and announce; on a stop, halt them all
-        at an epoch's end, then let each train on to the furthest epoch reached."""
+        """Poll every worker until each has ended; merge and announce. On a stop, halt them all
+        at an epoch's end, then let each train on to the furthest epoch reached (a worker lost
+        meanwhile counts as halted); on a second stop, stop each at its next step."""
         merger = self._merger
         assert merger is not None
         inflight: dict[Any, tuple[str, int]] = {}
-        for i, actor in enumerate(self._actors):
-            inflight[actor.poll.remote(POLL_WAIT_S, LINGER_S)] = ("poll", i)
-        halting = False
+
+        def ask(kind: str, make: Callable[[Any], Any]) -> None:
+            for i, actor in enumerate(self._actors):
+                if not merger.slices[i].ended:
+                    inflight[make(actor)] = (kind, i)
+
+        ask("poll", lambda a: a.poll.remote(POLL_WAIT_S, LINGER_S))
         reached: dict[int, int] = {}
+        halting = finishing = hurried = False
         while any(kind == "poll" for kind, _ in inflight.values()):
             if self._stop.is_set() and not halting:
                 halting = True
-                for i, actor in enumerate(self._actors):
-                    if not merger.slices[i].ended:
-                        inflight[actor.halt.remote()] = ("halt", i)
+                ask("halt", lambda a: a.halt.remote())
+            if self._hurry.is_set() and not hurried:
+                hurried = True
+                ask("stop", lambda a: a.stop.remote())
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
             for ref in ready:
                 kind, i = inflight.pop(ref)
@@ -212,19 +228,21 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
                     value = ray.get(ref, timeout=CALL_TIMEOUT_S)
                 except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as exc:
                     self._announce(merger.fail(i, _lost_reason(exc)))
-                    continue
-                if kind == "poll":
-                    for event in value:
-                        self._announce(merger.feed(i, event))
-                    if not merger.slices[i].ended:
-                        inflight[self._actors[i].poll.remote(POLL_WAIT_S, LINGER_S)] = ("poll", i)
-                elif kind == "halt":
-                    reached[i] = value
-                    if halting and not any(k == "halt" for k, _ in inflight.values()):
-                        target = max(reached.values(), default=0)
-                        for j, actor in enumerate(self._actors):
-                            if not merger.slices[j].ended:
-                                inflight[actor.finish_at.remote(target)] = ("finish", j)
+                else:
+                    if kind == "poll":
+                        for event in value:
+                            self._announce(merger.feed(i, event))
+                        if not merger.slices[i].ended:
+                            inflight[self._actors[i].poll.remote(POLL_WAIT_S, LINGER_S)] = (
+                                "poll",
+                                i,
+                            )
+                    elif kind == "halt":
+                        reached[i] = value
+                if halting and not finishing and all(k != "halt" for k, _ in inflight.values()):
+                    finishing = True
+                    target = max(reached.values(), default=0)
+                    ask("finish", lambda a: a.finish_at.remote(target))  # noqa: B023 (called at once)
 
     def _announce(self, merged: list[SweepStarted | MergedEpoch]) -> None:
         for item in merged:
@@ -253,11 +271,18 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
         merger = self._merger
         results = merger.results() if merger is not None else self._unstarted(status)
         settled = [r for r in results if r.status not in ("failed", "diverged")]
-        for members, reason in [] if merger is None else merger.failures():
+        failures = [] if merger is None else merger.failures()
+        if not settled and not failures and status != "failed":
+            # As one sweep says it (engine/sweep/runner.py): nothing to choose from.
+            status, message = "failed", "every member diverged"
+        ragged = len({r.epochs for r in settled}) > 1
+        if status == "stopped" and ragged:  # a second stop: each slice at its own step
+            message = "stopped by request at once: each member after its own epoch (its epochs)"
+        for members, reason in failures:
             which = ", ".join(f"{self.lams[k]:g}" for k in members)
             message = with_note(message, f"λ {which} failed: {reason}")
         diverged = [r.lam for r in results if r.status == "diverged"]
-        if diverged:
+        if diverged and not message.startswith("every"):
             which = ", ".join(f"{v:g}" for v in diverged)
             message = with_note(
                 message, f"{len(diverged)} of {len(self.lams)} diverged (λ {which})"
@@ -283,19 +308,24 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
             run_dir=self.run_dir_text,
             best_by=self.best_by,
         )
-        return save_files(finished, self._recorder, lambda: _stacked(results))
+        parameters = () if merger is None or merger.started is None else merger.started.parameters
+        return save_files(finished, self._recorder, lambda: _stacked(results, parameters))
 
     def _unstarted(self, status: str) -> tuple[MemberResult, ...]:
         """Every member, when none trained: the sweep failed to start, or was stopped first."""
         return tuple(MemberResult(lam, status, 0, None, None, None, {}) for lam in self.lams)
 
 
-def _stacked(results: Sequence[MemberResult]) -> dict[str, torch.Tensor]:
+def _stacked(
+    results: Sequence[MemberResult], parameters: Sequence[ParamInfo]
+) -> dict[str, torch.Tensor]:
     """weights.pt's stacked state dict, as one sweep saves it: member k at index k. A member
-    whose weights were lost with its worker is NaN there (results.json says it failed)."""
+    whose weights were lost with its worker is NaN there (results.json says it failed); with
+    every worker lost, every member is, in the parameters' shapes."""
     shapes = next((r.weights for r in results if r.weights), None)
     if shapes is None:
-        return {}
+        k = len(results)
+        return {p.name: torch.full((k, *p.shape), float("nan")) for p in parameters}
     out = {}
     for name in shapes:
         like = shapes.tensor(name)  # type: ignore[attr-defined]

@@ -234,12 +234,15 @@ class SliceMerger:
 
     def _carried(self, part: _Slice, epoch: int) -> SweepEpoch:
         """An ended slice's numbers for an epoch it did not train: a slice whose members all
-        diverged measures the same frozen numbers again, as one sweep would; a lost worker's
+        diverged measures the same frozen numbers again, as one sweep would (so does one stopped
+        at once by a second stop, which ended before the others); a lost worker's
         members have none (NaN), status `failed`, as have those of a slice that failed."""
         n = len(part.members)
         last = part.last
-        if part.failure is None and last is not None and "running" not in last.statuses:
-            return replace(last, epoch=epoch)
+        stopped = part.finished is not None and part.finished.status == "stopped"
+        frozen = last is not None and ("running" not in last.statuses or stopped)
+        if part.failure is None and last is not None and frozen:
+            return replace(last, epoch=epoch)  # frozen members, or a slice stopped at once
         nan = (math.nan,) * n
         shape = self._template()
         statuses = tuple(
