@@ -13,7 +13,6 @@ import sys
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -22,7 +21,7 @@ from engine.sweep.events import SweepEvent, SweepFinished, SweepStarted
 from engine.sweep.ray_cluster import INSTALL_HINT
 from engine.sweep.runner import Sweep
 from engine.sweep.slices import MergedEpoch, SliceMerger, split_lams
-from support.tui import sync, wait_for
+from support.tui import SweepHost, sync, wait_for
 from tui.screens.sweep_screen import SweepScreen
 from tui.state.ray_setting import RaySettingError, parse_ray_address
 from tui.state.sweep_state import SweepState
@@ -31,34 +30,6 @@ from tui.widgets.sweep_text import readout_text, status_text
 
 LAMS = [0.0, 0.1]
 SIZE = (100, 30)
-
-
-class Host(App[None]):
-    """One installed SweepScreen opened at once, its sweep stopped and joined on quit: the
-    explorer's wiring in miniature (as in tests/test_tui_sweep.py)."""
-
-    BINDINGS = [Binding("w", "sweep", "Sweep")]  # noqa: RUF012
-
-    def __init__(self, config: RunConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.sweep_screen = SweepScreen(config)
-
-    def compose(self) -> ComposeResult:
-        yield Static("the live run")
-
-    def on_mount(self) -> None:
-        self.install_screen(self.sweep_screen, "sweep")
-        self.action_sweep()
-
-    def action_sweep(self) -> None:
-        if not isinstance(self.screen, SweepScreen):
-            self.sweep_screen.use_config(self.config)
-            self.push_screen("sweep")
-
-    async def action_quit(self) -> None:
-        self.sweep_screen.stop_and_join()
-        self.exit()
 
 
 def line_config(epochs: int) -> RunConfig:
@@ -120,7 +91,7 @@ def test_text_that_is_no_address_is_refused_in_one_line(text: str) -> None:
 
 @sync
 async def test_the_setting_is_set_by_keys_shown_and_bad_text_keeps_the_last_good_one() -> None:
-    async with Host(line_config(epochs=10)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=10)).run_test(size=SIZE) as pilot:
         screen = pilot.app.sweep_screen  # type: ignore[attr-defined]
         field = screen.query_one("#ray", Input)
         assert screen.ray_address is None and field.placeholder == "off: trains here"
@@ -144,7 +115,7 @@ async def test_without_ray_installed_choosing_ray_says_so_and_keeps_here(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` finds without the extra
-    async with Host(line_config(epochs=10)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=10)).run_test(size=SIZE) as pilot:
         screen = pilot.app.sweep_screen  # type: ignore[attr-defined]
         await set_ray(pilot, screen, "local")
         assert text_of(screen, "#ray-error") == (
@@ -164,7 +135,7 @@ async def test_enter_on_ray_trains_the_members_as_a_local_sweep_does(ray_instanc
     expected = reference[-1]
     assert isinstance(expected, SweepFinished) and expected.best_lam is not None
 
-    async with Host(config).run_test(size=SIZE) as pilot:
+    async with SweepHost(config).run_test(size=SIZE) as pilot:
         screen = pilot.app.sweep_screen  # type: ignore[attr-defined]
         await set_ray(pilot, screen, "local")
         await type_into(pilot, screen, "l", "lams", "0, 0.1")
@@ -189,7 +160,7 @@ async def test_enter_on_ray_trains_the_members_as_a_local_sweep_does(ray_instanc
 
 @sync
 async def test_an_unreachable_cluster_fails_in_one_line_and_the_view_stays_usable() -> None:
-    async with Host(line_config(epochs=20)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=20)).run_test(size=SIZE) as pilot:
         screen = pilot.app.sweep_screen  # type: ignore[attr-defined]
         await set_ray(pilot, screen, "127.0.0.1:1")  # nothing listens on port 1
         await pilot.press("enter")

@@ -12,8 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
@@ -22,7 +20,17 @@ from engine.config import ConfigError, RunConfig
 from engine.sweep.events import SweepEpoch, SweepEvent, SweepFinished, member_warnings
 from engine.sweep.lams import default_grid, edge_note
 from engine.sweep.runner import Sweep
-from support.tui import LONG, SIZE, live_threads, shown_text, squash, sync, title_of, wait_for
+from support.tui import (
+    LONG,
+    SIZE,
+    SweepHost,
+    live_threads,
+    shown_text,
+    squash,
+    sync,
+    title_of,
+    wait_for,
+)
 from tui.palette_commands import binding_commands
 from tui.screens.sweep_screen import SweepScreen
 from tui.state.sweep_state import SweepState
@@ -39,38 +47,6 @@ from tui.widgets.sweep_charts import (
 from tui.widgets.sweep_input import DEFAULT_TEXT, parse_sweep_lams
 from tui.widgets.sweep_text import readout_text, warning_text
 from tui.widgets.ticks import pow10_ticks
-
-
-class Host(App[None]):
-    """The explorer's wiring in miniature: one installed SweepScreen, opened with `w`,
-    ApplyLam handled, the sweep stopped and joined on quit."""
-
-    BINDINGS = [Binding("w", "sweep", "Sweep")]  # noqa: RUF012
-
-    def __init__(self, config: RunConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.applied: list[float] = []
-        self.sweep_screen = SweepScreen(config)
-
-    def compose(self) -> ComposeResult:
-        yield Static("the live run", id="main")
-
-    def on_mount(self) -> None:
-        self.install_screen(self.sweep_screen, "sweep")
-        self.action_sweep()
-
-    def action_sweep(self) -> None:
-        if not isinstance(self.screen, SweepScreen):
-            self.sweep_screen.use_config(self.config)
-            self.push_screen("sweep")
-
-    def on_sweep_screen_apply_lam(self, message: SweepScreen.ApplyLam) -> None:
-        self.applied.append(message.lam)
-
-    async def action_quit(self) -> None:
-        self.sweep_screen.stop_and_join()
-        self.exit()
 
 
 def line_config(**overrides: object) -> RunConfig:
@@ -219,7 +195,7 @@ async def test_a_typed_list_sweeps_and_the_best_lambda_shown_is_the_engines_argm
     scores = {r.lam: r.test_loss for r in finished.results}
     argmin = min(scores, key=lambda lam: scores[lam])  # type: ignore[arg-type,return-value]
 
-    async with Host(config).run_test(size=SIZE) as pilot:
+    async with SweepHost(config).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await type_lams(pilot, "0.1, 0, 1, 0.01")
         await pilot.press("enter")
@@ -233,7 +209,7 @@ async def test_a_typed_list_sweeps_and_the_best_lambda_shown_is_the_engines_argm
 
 @sync
 async def test_bad_grid_text_shows_an_error_and_starts_nothing() -> None:
-    async with Host(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await type_lams(pilot, "0, 1e-4:1e2")
         assert "START:STOP:N" in text_of(screen, "#lams-error")  # as you type
@@ -258,7 +234,7 @@ async def test_mode_none_cannot_sweep_and_says_why() -> None:
     config = line_config(reg="none", epochs=LONG)
     message = f"cannot start: {refusal(config)}"
     assert "mode 'none'" in message
-    async with Host(config).run_test(size=SIZE) as pilot:
+    async with SweepHost(config).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await pilot.pause(0.2)
@@ -279,7 +255,7 @@ async def test_an_unreadable_csv_cannot_sweep_and_the_whole_reason_shows_at_80x2
     config = RunConfig(data=str(data), target="price", epochs=LONG, save=False)
     message = f"cannot start: {refusal(config)}"
     assert "line 3" in message and "[not a number]" in message
-    async with Host(config).run_test(size=(80, 24)) as pilot:
+    async with SweepHost(config).run_test(size=(80, 24)) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await pilot.pause(0.2)
@@ -289,7 +265,7 @@ async def test_an_unreadable_csv_cannot_sweep_and_the_whole_reason_shows_at_80x2
 
 @sync
 async def test_the_stop_key_stops_a_long_sweep_and_leaves_no_thread() -> None:
-    async with Host(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.state is not None and screen.state.epoch > 5, "epochs")
@@ -302,7 +278,7 @@ async def test_the_stop_key_stops_a_long_sweep_and_leaves_no_thread() -> None:
 
 @sync
 async def test_the_apply_key_posts_the_best_lambda_and_closes_the_view() -> None:
-    async with Host(line_config(epochs=100)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=100)).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("a")  # nothing to apply yet: nothing posted
         await pilot.pause(0.1)
@@ -319,7 +295,7 @@ async def test_the_apply_key_posts_the_best_lambda_and_closes_the_view() -> None
 
 @sync
 async def test_escape_leaves_the_sweep_training_and_w_comes_back_to_it() -> None:
-    async with Host(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.state is not None and screen.state.epoch > 0, "epochs")
@@ -340,7 +316,7 @@ async def test_escape_leaves_the_sweep_training_and_w_comes_back_to_it() -> None
 
 @sync
 async def test_quitting_while_a_sweep_runs_stops_and_joins_it() -> None:
-    async with Host(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=LONG)).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.state is not None and screen.state.epoch > 0, "epochs")
@@ -351,8 +327,8 @@ async def test_quitting_while_a_sweep_runs_stops_and_joins_it() -> None:
 @sync
 async def test_results_for_other_settings_are_shown_stale_at_80x24_and_a_applies_nothing() -> None:
     results = line_config(epochs=50)
-    async with Host(results).run_test(size=(80, 24)) as pilot:
-        host: Host = pilot.app  # type: ignore[assignment]
+    async with SweepHost(results).run_test(size=(80, 24)) as pilot:
+        host: SweepHost = pilot.app  # type: ignore[assignment]
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, screen.settled, "the sweep to finish")
@@ -398,7 +374,7 @@ async def test_results_for_other_settings_are_shown_stale_at_80x24_and_a_applies
 @sync
 async def test_unstable_lams_are_named_and_an_edge_best_is_said_at_80x24() -> None:
     # line, lr 0.01, 50 epochs: λ = 60 has lr·2λ = 1.2; the best is 0.1, the smallest tried.
-    async with Host(line_config(epochs=50)).run_test(size=(80, 24)) as pilot:
+    async with SweepHost(line_config(epochs=50)).run_test(size=(80, 24)) as pilot:
         screen = screen_of(pilot)
         await type_lams(pilot, "0.1, 1, 60")
         await pilot.press("enter")
@@ -488,7 +464,7 @@ def baseline_of(sweep: Sweep) -> float:
 
 @sync
 async def test_the_validation_curve_draws_the_test_loss_of_predicting_the_mean() -> None:
-    async with Host(line_config(epochs=100)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=100)).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, screen.settled, "the sweep to finish")
@@ -498,7 +474,7 @@ async def test_the_validation_curve_draws_the_test_loss_of_predicting_the_mean()
         assert squash(BASELINE_LABEL) in drawn  # the line's label, on the chart
         assert shown_text(screen, "#curve-legend") == squash("━ train ━ test ━ predict mean")
     # Without a test split there is no test loss to compare: no line, no legend entry.
-    async with Host(line_config(epochs=20, test_fraction=0.0)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=20, test_fraction=0.0)).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, screen.settled, "the sweep to finish")
@@ -515,7 +491,7 @@ def poly_config(**overrides: object) -> RunConfig:
 @sync
 async def test_at_80x24_the_charts_fill_the_width_and_every_line_is_whole() -> None:
     # poly: a path of 20 weights (three charts in a row), λ = 100 diverges and is warned about.
-    async with Host(poly_config()).run_test(size=(80, 24)) as pilot:
+    async with SweepHost(poly_config()).run_test(size=(80, 24)) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, screen.settled, "the sweep to finish")
@@ -541,7 +517,7 @@ async def test_at_80x24_the_charts_fill_the_width_and_every_line_is_whole() -> N
             "⚠ λ 100 has lr·2λ ≥ 1: the decay step alone takes w to 0 or past it"
         )
     # highdim: 200 weights, no path: the two charts share the whole width.
-    async with Host(line_config(preset="highdim", epochs=50)).run_test(size=(80, 24)) as pilot:
+    async with SweepHost(line_config(preset="highdim", epochs=50)).run_test(size=(80, 24)) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, screen.settled, "the sweep to finish")
@@ -560,7 +536,7 @@ def y_key(screen: SweepScreen) -> str:
 @sync
 async def test_y_is_labelled_with_the_axis_it_switches_to_and_every_key_has_its_help() -> None:
     # The user test: the Footer said 'Log y' whatever the axis was.
-    async with Host(line_config(epochs=30)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=30)).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, screen.settled, "the sweep to finish")
@@ -595,13 +571,15 @@ async def sweep_to_the_end(pilot: Pilot) -> None:
 
 def test_sweep_view_after_a_line_sweep(snap_compare) -> None:
     # 500 epochs: every member has converged, and the test loss has its minimum inside the grid.
-    app = Host(line_config(epochs=500))
+    app = SweepHost(line_config(epochs=500))
     assert snap_compare(app, terminal_size=SIZE, run_before=sweep_to_the_end)
 
 
 def test_sweep_view_at_80x24(snap_compare) -> None:
     # poly: three charts in a row, each legend whole, the readout and the warning line in full.
-    assert snap_compare(Host(poly_config()), terminal_size=(80, 24), run_before=sweep_to_the_end)
+    assert snap_compare(
+        SweepHost(poly_config()), terminal_size=(80, 24), run_before=sweep_to_the_end
+    )
 
 
 def test_a_classification_sweeps_best_lambda_is_the_engines_rule_live_and_finished() -> None:
@@ -653,7 +631,7 @@ def y_labels(chart: ValidationChart) -> list[float]:
 @sync
 async def test_v_draws_a_classification_sweeps_accuracies_against_lambda() -> None:
     config = RunConfig(preset="cancer", epochs=20, seed=0, save=False)
-    async with Host(config).run_test(size=SIZE) as pilot:
+    async with SweepHost(config).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await type_lams(pilot, "0, 0.001, 0.01, 0.1")
         await pilot.press("enter")
@@ -718,7 +696,7 @@ async def test_v_draws_a_classification_sweeps_accuracies_against_lambda() -> No
 
 @sync
 async def test_a_regression_sweep_has_no_accuracy_key() -> None:
-    async with Host(line_config(epochs=20)).run_test(size=SIZE) as pilot:
+    async with SweepHost(line_config(epochs=20)).run_test(size=SIZE) as pilot:
         screen = screen_of(pilot)
         await pilot.press("enter")
         await wait_for(pilot, screen.settled, "the sweep to finish")

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from engine.config import ConfigError, RunConfig, check_lam
+from engine.config import ConfigError, RunConfig
 from engine.data import Dataset, load_dataset
 from engine.events import ParamInfo
 from engine.job import Job, save_files, stopped_message, with_note
@@ -31,7 +31,7 @@ from engine.store import SweepRecorder, config_record, new_run_dir
 from engine.sweep.best import best_by, choose_best
 from engine.sweep.events import MemberResult, SweepEvent, SweepFinished, SweepStarted
 from engine.sweep.ray_cluster import LOCAL, connect, import_ray
-from engine.sweep.runner import sweep_label, sweep_settings
+from engine.sweep.runner import checked_sweep, sweep_label, sweep_settings
 from engine.sweep.slice_worker import SliceWorker
 from engine.sweep.slices import MergedEpoch, SliceMerger, split_lams
 from engine.tasks import task_for
@@ -71,11 +71,7 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
         dataset: Dataset | None = None,
         local_cpus: int | None = None,
     ) -> None:
-        self.config = replace(config, schedule=()).resolved()
-        if self.config.reg == "none":
-            raise ConfigError("a sweep varies λ: mode 'none' has no penalty (use --reg l2 or wd)")
-        if isinstance(lams, (str, bytes)) or not len(lams):
-            raise ConfigError("a sweep needs at least one λ")
+        self.config, self.lams = checked_sweep(config, lams)
         if workers is not None and workers < 1:
             raise ConfigError(f"--ray-workers must be at least 1, got {workers}")
         if self.config.device not in ("auto", "cpu", "cuda"):
@@ -83,7 +79,6 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
                 f"--ray trains on CPUs or on each worker's own GPU: use --device auto, cpu or "
                 f"cuda, not {self.config.device}"
             )
-        self.lams = tuple(check_lam(lam) for lam in lams)
         self.dataset = dataset if dataset is not None else load_dataset(self.config)
         self.task = task_for(self.dataset)
         self.best_by = best_by(self.dataset.classes is not None, self.dataset.n_test > 0)

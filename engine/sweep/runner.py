@@ -76,13 +76,7 @@ class Sweep(Job[SweepEvent, SweepFinished]):
         *,
         dataset: Dataset | None = None,
     ) -> None:
-        # A run's λ/lr changes do not apply to K members with K λ (the CLI says so aloud).
-        self.config = replace(config, schedule=()).resolved()
-        if self.config.reg == "none":
-            raise ConfigError("a sweep varies λ: mode 'none' has no penalty (use --reg l2 or wd)")
-        if isinstance(lams, (str, bytes)) or not len(lams):
-            raise ConfigError("a sweep needs at least one λ")
-        self.lams = tuple(check_lam(lam) for lam in lams)
+        self.config, self.lams = checked_sweep(config, lams)
         device = resolve_device(self.config.device)
         self.dataset = dataset if dataset is not None else load_dataset(self.config)
         self.task = task_for(self.dataset)
@@ -350,6 +344,17 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             ridge=member_optima(self.config, self.dataset, self.lams),
             baseline_test_loss=self.task.baseline_test_loss(self.dataset),
         )
+
+
+def checked_sweep(config: RunConfig, lams: Sequence[float]) -> tuple[RunConfig, tuple[float, ...]]:
+    """A sweep's settings resolved and its λ values checked (ConfigError otherwise), wherever
+    it trains. A run's λ/lr changes do not apply to K members with K λ (the CLI says so)."""
+    resolved = replace(config, schedule=()).resolved()
+    if resolved.reg == "none":
+        raise ConfigError("a sweep varies λ: mode 'none' has no penalty (use --reg l2 or wd)")
+    if isinstance(lams, (str, bytes)) or not len(lams):
+        raise ConfigError("a sweep needs at least one λ")
+    return resolved, tuple(check_lam(lam) for lam in lams)
 
 
 def sweep_settings(config: RunConfig, task: str, lams: Sequence[float]) -> dict[str, Any]:

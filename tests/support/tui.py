@@ -15,7 +15,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from textual import events
-from textual.app import App
+from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.geometry import Region
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
@@ -199,3 +200,35 @@ async def settle(pilot: Pilot, timeout: float = 60) -> None:
     app: WeightDecayApp = pilot.app  # type: ignore[assignment]
     await wait_for(pilot, app.explorer.settled, "the run to finish and show", timeout)
     await pilot.pause(0.1)
+
+
+class SweepHost(App[None]):
+    """The explorer's wiring in miniature: one installed SweepScreen, opened with `w` (and at
+    once), ApplyLam recorded, the sweep stopped and joined on quit."""
+
+    BINDINGS = [Binding("w", "sweep", "Sweep")]  # noqa: RUF012
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.applied: list[float] = []
+        self.sweep_screen = SweepScreen(config)
+
+    def compose(self) -> ComposeResult:
+        yield Static("the live run", id="main")
+
+    def on_mount(self) -> None:
+        self.install_screen(self.sweep_screen, "sweep")
+        self.action_sweep()
+
+    def action_sweep(self) -> None:
+        if not isinstance(self.screen, SweepScreen):
+            self.sweep_screen.use_config(self.config)
+            self.push_screen("sweep")
+
+    def on_sweep_screen_apply_lam(self, message: SweepScreen.ApplyLam) -> None:
+        self.applied.append(message.lam)
+
+    async def action_quit(self) -> None:
+        self.sweep_screen.stop_and_join()
+        self.exit()
