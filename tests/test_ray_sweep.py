@@ -154,6 +154,28 @@ def test_the_command_line_prints_one_sweep_as_json_lines(capsys, tmp_path) -> No
     assert err == ""
 
 
+def test_auto_joins_the_running_cluster_and_leaves_it_running(tmp_path) -> None:
+    import ray
+
+    # The instance this module started is "the running cluster" for a command that joins it.
+    address = ray.get_runtime_context().gcs_address
+    done = subprocess.run(
+        [*WDTUI, "sweep", "--preset", "highdim", "--epochs", "20", "--lams", "0,0.1,1",
+         "--device", "cpu", "--ray", "auto", "--jsonl", "--no-save"],
+        cwd=ROOT, env={**ray_env(), "RAY_ADDRESS": address}, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    # --ray-workers by default: the cluster's CPUs (2), at most one per λ.
+    assert lines[0]["device"] == "2 Ray workers (cpu)"
+    assert lines[-1]["status"] == "completed" and lines[-1]["best_lam"] == 1.0
+    assert ray.cluster_resources().get("CPU") == RAY_TEST_CPUS  # still up after it left
+    wait_until(
+        lambda: ray.available_resources().get("CPU") == RAY_TEST_CPUS, 30, "its workers to go"
+    )
+
+
 def test_a_killed_worker_fails_only_its_own_members(tmp_path) -> None:
     events = EventQueue()
     lams = [0.0, 0.1, 1.0, 10.0]
