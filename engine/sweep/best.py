@@ -54,3 +54,24 @@ def choose_best(
         if best is None or key < best[0]:
             best = (key, lam)
     return None if best is None else best[1]
+
+
+def choose_by(
+    rule: str,
+    lams: Sequence[float],
+    candidates: Sequence[bool],
+    train_loss: Sequence[float | None],
+    test_loss: Sequence[float | None],
+    train_accuracy: Sequence[float | None],
+    test_accuracy: Sequence[float | None],
+) -> float | None:
+    """`choose_best` on the split and the measure that `rule` (a key of BEST_BY_WORDS) names,
+    from every member's numbers: each list in the order of `lams`."""
+    on_test = rule.startswith("test")
+    accuracies = test_accuracy if on_test else train_accuracy
+    return choose_best(
+        lams,
+        candidates,
+        test_loss if on_test else train_loss,
+        accuracies if rule.endswith("accuracy") else None,
+    )

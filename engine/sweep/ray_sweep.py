@@ -28,10 +28,10 @@ from engine.data import Dataset, load_dataset
 from engine.events import ParamInfo
 from engine.job import Job, save_files, stopped_message, with_note
 from engine.store import SweepRecorder, config_record, new_run_dir
-from engine.sweep.best import best_by, choose_best
+from engine.sweep.best import best_by, choose_by
 from engine.sweep.events import MemberResult, SweepEvent, SweepFinished, SweepStarted
 from engine.sweep.ray_cluster import LOCAL, connect, import_ray
-from engine.sweep.runner import checked_sweep, sweep_label, sweep_settings
+from engine.sweep.runner import checked_sweep, diverged_note, sweep_label, sweep_settings
 from engine.sweep.slice_worker import SliceWorker
 from engine.sweep.slices import MergedEpoch, SliceMerger, split_lams
 from engine.tasks import task_for
@@ -278,26 +278,22 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
             message = with_note(message, f"λ {which} failed: {reason}")
         diverged = [r.lam for r in results if r.status == "diverged"]
         if diverged and not message.startswith("every"):
-            which = ", ".join(f"{v:g}" for v in diverged)
-            message = with_note(
-                message, f"{len(diverged)} of {len(self.lams)} diverged (λ {which})"
-            )
+            message = with_note(message, diverged_note(diverged, len(self.lams)))
         if not settled and status != "failed":
             status = "failed"
             message = with_note("no member finished", message)
-        on_test = self.best_by.startswith("test")
-        classified = self.best_by.endswith("accuracy")
         finished = SweepFinished(
             status=status,
             epochs=self.epoch,
             message=message,
-            best_lam=choose_best(
+            best_lam=choose_by(
+                self.best_by,
                 self.lams,
                 [r.status not in ("failed", "diverged") for r in results],
-                [r.test_loss if on_test else r.train_loss for r in results],
-                [r.test_accuracy if on_test else r.train_accuracy for r in results]
-                if classified
-                else None,
+                [r.train_loss for r in results],
+                [r.test_loss for r in results],
+                [r.train_accuracy for r in results],
+                [r.test_accuracy for r in results],
             ),
             results=results,
             run_dir=self.run_dir_text,

@@ -36,7 +36,7 @@ from engine.models import (
 from engine.regularization import build_optimizer, penalized_names
 from engine.ridge import member_optima
 from engine.store import SweepRecorder, config_record, new_run_dir
-from engine.sweep.best import best_by, choose_best
+from engine.sweep.best import best_by, choose_by
 from engine.sweep.decay import MemberDecay
 from engine.sweep.events import (
     MemberResult,
@@ -260,20 +260,23 @@ class Sweep(Job[SweepEvent, SweepFinished]):
     def best_lam(self) -> float | None:
         """The best λ by the rule `best_by` names (engine/sweep/best.py), among the members
         that did not diverge, at their last measured epoch; None if there is none."""
-        on_test = self.best_by.startswith("test")
-        losses: list[float | None] = []
-        accuracies: list[float | None] = []
-        for last in self._last:
-            losses.append(None if last is None else (last.test if on_test else last.train))
-            accuracies.append(
-                None if last is None else (last.test_accuracy if on_test else last.train_accuracy)
-            )
-        candidates = [
-            s != "diverged" and last is not None
-            for s, last in zip(self.member_status, self._last, strict=True)
-        ]
-        classified = self.best_by.endswith("accuracy")
-        return choose_best(self.lams, candidates, losses, accuracies if classified else None)
+        last = self._last
+
+        def column(read: Callable[[_Measured], float | None]) -> list[float | None]:
+            return [None if m is None else read(m) for m in last]
+
+        return choose_by(
+            self.best_by,
+            self.lams,
+            [
+                s != "diverged" and m is not None
+                for s, m in zip(self.member_status, last, strict=True)
+            ],
+            column(lambda m: m.train),
+            column(lambda m: m.test),
+            column(lambda m: m.train_accuracy),
+            column(lambda m: m.test_accuracy),
+        )
 
     def _finish(self, status: str, message: str) -> SweepFinished:
         if status == "completed" and "running" not in self.member_status:
@@ -283,10 +286,7 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             lam for lam, s in zip(self.lams, self.member_status, strict=True) if s != "running"
         ]
         if diverged and not message.startswith("every"):
-            which = ", ".join(f"{v:g}" for v in diverged)
-            message = with_note(
-                message, f"{len(diverged)} of {len(self.lams)} diverged (λ {which})"
-            )
+            message = with_note(message, diverged_note(diverged, len(self.lams)))
         try:
             finished = self._finished_event(status, message)
         except Exception as exc:  # e.g. the device failed: report without the weights
@@ -344,6 +344,12 @@ class Sweep(Job[SweepEvent, SweepFinished]):
             ridge=member_optima(self.config, self.dataset, self.lams),
             baseline_test_loss=self.task.baseline_test_loss(self.dataset),
         )
+
+
+def diverged_note(diverged: Sequence[float], members: int) -> str:
+    """What a sweep's end says of its diverged members: "2 of 14 diverged (λ 30, 100)"."""
+    which = ", ".join(f"{v:g}" for v in diverged)
+    return f"{len(diverged)} of {members} diverged (λ {which})"
 
 
 def checked_sweep(config: RunConfig, lams: Sequence[float]) -> tuple[RunConfig, tuple[float, ...]]:

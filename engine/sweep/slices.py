@@ -104,7 +104,7 @@ class SliceMerger:
     def done(self) -> bool:
         return all(part.ended for part in self.slices) and not self._ready_epoch()
 
-    def member_size(self) -> int:
+    def _member_size(self) -> int:
         """Parameters per member (the live weights' length); 0 before any slice started."""
         first = next((p.started for p in self.slices if p.started is not None), None)
         return 0 if first is None else sum(math.prod(p.shape) for p in first.parameters)
@@ -270,7 +270,7 @@ class SliceMerger:
     def _live_weights(self) -> tuple[tuple[float, ...], ...] | None:
         """Every member's latest live weights: each slice sends its own on its own clock, so
         they are merged as they stand (a lost slice's as NaN); None until each has sent some."""
-        size = self.member_size()
+        size = self._member_size()
         rows: list[tuple[float, ...]] = []
         for part in self.slices:
             if part.failure is not None or (part.weights is None and part.ended):
