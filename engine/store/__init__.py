@@ -16,6 +16,7 @@ from engine.store.durable import FLUSH_EVERY_S, RecordingError, save_tensors, wr
 from engine.store.layout import (
     METRIC_COLUMNS,
     SWEEP_COLUMNS,
+    check_runs_dir,
     config_record,
     new_run_dir,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "SavedSweep",
     "StoreError",
     "SweepRecorder",
+    "check_runs_dir",
     "config_record",
     "list_runs",
     "load_run",

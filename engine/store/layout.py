@@ -3,6 +3,7 @@ settings, and the one error a folder that is not a run gives."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -76,5 +77,21 @@ def new_run_dir(runs_dir: str | Path, label: str) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise ConfigError(f"cannot create a run folder under {root}: {exc.strerror}") from None
+            raise _cannot_create(root, exc.strerror) from None
     raise RuntimeError(f"cannot create a unique run folder under {root}")
+
+
+def check_runs_dir(runs_dir: str | Path) -> None:
+    """ConfigError unless new_run_dir could make a folder under `runs_dir` (made if missing):
+    for a job that makes its folder only once it trains (a sweep on Ray)."""
+    root = Path(runs_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_create(root, exc.strerror) from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise _cannot_create(root, "Permission denied")
+
+
+def _cannot_create(root: Path, reason: str | None) -> ConfigError:
+    return ConfigError(f"cannot create a run folder under {root}: {reason}")

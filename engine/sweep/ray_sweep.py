@@ -14,11 +14,9 @@ stopped sweep equals a local sweep of that many epochs.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,7 +25,7 @@ from engine.config import ConfigError, RunConfig
 from engine.data import Dataset, load_dataset
 from engine.events import ParamInfo
 from engine.job import Job, save_files, stopped_message, with_note
-from engine.store import SweepRecorder, config_record, new_run_dir
+from engine.store import SweepRecorder, check_runs_dir, config_record, new_run_dir
 from engine.sweep.best import best_by, choose_by
 from engine.sweep.events import MemberResult, SweepEvent, SweepFinished, SweepStarted
 from engine.sweep.ray_cluster import LOCAL, connect, import_ray
@@ -102,7 +100,7 @@ class RaySweep(Job[SweepEvent, SweepFinished]):
         if self._actors:
             return
         if self.config.save:
-            _check_writable(Path(self.config.runs_dir))  # before Ray starts, not after
+            check_runs_dir(self.config.runs_dir)  # before Ray starts, not once a slice trains
         self.opened_connection = connect(self.address, num_cpus=self._local_cpus)
         ray = import_ray()
         resources = ray.cluster_resources()
@@ -329,17 +327,6 @@ def _stacked(
             ]
         )
     return out
-
-
-def _check_writable(root: Path) -> None:
-    """The sweep's folder is made once a slice trains; a runs folder it could not be made in is
-    bad input, found before Ray starts (as a local sweep finds it when built)."""
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create a run folder under {root}: {exc.strerror}") from None
-    if not os.access(root, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot create a run folder under {root}: Permission denied")
 
 
 def _lost_reason(exc: BaseException) -> str:
